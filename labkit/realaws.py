@@ -1,0 +1,160 @@
+"""The real-account backend: every resource the lab creates is prefixed, tagged and removed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.session import Lab
+
+__all__ = ["attach", "LAB_TAG"]
+
+LAB_TAG = ("labkit", "workbook")
+
+#: (service, operation) -> the parameters holding a name the lab prefixes.
+NAMED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("sqs", "CreateQueue"): ("QueueName",),
+    ("sqs", "GetQueueUrl"): ("QueueName",),
+    ("sns", "CreateTopic"): ("Name",),
+    ("events", "CreateEventBus"): ("Name",),
+    ("events", "PutRule"): ("Name", "EventBusName"),
+    ("events", "PutTargets"): ("Rule", "EventBusName"),
+    ("events", "RemoveTargets"): ("Rule", "EventBusName"),
+    ("events", "ListTargetsByRule"): ("Rule", "EventBusName"),
+    ("events", "DescribeRule"): ("Name", "EventBusName"),
+    ("events", "DeleteRule"): ("Name", "EventBusName"),
+    ("events", "ListRules"): ("EventBusName",),
+    ("events", "DescribeEventBus"): ("Name",),
+    ("events", "DeleteEventBus"): ("Name",),
+    ("events", "CreateArchive"): ("ArchiveName",),
+    ("stepfunctions", "CreateStateMachine"): ("name",),
+    ("dynamodb", "CreateTable"): ("TableName",),
+    ("dynamodb", "PutItem"): ("TableName",),
+    ("dynamodb", "GetItem"): ("TableName",),
+    ("dynamodb", "UpdateItem"): ("TableName",),
+    ("dynamodb", "DeleteItem"): ("TableName",),
+    ("dynamodb", "Scan"): ("TableName",),
+    ("dynamodb", "Query"): ("TableName",),
+}
+KEEP = {"default"}  # the default event bus belongs to the account, not the lab
+
+
+def prefixed(prefix: str, name: Any) -> Any:
+    if not isinstance(name, str) or name in KEEP or name.startswith(prefix) or ":" in name:
+        return name
+    return f"{prefix}{name}"
+
+
+def _add_tags(service: str, op: str, params: dict[str, Any]) -> None:
+    key, value = LAB_TAG
+    if (service, op) == ("sqs", "CreateQueue"):
+        params.setdefault("tags", {})[key] = value
+    elif (service, op) in {("sns", "CreateTopic"), ("events", "CreateEventBus"),
+                           ("events", "PutRule"), ("dynamodb", "CreateTable")}:
+        params.setdefault("Tags", []).append({"Key": key, "Value": value})
+    elif (service, op) == ("stepfunctions", "CreateStateMachine"):
+        params.setdefault("tags", []).append({"key": key, "value": value})
+
+
+class Created:
+    """What the lab made in the account, deleted in reverse order at teardown."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.items: list[tuple[str, dict[str, str]]] = []
+
+    def record(self, service: str, op: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        if op == "CreateQueue":
+            self.items.append(("queue", {"QueueUrl": parsed["QueueUrl"]}))
+        elif op == "CreateTopic":
+            self.items.append(("topic", {"TopicArn": parsed["TopicArn"]}))
+        elif op == "CreateEventBus":
+            self.items.append(("bus", {"Name": params["Name"]}))
+        elif op == "PutRule":
+            bus = params.get("EventBusName", "default")
+            self.items.append(("rule", {"Name": params["Name"], "EventBusName": bus}))
+        elif op == "CreateStateMachine":
+            self.items.append(("state machine", {"stateMachineArn": parsed["stateMachineArn"]}))
+        elif op == "CreateTable":
+            self.items.append(("table", {"TableName": params["TableName"]}))
+
+    def teardown(self) -> list[str]:
+        """Delete everything recorded; returns what could not be deleted."""
+        failed: list[str] = []
+        for kind, ids in reversed(self.items):
+            try:
+                self._delete(kind, ids)
+            except Exception as exc:  # keep going: one stuck resource must not strand the rest
+                failed.append(f"{kind} {ids}: {exc}")
+        self.items.clear()
+        return failed
+
+    def _delete(self, kind: str, ids: dict[str, str]) -> None:
+        c = self.lab.client
+        if kind == "queue":
+            c("sqs").delete_queue(**ids)
+        elif kind == "topic":
+            arn = ids["TopicArn"]
+            subs = c("sns").list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", [])
+            for sub in subs:
+                if sub["SubscriptionArn"].startswith("arn:"):
+                    c("sns").unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+            c("sns").delete_topic(**ids)
+        elif kind == "rule":
+            targets = c("events").list_targets_by_rule(Rule=ids["Name"],
+                                                       EventBusName=ids["EventBusName"])
+            target_ids = [t["Id"] for t in targets.get("Targets", [])]
+            if target_ids:
+                c("events").remove_targets(Rule=ids["Name"], EventBusName=ids["EventBusName"],
+                                           Ids=target_ids)
+            c("events").delete_rule(**ids)
+        elif kind == "bus":
+            c("events").delete_event_bus(**ids)
+        elif kind == "state machine":
+            c("stepfunctions").delete_state_machine(**ids)
+        elif kind == "table":
+            c("dynamodb").delete_table(**ids)
+
+
+def attach(lab: Lab) -> None:
+    if lab.backend.name != "aws":
+        return
+    created = Created(lab)
+    lab.created = created  # type: ignore[attr-defined]
+
+    def before(params: dict[str, Any], model: Any, **_: Any) -> None:
+        service = model.service_model.service_name
+        names = NAMED.get((service, model.name), ())
+        for key in names:
+            if key in params:
+                params[key] = prefixed(lab.prefix, params[key])
+        if model.name == "PutEvents":
+            for entry in params.get("Entries", []):
+                if "EventBusName" in entry:
+                    entry["EventBusName"] = prefixed(lab.prefix, entry["EventBusName"])
+        _add_tags(service, model.name, params)
+
+    def after(parsed: dict[str, Any], model: Any, context: dict[str, Any], **kw: Any) -> None:
+        if isinstance(parsed, dict) and "Error" not in parsed:
+            service = model.service_model.service_name
+            created.record(service, model.name, context.get("labkit_params", {}), parsed)
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["labkit_params"] = dict(params)
+
+    lab.on("provide-client-params", before, "labkit-realaws-prefix")
+    lab.on("before-parameter-build", remember, "labkit-realaws-remember")
+    lab.on("after-call", after, "labkit-realaws-record")
+    lab.on_stop(lambda: _report(created.teardown()))
+    lab.on_reset(lambda: _report(created.teardown()))
+
+
+def _report(failed: list[str]) -> None:
+    if failed:
+        import warnings
+
+        warnings.warn(
+            "labkit could not delete these resources; delete them in the AWS console: "
+            + "; ".join(failed),
+            stacklevel=2,
+        )

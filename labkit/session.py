@@ -1,0 +1,272 @@
+"""The lab session: one object that starts the AWS world, hands out clients, resets and stops it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from labkit.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend, post_json
+from labkit.clock import Clock
+from labkit.errors import LabError, LabNotStarted
+from labkit.safety import guard_real_aws, release_real_aws
+
+__all__ = ["Lab", "start_lab", "current_lab", "SERVICES"]
+
+#: Services a lab hands out clients for.
+SERVICES = (
+    "sqs",
+    "sns",
+    "events",
+    "stepfunctions",
+    "dynamodb",
+    "lambda",
+    "iam",
+    "logs",
+    "sts",
+    "scheduler",
+)
+QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
+DEFAULT_SEED = 15  # chapter 15
+
+_current: Lab | None = None
+
+Hook = Callable[..., Any]
+
+
+class Lab:
+    """An AWS world for one notebook: in-process moto by default.
+
+    Use it as a context manager, or start and stop it around notebook cells.
+
+    >>> with Lab() as lab:
+    ...     url = lab.client("sqs").create_queue(QueueName="orders")["QueueUrl"]
+    ...     url.endswith("/123456789012/orders")
+    True
+    """
+
+    def __init__(
+        self,
+        backend: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        seed: int = DEFAULT_SEED,
+        allow_aws: bool | None = None,
+        prefix: str = "lab-",
+    ) -> None:
+        self.backend: Backend = choose_backend(backend, endpoint_url, allow_aws)
+        self.region = region
+        self.seed = seed
+        self.prefix = prefix
+        self.clock = Clock(virtual=self.backend.virtual_clock and self.backend.name == "embedded")
+        self._mock: Any = None
+        self._session: boto3.Session | None = None
+        self._clients: dict[str, Any] = {}
+        self._hooks: list[tuple[str, Hook, str]] = []
+        self._on_reset: list[Callable[[], None]] = []
+        self._on_stop: list[Callable[[], None]] = []
+        self._guarded = False
+        self.running = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Lab:
+        """Start the backend and a fresh botocore session (idempotent)."""
+        if self.running:
+            return self
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        if self.backend.name != "aws":
+            guard_real_aws()
+            self._guarded = True
+        if self.backend.name == "embedded":
+            from moto import mock_aws
+
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+        self.clock.start()
+        self._new_session()
+        self.running = True
+        self._seed_and_configure()
+        from labkit import _extensions
+
+        _extensions.attach_all(self)
+        return self
+
+    def stop(self) -> None:
+        """Tear everything down: hooks, clients, the mock or the created AWS resources."""
+        if not self.running:
+            return
+        for callback in reversed(self._on_stop):
+            callback()
+        self._on_stop.clear()
+        self._on_reset.clear()
+        self._remove_hooks()
+        self._clients.clear()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self.clock.stop()
+        if self._guarded:
+            release_real_aws()
+            self._guarded = False
+        self.running = False
+        global _current
+        if _current is self:
+            _current = None
+
+    def reset(self) -> None:
+        """Wipe every queue, topic, bus and trace; simulated time goes back to its start."""
+        self._require_running("reset the lab")
+        if self.backend.name == "embedded":
+            self._mock.reset()
+        elif self.backend.name == "endpoint" and self.backend.is_moto:
+            post_json(f"{self.backend.endpoint_url}/moto-api/reset")
+        self.clock.reset()
+        self._seed_and_configure()
+        for callback in list(self._on_reset):
+            callback()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- clients and hooks --------------------------------------------------------------------
+    @property
+    def session(self) -> boto3.Session:
+        """The boto3 session every lab client comes from."""
+        self._require_running("use the lab's session")
+        assert self._session is not None
+        return self._session
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service`, made from the lab's one session (cached)."""
+        self._require_running(f"make a {service!r} client")
+        if service not in SERVICES:
+            raise LabError(
+                f"one of the services the lab serves ({', '.join(SERVICES)})",
+                repr(service),
+                "check the spelling: EventBridge's client is 'events', Step Functions' is "
+                "'stepfunctions'",
+            )
+        if service not in self._clients:
+            kwargs: dict[str, Any] = {"region_name": self.region}
+            if self.backend.endpoint_url:
+                kwargs["endpoint_url"] = self.backend.endpoint_url
+            config = Config(retries={"max_attempts": 2, "mode": "standard"})
+            if service == "dynamodb":
+                config = config.merge(Config(account_id_endpoint_mode="disabled"))
+            kwargs["config"] = config
+            self._clients[service] = self.session.client(service, **kwargs)
+        return self._clients[service]
+
+    def on(self, event_name: str, handler: Hook, unique_id: str) -> None:
+        """Register a botocore event handler for the lab's lifetime (removed on stop)."""
+        assert self._session is not None
+        core: botocore.session.Session = self._session._session
+        core.register(event_name, handler, unique_id=unique_id)
+        self._hooks.append((event_name, handler, unique_id))
+
+    def on_reset(self, callback: Callable[[], None]) -> None:
+        """Run `callback` after every reset (traces, bridges and runtimes clear themselves)."""
+        self._on_reset.append(callback)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the lab stops."""
+        self._on_stop.append(callback)
+
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0) -> None:
+        """Let lab time pass: instantly on the embedded backend, really elsewhere."""
+        self._require_running("advance the clock")
+        self.clock.advance(seconds, minutes=minutes)
+
+    def describe(self) -> str:
+        """One line saying what this lab runs on."""
+        where = {
+            "embedded": "moto in this Python process",
+            "endpoint": f"the server at {self.backend.endpoint_url}",
+            "aws": f"a real AWS account, region {self.region}, names prefixed {self.prefix!r}",
+        }[self.backend.name]
+        clock = "simulated" if self.clock.virtual else "real"
+        return f"lab on {self.backend.name} backend ({where}); clock: {clock}"
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<Lab {self.backend.name} {state}>"
+
+    # -- internals -----------------------------------------------------------------------------
+    def _require_running(self, action: str) -> None:
+        if not self.running:
+            raise LabNotStarted(
+                f"a running lab to {action}",
+                "a lab that is stopped" if self._session else "a lab not started yet",
+                "run the notebook's first cell (lab = labkit.start_lab()) and try again",
+            )
+
+    def _new_session(self) -> None:
+        if self.backend.name == "aws":
+            self._session = boto3.Session(region_name=self.region)
+        else:
+            self._session = boto3.Session(region_name=self.region, **FAKE_CREDENTIALS)
+
+    def _remove_hooks(self) -> None:
+        if self._session is not None:
+            core = self._session._session
+            for event_name, handler, unique_id in self._hooks:
+                core.unregister(event_name, handler, unique_id=unique_id)
+        self._hooks.clear()
+
+    def _seed_and_configure(self) -> None:
+        if self.backend.name == "embedded":
+            from moto.moto_api._internal import mock_random
+
+            mock_random.seed(self.seed)
+        elif self.backend.name == "endpoint" and self.backend.is_moto:
+            url = self.backend.endpoint_url
+            post_json(f"{url}/moto-api/seed?a={self.seed}")
+            post_json(f"{url}/moto-api/config", MOTO_CONFIG)
+
+
+def start_lab(backend: str | None = None, **options: Any) -> Lab:
+    """Start (or restart) the notebook's lab; safe to run again: the old lab stops first.
+
+    >>> lab = start_lab()
+    >>> lab is current_lab()
+    True
+    >>> lab.stop()
+    """
+    global _current
+    if _current is not None:
+        _current.stop()
+    lab = Lab(backend, **options)
+    lab.start()
+    _current = lab
+    return lab
+
+
+def current_lab() -> Lab:
+    """The lab the setup cell started."""
+    if _current is None or not _current.running:
+        raise LabNotStarted(
+            "a lab started by the notebook's first cell",
+            "no running lab",
+            "run the first cell (lab = labkit.start_lab()) and then this one again",
+        )
+    return _current
+
+
+@contextmanager
+def temporary_lab(**options: Any) -> Iterator[Lab]:
+    """A lab for a `with` block that does not replace the notebook's lab."""
+    lab = Lab(**options)
+    try:
+        yield lab.start()
+    finally:
+        lab.stop()
