@@ -1,4 +1,9 @@
-"""What a starting lab plugs in, in order. Each entry's `attach(lab)` registers its hooks."""
+"""What labkit plugs in: patches to moto (where moto runs under labkit) and hooks on each lab.
+
+Each module named in PATCHES has `patch_moto()`: it changes moto in this process, must be
+idempotent, and is applied both for the embedded backend and inside `python -m labkit.server`.
+Each module named in ATTACHERS has `attach(lab)`: it registers the lab's botocore hooks.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from labkit.session import Lab
 
-ATTACHERS = (
+PATCHES: tuple[str, ...] = ()
+
+ATTACHERS: tuple[str, ...] = (
     "labkit.advice",
     "labkit.realaws",
 )
+
+
+def patch_moto() -> None:
+    for module_name in PATCHES:
+        importlib.import_module(module_name).patch_moto()
 
 
 def attach_all(lab: Lab) -> None:

@@ -29,7 +29,9 @@ def _names_of_topics(lab: Lab) -> list[str]:
 
 
 def _listing(names: list[str], what: str) -> str:
-    return f"the lab has these {what}: {', '.join(names)}" if names else f"the lab has no {what} yet"
+    return (
+        f"the lab has these {what}: {', '.join(names)}" if names else f"the lab has no {what} yet"
+    )
 
 
 def _queue_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
@@ -74,9 +76,11 @@ def _dedup_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
 
 def _bus_or_rule_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     bus = params.get("EventBusName", "default")
-    rules = [
-        r["Name"] for r in lab.client("events").list_rules(EventBusName=str(bus)).get("Rules", [])
-    ] if op != "CreateEventBus" else []
+    rules = (
+        [r["Name"] for r in lab.client("events").list_rules(EventBusName=str(bus)).get("Rules", [])]
+        if op != "CreateEventBus"
+        else []
+    )
     rule = params.get("Rule") or params.get("Name")
     return (
         "an existing event bus and rule",

@@ -33,9 +33,7 @@ class Backend:
     virtual_clock: bool = False
 
 
-def choose_backend(
-    name: str | None, endpoint_url: str | None, allow_aws: bool | None
-) -> Backend:
+def choose_backend(name: str | None, endpoint_url: str | None, allow_aws: bool | None) -> Backend:
     """Resolve the backend from arguments first, then LABKIT_* environment variables."""
     name = name or os.environ.get("LABKIT_BACKEND") or "embedded"
     name = name.strip().lower()

@@ -12,6 +12,7 @@ import time
 
 import time_machine
 
+from labkit.backends import post_json
 from labkit.errors import LabError
 
 __all__ = ["Clock", "LAB_EPOCH"]
@@ -31,15 +32,21 @@ class Clock:
     >>> clock.stop()
     """
 
-    def __init__(self, *, virtual: bool, start: dt.datetime = LAB_EPOCH) -> None:
-        self.virtual = virtual
+    def __init__(
+        self, *, virtual: bool, start: dt.datetime = LAB_EPOCH, remote_url: str | None = None
+    ) -> None:
+        #: simulated time: in this process, or (remote_url) in a `python -m labkit.server`.
+        self.virtual = virtual or remote_url is not None
+        self.remote_url = remote_url
         self._start = start
         self._traveller: time_machine.travel | None = None
         self._coordinates: time_machine.Coordinates | None = None
         self._t0 = 0.0
 
     def start(self) -> None:
-        if self.virtual and self._traveller is None:
+        if self.remote_url is not None:
+            self._remote({"reset": True})
+        elif self.virtual and self._traveller is None:
             self._traveller = time_machine.travel(self._start, tick=False)
             self._coordinates = self._traveller.start()
         self._t0 = time.time()
@@ -52,16 +59,22 @@ class Clock:
 
     def reset(self) -> None:
         """Back to the start of simulated time (real time simply restarts the count)."""
+        if self.remote_url is not None:
+            self._remote({"reset": True})
         if self._coordinates is not None:
             self._coordinates.move_to(self._start)
         self._t0 = time.time()
 
     def now(self) -> dt.datetime:
         """The lab's current time, timezone-aware UTC."""
+        if self.remote_url is not None:
+            return dt.datetime.fromisoformat(self._remote({})["now"])
         return dt.datetime.fromtimestamp(time.time(), tz=dt.UTC)
 
     def elapsed(self) -> float:
         """Seconds since the lab (or its last reset) started."""
+        if self.remote_url is not None:
+            return round((self.now() - self._start).total_seconds(), 6)
         return round(time.time() - self._t0, 6)
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0) -> None:
@@ -73,7 +86,15 @@ class Clock:
                 f"{total} s",
                 "time only moves forward; pass a positive number, e.g. lab.advance(31)",
             )
-        if self._coordinates is not None:
+        if self.remote_url is not None:
+            self._remote({"advance": total})
+        elif self._coordinates is not None:
             self._coordinates.shift(total)
         else:
             time.sleep(total)
+
+    def _remote(self, payload: dict[str, float | bool]) -> dict[str, str]:
+        assert self.remote_url is not None
+        answer = post_json(f"{self.remote_url}/labkit-api/clock", payload)
+        assert isinstance(answer, dict)
+        return answer

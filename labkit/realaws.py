@@ -49,8 +49,12 @@ def _add_tags(service: str, op: str, params: dict[str, Any]) -> None:
     key, value = LAB_TAG
     if (service, op) == ("sqs", "CreateQueue"):
         params.setdefault("tags", {})[key] = value
-    elif (service, op) in {("sns", "CreateTopic"), ("events", "CreateEventBus"),
-                           ("events", "PutRule"), ("dynamodb", "CreateTable")}:
+    elif (service, op) in {
+        ("sns", "CreateTopic"),
+        ("events", "CreateEventBus"),
+        ("events", "PutRule"),
+        ("dynamodb", "CreateTable"),
+    }:
         params.setdefault("Tags", []).append({"Key": key, "Value": value})
     elif (service, op) == ("stepfunctions", "CreateStateMachine"):
         params.setdefault("tags", []).append({"key": key, "value": value})
@@ -101,12 +105,14 @@ class Created:
                     c("sns").unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
             c("sns").delete_topic(**ids)
         elif kind == "rule":
-            targets = c("events").list_targets_by_rule(Rule=ids["Name"],
-                                                       EventBusName=ids["EventBusName"])
+            targets = c("events").list_targets_by_rule(
+                Rule=ids["Name"], EventBusName=ids["EventBusName"]
+            )
             target_ids = [t["Id"] for t in targets.get("Targets", [])]
             if target_ids:
-                c("events").remove_targets(Rule=ids["Name"], EventBusName=ids["EventBusName"],
-                                           Ids=target_ids)
+                c("events").remove_targets(
+                    Rule=ids["Name"], EventBusName=ids["EventBusName"], Ids=target_ids
+                )
             c("events").delete_rule(**ids)
         elif kind == "bus":
             c("events").delete_event_bus(**ids)

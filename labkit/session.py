@@ -64,7 +64,10 @@ class Lab:
         self.region = region
         self.seed = seed
         self.prefix = prefix
-        self.clock = Clock(virtual=self.backend.virtual_clock and self.backend.name == "embedded")
+        self.clock = Clock(
+            virtual=self.backend.name == "embedded",
+            remote_url=self.backend.endpoint_url if self.backend.virtual_clock else None,
+        )
         self._mock: Any = None
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
@@ -87,8 +90,13 @@ class Lab:
         if self.backend.name == "embedded":
             from moto import mock_aws
 
+            from labkit import _extensions
+
+            _extensions.patch_moto()
             self._mock = mock_aws(config=MOTO_CONFIG)
             self._mock.start()
+        elif self.backend.is_moto:
+            post_json(f"{self.backend.endpoint_url}/moto-api/reset")
         self.clock.start()
         self._new_session()
         self.running = True

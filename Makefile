@@ -1,0 +1,46 @@
+# The workbook's commands. `make lab` to learn, `make test` to check everything.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+KERNEL := messaging-workbook
+NBVAL := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
+.PHONY: lab test lint unit notebooks-check notebooks-endpoint notebooks bench html clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Messaging & Events (labkit)" >/dev/null
+	rm -f $(VENV)/.installed-* && touch $@
+
+## make lab: install if needed, then open JupyterLab on the notebooks
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+## make test: lint, labkit's tests, every notebook strictly on embedded and on endpoint
+test: $(STAMP) lint unit notebooks-check notebooks-endpoint
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check labkit tests
+	$(VENV)/bin/ruff format --check labkit tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests
+
+notebooks-check: $(STAMP)
+	$(PY) -m pytest -q $(NBVAL) notebooks
+
+notebooks-endpoint: $(STAMP)
+	$(PY) -m labkit.server --port 0 -- $(PY) -m pytest -q $(NBVAL) notebooks
+
+## make notebooks: re-execute every notebook and store its outputs (never edit outputs by hand)
+notebooks: $(STAMP)
+	$(PY) tests/tools/execute_notebooks.py $(NB)
+
+bench: $(STAMP)
+	@for f in tests/bench/bench_*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) html

@@ -1,0 +1,64 @@
+"""What the tracer records: plain frozen values, shared by the tracer, bridges, runtime and plots.
+
+Node ids are ARNs for AWS resources (queue, topic, bus, rule, state machine, function) and
+``actor:<name>`` for code outside AWS that sends or receives (a publisher, a consumer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Call", "Hop", "HopKind", "Evidence", "Via", "actor"]
+
+HopKind = Literal[
+    "sent",  # an actor put a message into a resource (SendMessage, Publish, PutEvents...)
+    "delivered",  # a resource passed a message on to another (SNS -> SQS, rule -> target)
+    "filtered",  # a subscription's filter policy or a rule's pattern did not match
+    "received",  # a consumer received a message from a queue
+    "processed",  # a consumer finished (deleted) a message
+    "failed",  # a consumer or target failed on it
+    "dead-lettered",  # moved to a dead-letter queue after maxReceiveCount
+    "redriven",  # moved back from a dead-letter queue
+    "started",  # an execution of a state machine started
+    "task",  # a state machine task called a service
+    "compensated",  # a compensation step ran
+]
+Evidence = Literal["observed", "inferred"]
+Via = Literal["aws", "labkit"]
+
+
+def actor(name: str) -> str:
+    """The node id of code outside AWS (a publisher or consumer)."""
+    return f"actor:{name}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One botocore API call the lab's clients made."""
+
+    seq: int
+    time: float  # seconds since the lab (or its last reset) started, on the lab's clock
+    service: str
+    operation: str
+    resource: str  # ARN (or queue URL's ARN) the call was about, "" when none
+    message_ids: tuple[str, ...] = ()
+    ok: bool = True
+    error_code: str = ""
+    caller: str = ""  # actor node id, when the caller was named
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One message moving from one node to another."""
+
+    seq: int
+    time: float
+    source: str
+    target: str
+    message_id: str
+    kind: HopKind
+    evidence: Evidence
+    via: Via = "aws"
+    detail: str = ""  # e.g. the filter condition that failed, the error a consumer raised
+    labels: tuple[tuple[str, str], ...] = field(default=())

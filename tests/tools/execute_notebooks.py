@@ -1,0 +1,54 @@
+"""Re-execute notebooks and store their outputs: the only way outputs change.
+
+python tests/tools/execute_notebooks.py                 # every notebook
+python tests/tools/execute_notebooks.py notebooks/01-sqs-queues.ipynb
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNELSPEC = {
+    "name": "messaging-workbook",
+    "display_name": "Messaging & Events (labkit)",
+    "language": "python",
+}
+
+
+def execute(path: Path) -> float:
+    nb = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=300,
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    client.execute()
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+    return time.perf_counter() - started
+
+
+def main(args: list[str]) -> int:
+    paths = [Path(a) for a in args] or sorted(
+        p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
+    for path in paths:
+        seconds = execute(path)
+        print(f"{path.relative_to(ROOT) if path.is_absolute() else path}: {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
