@@ -27,7 +27,7 @@ class Backend:
 
     name: str
     endpoint_url: str | None = None
-    #: moto answers (in-process or as a server): ids can be seeded, state reset, moto's gaps bridged.
+    #: moto answers (in-process or server): ids seeded, state reset, gaps bridged.
     is_moto: bool = False
     #: simulated time can be advanced instead of waited for.
     virtual_clock: bool = False
