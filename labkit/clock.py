@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 import time_machine
 
@@ -42,6 +43,7 @@ class Clock:
         self._traveller: time_machine.travel | None = None
         self._coordinates: time_machine.Coordinates | None = None
         self._t0 = 0.0
+        self._listeners: list[Callable[[float], None]] = []
 
     def start(self) -> None:
         if self.remote_url is not None:
@@ -92,6 +94,13 @@ class Clock:
             self._coordinates.shift(total)
         else:
             time.sleep(total)
+        for listener in list(self._listeners):
+            listener(total)
+
+    def on_advance(self, listener: Callable[[float], None]) -> Callable[[], None]:
+        """Call `listener(seconds)` after each advance (schedules, pollers); returns an undo."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _remote(self, payload: dict[str, float | bool]) -> dict[str, str]:
         assert self.remote_url is not None
