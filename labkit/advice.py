@@ -98,16 +98,36 @@ def _state_machine_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
+def _invalid_value(lab: Lab, op: str, params: dict[str, Any]) -> Advice | None:
+    message = str(params.get("_message", ""))
+    if "ContentBasedDeduplication" in message:
+        return _dedup_missing(lab, op, params)
+    if "must end in .fifo" in message:
+        name = params.get("QueueName", "?")
+        return (
+            "a FIFO queue name ending in '.fifo'",
+            repr(name),
+            f"name it {str(name) + '.fifo'!r}, or drop FifoQueue for a standard queue",
+        )
+    return None
+
+
+def _bad_receipt(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+    return (
+        "the ReceiptHandle of a message you received (not its MessageId)",
+        repr(str(params.get("ReceiptHandle", ""))[:40]),
+        "take msg['ReceiptHandle'] from sqs.receive_message(...)['Messages']; each receive "
+        "gives a new handle",
+    )
+
+
 ADVISORS: dict[str, Callable[[Lab, str, dict[str, Any]], Advice | None]] = {
     "AWS.SimpleQueueService.NonExistentQueue": _queue_missing,
     "QueueDoesNotExist": _queue_missing,
     "NotFound": _topic_missing,
     "MissingParameter": _missing_parameter,
-    "InvalidParameterValue": lambda lab, op, params: (
-        _dedup_missing(lab, op, params)
-        if "ContentBasedDeduplication" in str(params.get("_message", ""))
-        else None
-    ),
+    "InvalidParameterValue": _invalid_value,
+    "ReceiptHandleIsInvalid": _bad_receipt,
     "ResourceNotFoundException": _bus_or_rule_missing,
     "StateMachineDoesNotExist": _state_machine_missing,
 }
