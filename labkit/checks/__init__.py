@@ -1,0 +1,49 @@
+"""Exercise checks: inspect the learner's lab and flow, pass with a tick or fail with a hint.
+
+Each lesson has its own module (``labkit.checks.sqs`` for lesson 01, and so on). A check returns
+a `Passed` (shown as a tick) or raises `CheckFailed`, which says what was expected, what was
+found and gives a hint, like every labkit error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labkit.errors import LabError
+
+__all__ = ["CheckFailed", "Passed", "expect"]
+
+
+class CheckFailed(LabError):
+    """An exercise is not done yet, or not done right."""
+
+
+@dataclass(frozen=True)
+class Passed:
+    """A check that passed, shown as one line."""
+
+    exercise: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"✓ {self.exercise}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return f"<p style='color:#1a7f37'><b>✓ {self.exercise}</b>: {self.detail}</p>"
+
+
+def expect(condition: bool, expected: str, found: str, hint: str) -> None:
+    """Raise `CheckFailed` unless `condition` holds.
+
+    >>> expect(1 + 1 == 2, "two", "two", "none needed")
+    >>> expect(False, "a queue named 'orders'", "no queues", "create it")
+    Traceback (most recent call last):
+    ...
+    labkit.checks.CheckFailed: Expected a queue named 'orders', found no queues.
+    What to do: create it
+    """
+    if not condition:
+        raise CheckFailed(expected, found, hint)
