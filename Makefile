@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check labkit tests
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --doctest-modules labkit tests
 
 notebooks-check: $(STAMP)
 	$(PY) -m pytest -q $(NBVAL) notebooks
