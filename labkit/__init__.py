@@ -4,6 +4,7 @@ from labkit.backends import AWS_OPT_IN_VALUE, BACKENDS
 from labkit.clock import Clock
 from labkit.errors import AwsNotAllowed, LabError, LabNotStarted, RealAwsBlocked, UnknownBackend
 from labkit.session import Lab, current_lab, start_lab
+from labkit.terraform import export as to_terraform
 
 __all__ = [
     "AWS_OPT_IN_VALUE",
@@ -17,4 +18,5 @@ __all__ = [
     "UnknownBackend",
     "current_lab",
     "start_lab",
+    "to_terraform",
 ]
