@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 KERNEL := messaging-workbook
+NOTEBOOK_DIR ?= notebooks
 # JupyterLab refuses to run as root unless told (containers and CI machines run as root)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 
 ## make lab: install if needed, then open JupyterLab on the notebooks
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOK_DIR) $(ROOT_FLAG) $(LAB_ARGS)
 
 ## make test: lint, labkit's tests, every notebook strictly on embedded and on endpoint
 test: $(STAMP) lint unit notebooks-check notebooks-endpoint

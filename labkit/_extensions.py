@@ -13,11 +13,24 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from labkit.session import Lab
 
-PATCHES: tuple[str, ...] = ()
+PATCHES: tuple[str, ...] = (
+    "labkit.fifo_groups",
+    "labkit.clock",
+    "labkit.fastpath",
+    "labkit.sqs_fidelity",
+    "labkit.runtime",
+    "labkit.bridges",
+    "labkit.fidelity",
+)
 
 ATTACHERS: tuple[str, ...] = (
     "labkit.advice",
+    "labkit.clock",
     "labkit.realaws",
+    "labkit.tracing",
+    "labkit.runtime",
+    "labkit.bridges",
+    "labkit.saga",
 )
 
 

@@ -1,0 +1,285 @@
+"""A fast path for moto's SQS: the cost of a call no longer grows with the depth of the queue.
+
+Stock moto 5.2.5 rebuilds every queue attribute, including three counters that scan every
+message, whenever it reads one attribute; it does so several times in each send and receive. It
+also lists every visible message before a receive takes the first ten, and scans the whole queue
+to find a receipt handle. The fast path changes only how these answers are computed:
+
+- ``Queue.attributes`` is a read-only mapping that computes each attribute when it is read, so
+  reading ``ContentBasedDeduplication`` no longer counts the messages;
+- ``Queue.messages`` is a lazy view: a receive stops scanning once it has its messages, and the
+  counters read the clock once instead of twice per message;
+- a receipt handle is found through an index of the handles moto hands out (checked against the
+  queue, falling back to moto's own scan when the index has no answer).
+
+What a client observes (bodies, order, receive counts, dead-letter moves, attribute counters,
+errors) stays the same as stock moto; ``tests/test_fastpath.py`` checks that on random call
+sequences. It applies to moto 5.2.5 only; on any other version it warns and changes nothing.
+
+>>> from labkit import fastpath
+>>> fastpath.patch_moto()
+True
+>>> with fastpath.stock_moto():
+...     fastpath.is_patched()
+False
+>>> fastpath.is_patched()
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import warnings
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = [
+    "SUPPORTED_MOTO",
+    "QueueAttributes",
+    "VisibleMessages",
+    "patch_moto",
+    "unpatch_moto",
+    "stock_moto",
+    "is_patched",
+]
+
+#: The moto release the fast path was checked against (differential test).
+SUPPORTED_MOTO = "5.2.5"
+
+# (owner, attribute name) -> moto's original, kept while the fast path is applied
+_ORIGINALS: dict[tuple[type, str], Any] = {}
+# every receipt handle moto issued -> the message it was issued for (weak: deleted messages go)
+_HANDLES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+
+@functools.cache
+def _field(attribute: str) -> str:
+    """moto's field for an attribute name (moto's conversion is slow and called per read)."""
+    from moto.core.utils import camelcase_to_underscores
+
+    return camelcase_to_underscores(attribute)
+
+
+class QueueAttributes(Mapping[str, Any]):
+    """The attributes moto's ``Queue.attributes`` returns, each computed when first read.
+
+    Same keys in the same order and the same values as stock moto, which builds them all (three
+    of them by scanning every message) on each access.
+    """
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        keys = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            keys += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            keys += queue.KMS_ATTRIBUTES
+        self._keys = dict.fromkeys(keys)
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        if key not in self._values:
+            self._values[key] = self._compute(key)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def _compute(self, key: str) -> Any:
+        queue = self._queue
+        if key == "RedrivePolicy" and queue.redrive_policy:
+            return json.dumps(queue.redrive_policy)
+        value = getattr(queue, _field(key))
+        return str(value).lower() if isinstance(value, bool) else value
+
+
+class VisibleMessages(Sequence[Any]):
+    """moto's ``Queue.messages`` (visible and not delayed, in queue order), computed lazily.
+
+    Takes a snapshot of the queue and the time when made, as stock moto's list does; iterating
+    stops wherever the caller stops.
+    """
+
+    def __init__(self, queue: Any) -> None:
+        from moto.core.utils import unix_time_millis
+
+        self._all = list(queue._messages)
+        self._now = unix_time_millis()
+
+    def __iter__(self) -> Iterator[Any]:
+        now = self._now
+        return (m for m in self._all if now > m.visible_at and not now < m.delayed_until)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(self)[index]
+
+
+def _approximate_number_of_messages_delayed(self: Any) -> int:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return sum(1 for m in list(self._messages) if now < m.delayed_until)
+
+
+def _approximate_number_of_messages_not_visible(self: Any) -> int:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return sum(1 for m in list(self._messages) if not now > m.visible_at)
+
+
+def _mark_received(original: Callable[..., None]) -> Callable[..., None]:
+    def mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        original(self, visibility_timeout)
+        _HANDLES[self.receipt_handle] = self
+
+    return mark_received
+
+
+def _indexed(queue: Any, receipt_handle: str) -> Any | None:
+    """The queue's message that was given `receipt_handle`, if the index knows it."""
+    message = _HANDLES.get(receipt_handle)
+    # identity check in C: Message defines no __eq__
+    return message if message is not None and message in queue._messages else None
+
+
+def _delete_message(original: Callable[..., None]) -> Callable[..., None]:
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        message = _indexed(self, receipt_handle)
+        if message is None:  # unknown, moved or invalid: moto's scan decides (and raises)
+            return original(self, receipt_handle)
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        remaining = list(self._messages)
+        while message in remaining:
+            remaining.remove(message)
+        self._messages = remaining
+
+    return delete_message
+
+
+def _change_message_visibility(original: Callable[..., None]) -> Callable[..., None]:
+    def change_message_visibility(
+        self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        from moto.core.utils import unix_time_millis
+        from moto.sqs.exceptions import InvalidParameterValue
+
+        queue = self.get_queue(queue_name)
+        message = _indexed(queue, receipt_handle)
+        if message is None:
+            return original(self, queue_name, receipt_handle, visibility_timeout)
+        # the body of moto's loop, for the one message that holds the handle
+        given_visibility_timeout = unix_time_millis() + int(visibility_timeout) * 1000
+        if given_visibility_timeout - message.sent_timestamp > 43200 * 1000:
+            raise InvalidParameterValue(
+                f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: "
+                "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+            )
+        message.change_visibility(visibility_timeout)
+        if message.visible and message in queue.pending_messages:
+            queue.pending_messages.remove(message)
+
+    return change_message_visibility
+
+
+def _replacements() -> list[tuple[type, str, Any]]:
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    return [
+        (Queue, "attributes", property(QueueAttributes)),
+        (Queue, "messages", property(VisibleMessages)),
+        (
+            Queue,
+            "approximate_number_of_messages_delayed",
+            property(_approximate_number_of_messages_delayed),
+        ),
+        (
+            Queue,
+            "approximate_number_of_messages_not_visible",
+            property(_approximate_number_of_messages_not_visible),
+        ),
+        (Message, "mark_received", _mark_received(Message.mark_received)),
+        (Queue, "delete_message", _delete_message(Queue.delete_message)),
+        (
+            SQSBackend,
+            "change_message_visibility",
+            _change_message_visibility(SQSBackend.change_message_visibility),
+        ),
+    ]
+
+
+def patch_moto() -> bool:
+    """Apply the fast path to moto's SQS (idempotent); False, with a warning, if moto differs.
+
+    >>> patch_moto()
+    True
+    """
+    import moto
+
+    if moto.__version__ != SUPPORTED_MOTO:
+        warnings.warn(
+            f"labkit's SQS fast path expects moto {SUPPORTED_MOTO}, found moto "
+            f"{moto.__version__}: not applied, so SQS calls on deep queues stay slow. "
+            f"Install moto=={SUPPORTED_MOTO} (the workbook's pin) to get it back.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
+    if _ORIGINALS:
+        return True
+    for owner, name, replacement in _replacements():
+        _ORIGINALS[(owner, name)] = owner.__dict__[name]
+        setattr(owner, name, replacement)
+    return True
+
+
+def unpatch_moto() -> None:
+    """Put moto's own SQS code back (idempotent)."""
+    for (owner, name), original in _ORIGINALS.items():
+        setattr(owner, name, original)
+    _ORIGINALS.clear()
+
+
+def is_patched() -> bool:
+    """Whether the fast path is applied in this process."""
+    return bool(_ORIGINALS)
+
+
+@contextmanager
+def stock_moto() -> Iterator[None]:
+    """Run a block on stock moto SQS, then restore the fast path if it was applied.
+
+    >>> with stock_moto():
+    ...     is_patched()
+    False
+    """
+    was_patched = is_patched()
+    unpatch_moto()
+    try:
+        yield
+    finally:
+        if was_patched:
+            patch_moto()

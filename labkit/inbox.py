@@ -1,0 +1,75 @@
+"""Read a queue empty: receive everything waiting, delete it, hand it back.
+
+Lessons after the SQS one need "what did this queue get?" many times; the receive-and-delete
+loop itself is taught in lesson 01, so here it is one call.
+
+>>> import labkit
+>>> from labkit.inbox import take_all
+>>> lab = labkit.start_lab()
+>>> sqs = lab.client("sqs")
+>>> url = sqs.create_queue(QueueName="billing")["QueueUrl"]
+>>> _ = sqs.send_message(QueueUrl=url, MessageBody='{"order_id": "o-1"}')
+>>> [m["Body"] for m in take_all(url)]
+['{"order_id": "o-1"}']
+>>> take_all(url)
+[]
+>>> lab.stop()
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from labkit.errors import LabError
+
+if TYPE_CHECKING:
+    from labkit.session import Lab
+
+__all__ = ["take_all", "MAX_MESSAGES"]
+
+#: A safety stop: a queue that keeps refilling (a loop of redeliveries) cannot hang a cell.
+MAX_MESSAGES = 10_000
+
+
+def take_all(
+    queue_url: str, *, lab: Lab | None = None, consumer: str | None = None
+) -> list[dict[str, Any]]:
+    """Receive and delete every message waiting in `queue_url`; return them, oldest first.
+
+    Each message is the dict SQS returns, with ``Body``, ``MessageAttributes`` (all of them)
+    and ``Attributes`` (all of them, e.g. ``MessageGroupId`` on a FIFO queue). `consumer`
+    names the reader in the lab's trace (plots then show it instead of "consumer"). Messages
+    that are in flight (received elsewhere and not yet visible again) are not taken.
+    """
+    if lab is None:
+        from labkit.session import current_lab
+
+        lab = current_lab()
+    if not isinstance(queue_url, str) or "/" not in queue_url:
+        raise LabError(
+            "a queue URL (what create_queue or get_queue_url returns)",
+            repr(queue_url),
+            'pass sqs.get_queue_url(QueueName="...")["QueueUrl"], not the queue name or ARN',
+        )
+    sqs = lab.client("sqs")
+    tracer = getattr(lab, "tracer", None)
+    taken: list[dict[str, Any]] = []
+    while len(taken) < MAX_MESSAGES:
+        with tracer.acting_as(consumer) if (tracer and consumer) else nullcontext():
+            batch = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                break
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+                ],
+            )
+        taken.extend(batch)
+    return taken

@@ -1,0 +1,602 @@
+"""Saga plumbing: drive Step Functions executions with the lab's workers, inject faults, read
+the shop's ledgers, check that a saga left them consistent, and draw which compensations ran.
+
+The saga itself (the state machine, the services, the rules) is the lesson's: labkit only
+provides what sits around it.
+
+* `FaultPlan`: which operation fails, and how (a business rejection, a transient outage that
+  heals after some attempts, or an outage that lasts until someone repairs it).
+* `run_executions`: wait for executions to end while `lab.functions` runs the workers that answer
+  their task tokens (moto runs executions on a thread, in real time).
+* `read_shop` / `check_consistency`: the shop's tables as plain values, and the invariants a saga
+  must keep (nobody charged without stock, no stock held without payment, each compensation
+  applied at most once, money and stock conserved).
+* `failure_matrix` / `plot_failure_matrix`: for each failure point, which compensations ran and in
+  which order.
+* `choreography_flow`: the events a choreographed saga put on its bus, as hops that
+  `labkit.plots.plot_saga` draws like an orchestrated execution.
+
+>>> plan = FaultPlan({"charge": "reject", "refund": 2})
+>>> try:
+...     plan.hit("charge")
+... except Rejected as no:
+...     print(no.code)
+Payments.Declined
+>>> plan.attempts("charge")
+1
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from labkit.errors import LabError
+from labkit.records import Hop, actor
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from labkit.flow import Flow
+    from labkit.session import Lab
+
+__all__ = [
+    "Rejected",
+    "Unavailable",
+    "FaultPlan",
+    "REJECTION_CODES",
+    "run_executions",
+    "run_until_quiet",
+    "Quiet",
+    "ShopState",
+    "read_shop",
+    "Verdict",
+    "check_consistency",
+    "assert_consistent",
+    "failure_matrix",
+    "plot_failure_matrix",
+    "choreography_flow",
+    "SHOP_TABLES",
+    "attach",
+]
+
+#: The error code a service answers with when it refuses an operation for a business reason.
+REJECTION_CODES: dict[str, str] = {
+    "charge": "Payments.Declined",
+    "reserve": "Inventory.OutOfStock",
+    "ship": "Shipping.NoCourier",
+}
+#: Table names `read_shop` reads (the lesson creates them with these names).
+SHOP_TABLES = {
+    "orders": "orders",
+    "accounts": "accounts",
+    "inventory": "inventory",
+    "shipments": "shipments",
+}
+
+
+# -- faults -----------------------------------------------------------------------------------
+class Rejected(Exception):
+    """A service refused an operation for a business reason (declined card, no stock...).
+
+    Permanent: asking again gives the same answer, so the saga must compensate.
+
+    >>> str(Rejected("Inventory.OutOfStock", "no lamp left"))
+    'Inventory.OutOfStock: no lamp left'
+    """
+
+    def __init__(self, code: str, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(f"{code}: {reason}" if reason else code)
+
+
+class Unavailable(Exception):
+    """A dependency is down: a technical failure that asking again later may fix."""
+
+
+@dataclass
+class FaultPlan:
+    """Which operations fail, and how; the services call `hit(operation)` first.
+
+    A spec per operation: ``"reject"`` (a business refusal, raises `Rejected`), a whole number
+    ``n`` (down for the first ``n`` attempts, then fine: raises `Unavailable`), or ``"down"``
+    (unavailable until `heal` is called).
+
+    >>> plan = FaultPlan({"refund": "down"})
+    >>> try:
+    ...     plan.hit("refund")
+    ... except Unavailable:
+    ...     print("refund is down")
+    refund is down
+    >>> plan.heal()
+    >>> plan.hit("refund")
+    """
+
+    specs: dict[str, str | int] = field(default_factory=dict)
+    _attempts: dict[str, int] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        for operation, spec in self.specs.items():
+            ok = spec in ("reject", "down") or (
+                isinstance(spec, int) and not isinstance(spec, bool) and spec >= 0
+            )
+            if not ok:
+                raise LabError(
+                    '"reject", "down" or a number of failed attempts',
+                    f"{operation}={spec!r}",
+                    'write e.g. FaultPlan({"ship": "reject", "refund": 2})',
+                )
+
+    def hit(self, operation: str) -> None:
+        """Count one attempt at `operation`; raise if the plan says it fails now."""
+        with self._lock:
+            attempt = self._attempts.get(operation, 0) + 1
+            self._attempts[operation] = attempt
+        spec = self.specs.get(operation)
+        if spec == "reject":
+            code = REJECTION_CODES.get(operation, f"{operation.title()}.Rejected")
+            raise Rejected(code, f"{operation} refused (injected)")
+        if spec == "down" or (isinstance(spec, int) and attempt <= spec):
+            raise Unavailable(f"{operation}: service unavailable, attempt {attempt} (injected)")
+
+    def attempts(self, operation: str) -> int:
+        """How many times `operation` was tried."""
+        return self._attempts.get(operation, 0)
+
+    def heal(self) -> None:
+        """Every outage ends (business rejections stay: they are not outages)."""
+        self.specs = {k: v for k, v in self.specs.items() if v == "reject"}
+
+
+# -- driving Step Functions executions --------------------------------------------------------
+_REPORTS = ("SendTaskSuccess", "SendTaskFailure")
+#: Rounds in a row with nothing to run and nothing moving before an execution counts as stuck.
+STUCK_ROUNDS = 3
+
+
+def attach(lab: Lab) -> None:
+    """Record the task tokens the lab's clients report on (``SendTaskSuccess`` / ``Failure``).
+
+    Registered when the lab starts: botocore copies handlers into each client when it is made.
+    """
+    found: set[str] = set()
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["labkit_saga_token"] = str(params.get("taskToken", ""))
+
+    def record(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        if getattr(http_response, "status_code", 500) < 300:
+            found.add(context.get("labkit_saga_token", ""))
+
+    for operation in _REPORTS:
+        lab.on(f"provide-client-params.sfn.{operation}", remember, "labkit-saga-token")
+        lab.on(f"after-call.sfn.{operation}", record, "labkit-saga-report")
+    lab.on_reset(found.clear)
+    lab._saga_tokens = found  # type: ignore[attr-defined]
+
+
+def _reported_tokens(lab: Lab) -> set[str]:
+    tokens: set[str] | None = getattr(lab, "_saga_tokens", None)
+    if tokens is None:
+        raise LabError(
+            "a lab started by labkit.start_lab() (it records task tokens for run_executions)",
+            "a lab without labkit.saga attached",
+            "start the lab with labkit.start_lab()",
+        )
+    return tokens
+
+
+def _settled(sfn: Any, execution: str, reported: set[str]) -> tuple[str, int] | None:
+    """(status, events so far) once the execution has ended or waits for an unanswered token."""
+    described = sfn.describe_execution(executionArn=execution)
+    status = described["status"]
+    if status == "FAILED" and "error" not in described:
+        return None  # moto sets the status a moment before the error: look again
+    if status != "RUNNING":
+        return status, -1
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    if not events or events[-1]["type"] != "TaskSubmitted":
+        return None  # between states, or sleeping in a Retry: look again
+    scheduled = next(e for e in reversed(events) if e["type"] == "TaskScheduled")
+    parameters = scheduled["taskScheduledEventDetails"].get("parameters", "")
+    if any(token and token in parameters for token in reported):
+        return None  # a worker answered; the execution has not taken the answer in yet
+    return status, len(events)
+
+
+def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[str, str]:
+    """Run the lab's workers until every execution ends, or is stuck waiting for a token.
+
+    Each round waits (really: moto runs executions on a thread) until every execution has ended
+    or waits for a task token nobody answered yet, then lets ``lab.functions`` run until idle.
+    Returns each execution's status; ``RUNNING`` means stuck: its task message went where no
+    worker takes it (a dead-letter queue) and it waits for someone to repair that.
+
+    >>> import labkit
+    >>> lab = labkit.start_lab()
+    >>> run_executions(lab)
+    {}
+    >>> lab.stop()
+    """
+    sfn = lab.client("stepfunctions")
+    reported = _reported_tokens(lab)
+    deadline = time.monotonic() + timeout
+    previous: dict[str, tuple[str, int]] | None = None
+    quiet_rounds = 0
+    runtime = getattr(lab, "functions", None)
+    with _quiet_tracer(lab):
+        while True:
+            snapshot: dict[str, tuple[str, int]] = {}
+            for execution in executions:
+                while (state := _settled(sfn, execution, reported)) is None:
+                    if time.monotonic() > deadline:
+                        raise LabError(
+                            f"execution {execution.rsplit(':', 1)[-1]} to end within {timeout} s",
+                            "it is still running",
+                            "check that every task's queue has a worker (lab.functions) and "
+                            "that no Wait or Retry waits long: moto waits in real time",
+                        )
+                    time.sleep(0.002)
+                snapshot[execution] = state
+            if all(status != "RUNNING" for status, _ in snapshot.values()):
+                break
+            ran = runtime.run_until_idle() if runtime is not None else None
+            if (ran is None or not ran.invocations) and snapshot == previous:
+                quiet_rounds += 1
+                if quiet_rounds >= STUCK_ROUNDS:
+                    break  # stuck: nothing left to run and nothing moved, round after round
+                # a command sent a moment ago may not be receivable yet: look again shortly
+                time.sleep(0.01)
+            else:
+                quiet_rounds = 0
+            previous = snapshot
+    for execution in executions:
+        # describe once more through the tracer, so it harvests the finished history
+        sfn.describe_execution(executionArn=execution)
+    return {execution: status for execution, (status, _) in snapshot.items()}
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """What `run_until_quiet` did: rounds of ``run_until_idle`` and what the functions did."""
+
+    rounds: int
+    invocations: int
+    processed: int
+    failed: int
+    dead_lettered: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.invocations} invocations: {self.processed} processed, {self.failed} failed, "
+            f"{self.dead_lettered} dead-lettered, {self.seconds:.0f} s of lab time"
+        )
+
+
+def run_until_quiet(lab: Lab, *, max_rounds: int = 100) -> Quiet:
+    """Run ``lab.functions`` until a whole round finds nothing to do.
+
+    A choreography's functions feed each other's queues through the bus within the same instant;
+    one more round picks up what arrived after a queue was last seen empty.
+
+    >>> import labkit
+    >>> lab = labkit.start_lab()
+    >>> run_until_quiet(lab).rounds
+    1
+    >>> lab.stop()
+    """
+    runtime = lab.functions  # type: ignore[attr-defined]
+    totals = [0, 0, 0, 0]
+    seconds = 0.0
+    for rounds in range(1, max_rounds + 1):
+        ran = runtime.run_until_idle()
+        totals[0] += len(ran.invocations)
+        totals[1] += ran.processed
+        totals[2] += ran.failed
+        totals[3] += len(ran.dead_lettered)
+        seconds += ran.ended - ran.started
+        if not ran.invocations:
+            return Quiet(rounds, *totals, round(seconds, 6))
+    raise LabError(
+        f"the functions to run out of work within {max_rounds} rounds",
+        "they still had work",
+        "look for events that trigger each other in a loop (a rule matching its own output)",
+    )
+
+
+class _quiet_tracer:
+    """Keep the polling calls out of the lab's trace."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.tracer = getattr(lab, "tracer", None)
+        self._paused: Any = None
+
+    def __enter__(self) -> None:
+        if self.tracer is not None and hasattr(self.tracer, "_internal"):
+            self._paused = self.tracer._internal()
+            self._paused.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._paused is not None:
+            self._paused.__exit__(*exc)
+
+
+# -- the shop's ledgers and its invariants ----------------------------------------------------
+@dataclass(frozen=True)
+class ShopState:
+    """The shop's tables as plain values.
+
+    ``orders``: order id -> status; ``balances``: customer -> balance; ``charges``: order id ->
+    amount charged and not refunded; ``stock``: sku -> units on the shelf; ``holds``: order id ->
+    units reserved; ``shipments``: orders with a courier booked.
+    """
+
+    orders: Mapping[str, str]
+    balances: Mapping[str, int]
+    charges: Mapping[str, int]
+    stock: Mapping[str, int]
+    holds: Mapping[str, int]
+    shipments: frozenset[str]
+
+
+def _number(value: Any) -> int:
+    return int(Decimal(str(value)))
+
+
+def _scan(lab: Lab, table: str) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    ddb = lab.client("dynamodb")
+    plain = TypeDeserializer()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += [{k: plain.deserialize(v) for k, v in item.items()} for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def read_shop(lab: Lab, tables: Mapping[str, str] | None = None) -> ShopState:
+    """Read the shop's four tables (names as in `SHOP_TABLES`) into a `ShopState`.
+
+    orders: ``order_id``, ``status``; accounts: ``customer``, ``balance``, map ``charges``
+    (order id -> amount); inventory: ``sku``, ``stock``, map ``holds`` (order id -> units);
+    shipments: ``order_id``.
+    """
+    names = {**SHOP_TABLES, **(tables or {})}
+    with _quiet_tracer(lab):
+        orders = {i["order_id"]: str(i.get("status", "")) for i in _scan(lab, names["orders"])}
+        accounts = _scan(lab, names["accounts"])
+        inventory = _scan(lab, names["inventory"])
+        shipped = frozenset(str(i["order_id"]) for i in _scan(lab, names["shipments"]))
+    charges = {o: _number(a) for acc in accounts for o, a in (acc.get("charges") or {}).items()}
+    holds = {o: _number(q) for item in inventory for o, q in (item.get("holds") or {}).items()}
+    return ShopState(
+        orders=orders,
+        balances={str(a["customer"]): _number(a["balance"]) for a in accounts},
+        charges=charges,
+        stock={str(i["sku"]): _number(i["stock"]) for i in inventory},
+        holds=holds,
+        shipments=shipped,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `check_consistency` found: ``ok`` and one line per broken invariant."""
+
+    ok: bool
+    problems: tuple[str, ...] = ()
+    completed: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.ok:
+            return (
+                f"consistent: {len(self.completed)} completed, {len(self.cancelled)} cancelled, "
+                f"{len(self.pending)} pending"
+            )
+        return "INCONSISTENT:\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+def check_consistency(
+    state: ShopState,
+    *,
+    start_balances: Mapping[str, int],
+    start_stock: Mapping[str, int],
+    allow_pending: Iterable[str] = (),
+) -> Verdict:
+    """Check the invariants a finished saga must leave behind.
+
+    Every order is COMPLETED (charged, stock held, shipment booked) or CANCELLED (nothing
+    charged, nothing held, nothing shipped); money and stock are conserved (a refund or a release
+    applied twice would create money or stock); a PENDING order is allowed only when listed in
+    `allow_pending` (a saga still waiting for a repair).
+
+    >>> state = ShopState({"o-1": "CANCELLED"}, {"ana": 100}, {}, {"lamp": 1}, {}, frozenset())
+    >>> check_consistency(state, start_balances={"ana": 100}, start_stock={"lamp": 1}).ok
+    True
+    >>> state = ShopState({"o-1": "CANCELLED"}, {"ana": 70}, {"o-1": 30}, {"lamp": 1}, {},
+    ...                   frozenset())
+    >>> print(check_consistency(state, start_balances={"ana": 100}, start_stock={"lamp": 1}))
+    INCONSISTENT:
+      - o-1 is CANCELLED but still charged 30
+    """
+    problems: list[str] = []
+    waiting = set(allow_pending)
+    by_status: dict[str, list[str]] = {"COMPLETED": [], "CANCELLED": [], "PENDING": []}
+    for order, status in sorted(state.orders.items()):
+        charged, held = state.charges.get(order), state.holds.get(order)
+        shipped = order in state.shipments
+        by_status.setdefault(status, []).append(order)
+        if status == "COMPLETED":
+            missing = [
+                what
+                for what, there in (
+                    ("charge", charged),
+                    ("stock hold", held),
+                    ("shipment", shipped),
+                )
+                if not there
+            ]
+            if missing:
+                problems.append(f"{order} is COMPLETED without its {' and '.join(missing)}")
+        elif status == "CANCELLED":
+            if charged:
+                problems.append(f"{order} is CANCELLED but still charged {charged}")
+            if held:
+                problems.append(f"{order} is CANCELLED but still holds {held} unit(s)")
+            if shipped:
+                problems.append(f"{order} is CANCELLED but a courier is booked")
+        elif status == "PENDING":
+            if order not in waiting:
+                problems.append(f"{order} is still PENDING: its saga never finished")
+        else:
+            problems.append(f"{order} has an unknown status {status!r}")
+    for order in sorted(set(state.charges) | set(state.holds) | state.shipments):
+        if order not in state.orders:
+            problems.append(f"{order} is charged, held or shipped but is not an order")
+    total_start = sum(start_balances.values())
+    total_now = sum(state.balances.values()) + sum(state.charges.values())
+    if total_now != total_start:
+        problems.append(
+            f"money is not conserved: balances plus open charges are {total_now}, "
+            f"the customers started with {total_start} (a charge or refund applied twice?)"
+        )
+    stock_start = sum(start_stock.values())
+    stock_now = sum(state.stock.values()) + sum(state.holds.values())
+    if stock_now != stock_start:
+        problems.append(
+            f"stock is not conserved: shelves plus holds are {stock_now}, the shop started with "
+            f"{stock_start} (a reservation or release applied twice?)"
+        )
+    if any(value < 0 for value in [*state.balances.values(), *state.stock.values()]):
+        problems.append("a balance or a stock count went below zero")
+    return Verdict(
+        ok=not problems,
+        problems=tuple(problems),
+        completed=tuple(by_status["COMPLETED"]),
+        cancelled=tuple(by_status["CANCELLED"]),
+        pending=tuple(by_status["PENDING"]),
+    )
+
+
+def assert_consistent(state: ShopState, **kwargs: Any) -> Verdict:
+    """`check_consistency`, raising `LabError` when an invariant is broken."""
+    verdict = check_consistency(state, **kwargs)
+    if not verdict.ok:
+        raise LabError(
+            "a consistent shop after every saga",
+            "; ".join(verdict.problems),
+            "find the step whose compensation did not run, or ran twice, in the saga's trace",
+        )
+    return verdict
+
+
+# -- which compensations ran ------------------------------------------------------------------
+def failure_matrix(
+    runs: Mapping[str, Sequence[str]], compensations: Sequence[str]
+) -> tuple[tuple[int, ...], ...]:
+    """For each run (failure point -> compensations in the order they ran), a row of numbers:
+    0 where a compensation did not run, k where it ran k-th.
+
+    >>> failure_matrix({"reserve": ["Refund", "Cancel"]}, ["Release", "Refund", "Cancel"])
+    ((0, 1, 2),)
+    """
+    rows = []
+    for ran in runs.values():
+        unknown = [c for c in ran if c not in compensations]
+        if unknown:
+            raise LabError(
+                f"compensations among {list(compensations)}",
+                repr(unknown),
+                "pass every compensation's name in `compensations`",
+            )
+        rows.append(tuple(list(ran).index(c) + 1 if c in ran else 0 for c in compensations))
+    return tuple(rows)
+
+
+def plot_failure_matrix(
+    runs: Mapping[str, Sequence[str]],
+    compensations: Sequence[str],
+    *,
+    title: str = "Which compensations ran, for each failure point",
+    ax: Axes | None = None,
+) -> Axes:
+    """A grid: one row per failure point, one column per compensation, numbered in run order."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    matrix = failure_matrix(runs, compensations)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.8 + 1.6 * len(compensations), 0.9 + 0.55 * len(runs)))
+    ran = [[1 if cell else 0 for cell in row] for row in matrix]
+    ax.imshow(ran, cmap=ListedColormap(["#F2F2F2", "#E69F00"]), vmin=0, vmax=1, aspect="auto")
+    for i, row in enumerate(matrix):
+        for j, cell in enumerate(row):
+            text = f"ran #{cell}" if cell else "–"
+            ax.text(j, i, text, ha="center", va="center", fontsize=10)
+    ax.set_xticks(range(len(compensations)), list(compensations))
+    ax.set_yticks(range(len(runs)), list(runs))
+    ax.set_xlabel("compensation")
+    ax.set_ylabel("the step that failed")
+    ax.set_title(title)
+    ax.tick_params(length=0)
+    return ax
+
+
+# -- a choreographed saga as a flow ------------------------------------------------------------
+def choreography_flow(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    failures: Iterable[str],
+    compensations: Iterable[str],
+    run: str = "choreography",
+    start_time: float = 0.0,
+) -> Flow:
+    """The EventBridge events of one choreographed saga as hops that `plot_saga` can draw.
+
+    `events` are EventBridge events as delivered to a queue (``detail-type``, ``source``); those
+    whose detail-type is in `failures` draw as the failure, in `compensations` as compensations,
+    the rest as forward steps. The target of each step is the service that announced it (the
+    event's source).
+
+    >>> flow = choreography_flow(
+    ...     [{"detail-type": "PaymentCharged", "source": "shop.payments"},
+    ...      {"detail-type": "StockFailed", "source": "shop.inventory"}],
+    ...     failures=["StockFailed"], compensations=[],
+    ... )
+    >>> [(s.state, s.kind) for s in flow.saga()]
+    [('PaymentCharged', 'forward'), ('StockFailed', 'failed')]
+    """
+    from labkit.flow import Flow
+
+    failed, undo = set(failures), set(compensations)
+    hops = []
+    for seq, event in enumerate(events, start=1):
+        name = str(event.get("detail-type", ""))
+        kind = "failed" if name in failed else "compensated" if name in undo else "task"
+        service = str(event.get("source", "")).split(".")[-1] or "service"
+        hops.append(
+            Hop(
+                seq=seq,
+                time=start_time,
+                source=actor("bus"),
+                target=actor(service),
+                message_id=run,
+                kind=kind,  # type: ignore[arg-type]
+                evidence="observed",
+                labels=(("state", name), ("execution", run)),
+            )
+        )
+    return Flow(hops)

@@ -1,0 +1,157 @@
+"""The checks of lesson 06 pass on right answers and explain typical wrong ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from labkit.checks import CheckFailed, Passed
+from labkit.checks import saga as checks
+
+ROLE = "arn:aws:iam::123456789012:role/travel"
+
+
+def _book(table: str, field: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "ResultPath": None,
+        "Parameters": {
+            "TableName": table,
+            "Key": {"id": {"S.$": f"$.{field}"}},
+            "UpdateExpression": "SET units_free = units_free - :one, bookings.#trip = :one",
+            "ConditionExpression": "units_free >= :one AND attribute_not_exists(bookings.#trip)",
+            "ExpressionAttributeNames": {"#trip.$": "$.trip"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        },
+    }
+
+
+def _cancel(table: str, field: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "ResultPath": None,
+        "Parameters": {
+            "TableName": table,
+            "Key": {"id": {"S.$": f"$.{field}"}},
+            "UpdateExpression": "SET units_free = units_free + :one REMOVE bookings.#trip",
+            "ConditionExpression": "attribute_exists(bookings.#trip)",
+            "ExpressionAttributeNames": {"#trip.$": "$.trip"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        },
+    }
+
+
+def _catch(state: str) -> list[dict[str, Any]]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": state}]
+
+
+def travel(*, car_catch: str = "CancelHotel") -> dict[str, Any]:
+    return {
+        "StartAt": "BookFlight",
+        "States": {
+            "BookFlight": {
+                **_book("flights", "flight"),
+                "Catch": _catch("TripFailed"),
+                "Next": "BookHotel",
+            },
+            "BookHotel": {
+                **_book("hotels", "hotel"),
+                "Catch": _catch("CancelFlight"),
+                "Next": "BookCar",
+            },
+            "BookCar": {**_book("cars", "car"), "Catch": _catch(car_catch), "End": True},
+            "CancelHotel": {**_cancel("hotels", "hotel"), "Next": "CancelFlight"},
+            "CancelFlight": {**_cancel("flights", "flight"), "Next": "TripFailed"},
+            "TripFailed": {"Type": "Fail", "Error": "TripFailed"},
+        },
+    }
+
+
+@pytest.fixture
+def travel_lab(embedded_lab: Any) -> Iterator[Any]:
+    ddb = embedded_lab.client("dynamodb")
+    for table in ("flights", "hotels", "cars"):
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    yield embedded_lab
+
+
+def test_travel_saga_passes_a_right_definition(travel_lab: Any) -> None:
+    sfn = travel_lab.client("stepfunctions")
+    sfn.create_state_machine(name="travel", definition=json.dumps(travel()), roleArn=ROLE)
+    assert isinstance(checks.travel_saga(travel_lab), Passed)
+
+
+def test_travel_saga_without_a_machine_says_what_to_create(travel_lab: Any) -> None:
+    with pytest.raises(CheckFailed, match="state machine named 'travel'"):
+        checks.travel_saga(travel_lab)
+
+
+def test_travel_saga_catches_a_forgotten_compensation(travel_lab: Any) -> None:
+    # BookCar's Catch skips CancelHotel: the hotel stays booked when no car is left
+    sfn = travel_lab.client("stepfunctions")
+    wrong = travel(car_catch="CancelFlight")
+    sfn.create_state_machine(name="travel", definition=json.dumps(wrong), roleArn=ROLE)
+    with pytest.raises(CheckFailed) as failure:
+        checks.travel_saga(travel_lab)
+    assert "every booking cancelled" in failure.value.expected
+    assert "hotels" in failure.value.found
+
+
+def test_step_kinds_pass_and_hint() -> None:
+    assert isinstance(checks.step_kinds(dict(checks.STEP_KINDS)), Passed)
+    with pytest.raises(CheckFailed, match="not filled in"):
+        checks.step_kinds({"Charge": ..., "Reserve": ..., "Ship": ..., "ConfirmOrder": ...})
+    wrong = {**checks.STEP_KINDS, "Ship": "compensatable"}
+    with pytest.raises(CheckFailed) as failure:
+        checks.step_kinds(wrong)
+    assert "point of no return" in failure.value.hint
+
+
+def _bus_with_rule(lab: Any, pattern: dict[str, Any], *, send: bool) -> None:
+    events, sqs = lab.client("events"), lab.client("sqs")
+    events.create_event_bus(Name="shop")
+    url = sqs.create_queue(QueueName="refund-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="refund-alerts", EventBusName="shop", EventPattern=json.dumps(pattern))
+    events.put_targets(
+        Rule="refund-alerts",
+        EventBusName="shop",
+        Targets=[{"Id": "alerts", "Arn": arn["QueueArn"]}],
+    )
+    if send:
+        entry = {
+            "Source": "shop.payments",
+            "DetailType": "PaymentRefunded",
+            "Detail": json.dumps({"order_id": "c-9"}),
+            "EventBusName": "shop",
+        }
+        events.put_events(Entries=[entry])
+
+
+def test_refund_alerts_passes_a_right_rule(embedded_lab: Any) -> None:
+    pattern = {"source": ["shop.payments"], "detail-type": ["PaymentRefunded"]}
+    _bus_with_rule(embedded_lab, pattern, send=True)
+    assert isinstance(checks.refund_alerts(embedded_lab), Passed)
+
+
+def test_refund_alerts_rejects_a_pattern_that_matches_too_much(embedded_lab: Any) -> None:
+    _bus_with_rule(embedded_lab, {"source": ["shop.payments"]}, send=True)
+    with pytest.raises(CheckFailed, match="skip PaymentCharged"):
+        checks.refund_alerts(embedded_lab)
+
+
+def test_refund_alerts_asks_for_a_refunded_order(embedded_lab: Any) -> None:
+    pattern = {"source": ["shop.payments"], "detail-type": ["PaymentRefunded"]}
+    _bus_with_rule(embedded_lab, pattern, send=False)
+    with pytest.raises(CheckFailed, match="at least one PaymentRefunded"):
+        checks.refund_alerts(embedded_lab)

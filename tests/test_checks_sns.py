@@ -1,0 +1,261 @@
+"""Lesson 02's checks: each passes on a right answer and fails, with a hint, on typical slips."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import labkit
+from labkit.checks import CheckFailed, Passed
+from labkit.checks import sns as checks
+from labkit.inbox import take_all
+
+GOOD_PRIORITY = {
+    "total": [{"numeric": [">=", 200]}],
+    "region": [{"prefix": "eu-"}],
+    "channel": [{"anything-but": ["test"]}],
+}
+GOOD_GIFT = {"gift": {"note": [{"exists": True}]}, "customer": {"tier": ["gold", "silver"]}}
+
+
+def topic(lab: labkit.Lab, name: str = "orders", **attributes: str) -> str:
+    return str(lab.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"])
+
+
+def allow(topic_arn: str, queue_arn: str, *, condition: bool = True) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+    }
+    if condition:
+        statement["Condition"] = {"ArnEquals": {"aws:SourceArn": topic_arn}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def queue(
+    lab: labkit.Lab, name: str, topic_arn: str, *, policy: bool = True, **attributes: str
+) -> tuple[str, str]:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    if policy:
+        sqs.set_queue_attributes(
+            QueueUrl=url, Attributes={"Policy": json.dumps(allow(topic_arn, arn))}
+        )
+    return url, arn
+
+
+def subscribe(lab: labkit.Lab, topic_arn: str, queue_arn: str, **attributes: str) -> None:
+    lab.client("sns").subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes
+    )
+
+
+def failure(check: Any, lab: labkit.Lab) -> CheckFailed:
+    with pytest.raises(CheckFailed) as caught:
+        check(lab)
+    return caught.value
+
+
+# -- exercise 1 ------------------------------------------------------------------------------
+def test_shipping_passes_on_a_raw_subscriber_that_received_an_order(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "shipping", orders)
+    subscribe(lab, orders, arn, RawMessageDelivery="true")
+    lab.client("sns").publish(TopicArn=orders, Message='{"order_id": "o-10"}')
+    assert isinstance(checks.shipping_subscriber(lab), Passed)
+
+
+def test_shipping_without_a_queue_policy_says_what_aws_needs(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "shipping", orders, policy=False)
+    subscribe(lab, orders, arn, RawMessageDelivery="true")
+    lab.client("sns").publish(TopicArn=orders, Message="o-10")
+    problem = failure(checks.shipping_subscriber, lab)
+    assert problem.found == "the queue has no access policy"
+    assert "queue_for_topic" in problem.hint
+
+
+def test_shipping_with_the_envelope_asks_for_raw_delivery(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "shipping", orders)
+    subscribe(lab, orders, arn)
+    problem = failure(checks.shipping_subscriber, lab)
+    assert "RawMessageDelivery" in problem.expected
+    assert "'false'" in problem.found
+
+
+def test_shipping_subscribed_but_never_sent_to_asks_for_an_order(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "shipping", orders)
+    subscribe(lab, orders, arn, RawMessageDelivery="true")
+    problem = failure(checks.shipping_subscriber, lab)
+    assert "place an order" in problem.hint
+
+
+def test_shipping_before_the_lesson_ran_names_the_missing_topic(lab: labkit.Lab) -> None:
+    problem = failure(checks.shipping_subscriber, lab)
+    assert problem.expected == "an SNS topic named 'orders'"
+
+
+# -- exercise 2 ------------------------------------------------------------------------------
+def test_priority_passes_on_the_right_policy(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "priority", orders)
+    subscribe(lab, orders, arn, FilterPolicy=json.dumps(GOOD_PRIORITY))
+    assert isinstance(checks.priority_filter(lab), Passed)
+
+
+@pytest.mark.parametrize(
+    ("slip", "hint_part"),
+    [
+        ({"total": [{"numeric": [">", 200]}]}, '">"'),
+        ({"region": [{"prefix": "eu"}]}, "dash"),
+        ({"channel": [{"anything-but": ["web"]}]}, "list of conditions"),
+        ({"channel": ["web", "app"]}, "kiosk"),
+    ],
+)
+def test_priority_names_the_sample_order_a_slip_gets_wrong(
+    embedded_lab: labkit.Lab, slip: dict[str, Any], hint_part: str
+) -> None:
+    orders = topic(embedded_lab)
+    _, arn = queue(embedded_lab, "priority", orders)
+    subscribe(embedded_lab, orders, arn, FilterPolicy=json.dumps({**GOOD_PRIORITY, **slip}))
+    problem = failure(checks.priority_filter, embedded_lab)
+    assert problem.expected.startswith("an order of")
+    assert hint_part in f"{problem.expected} {problem.hint}"
+
+
+def test_priority_without_any_policy_explains_how_to_add_one(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "priority", orders)
+    subscribe(lab, orders, arn)
+    problem = failure(checks.priority_filter, lab)
+    assert "FilterPolicy" in problem.expected
+    assert "set_subscription_attributes" in problem.hint
+
+
+# -- exercise 3 ------------------------------------------------------------------------------
+def test_gift_passes_on_a_body_policy(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "gift-wrap", orders)
+    subscribe(lab, orders, arn, FilterPolicy=json.dumps(GOOD_GIFT), FilterPolicyScope="MessageBody")
+    assert isinstance(checks.gift_body_filter(lab), Passed)
+
+
+def test_gift_on_attributes_asks_for_the_body_scope(lab: labkit.Lab) -> None:
+    orders = topic(lab)
+    _, arn = queue(lab, "gift-wrap", orders)
+    # nested keys are refused on attributes (by AWS too), so the slip is a flat policy
+    subscribe(lab, orders, arn, FilterPolicy=json.dumps({"tier": ["gold", "silver"]}))
+    problem = failure(checks.gift_body_filter, lab)
+    assert "MessageBody" in problem.expected
+
+
+def test_gift_with_one_tier_points_at_the_missing_one(embedded_lab: labkit.Lab) -> None:
+    orders = topic(embedded_lab)
+    _, arn = queue(embedded_lab, "gift-wrap", orders)
+    policy = {**GOOD_GIFT, "customer": {"tier": ["gold"]}}
+    subscribe(
+        embedded_lab,
+        orders,
+        arn,
+        FilterPolicy=json.dumps(policy),
+        FilterPolicyScope="MessageBody",
+    )
+    problem = failure(checks.gift_body_filter, embedded_lab)
+    assert "silver" in problem.expected
+    assert "filtered out" in problem.found
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+def fifo_setup(lab: labkit.Lab) -> tuple[str, str]:
+    attrs = {"FifoTopic": "true", "ContentBasedDeduplication": "true"}
+    refunds = topic(lab, "refunds.fifo", **attrs)
+    url, arn = queue(
+        lab, "refund-ledger.fifo", refunds, FifoQueue="true", ContentBasedDeduplication="true"
+    )
+    subscribe(lab, refunds, arn)
+    return refunds, url
+
+
+def publish_and_read(lab: labkit.Lab, refunds: str, url: str, steps: Any, group: str) -> list:
+    for step in steps:
+        lab.client("sns").publish(TopicArn=refunds, Message=step, MessageGroupId=group)
+    return take_all(url, lab=lab)
+
+
+def test_refund_ledger_passes_on_the_steps_in_order(lab: labkit.Lab) -> None:
+    refunds, url = fifo_setup(lab)
+    messages = publish_and_read(lab, refunds, url, checks.REFUND_STEPS, "c-9")
+    assert isinstance(checks.refund_ledger(lab, messages), Passed)
+
+
+def test_refund_ledger_out_of_order_shows_the_order_found(lab: labkit.Lab) -> None:
+    refunds, url = fifo_setup(lab)
+    messages = publish_and_read(lab, refunds, url, ("requested", "paid", "approved"), "c-9")
+    with pytest.raises(CheckFailed) as caught:
+        checks.refund_ledger(lab, messages)
+    assert caught.value.found == "requested, paid, approved"
+
+
+def test_refund_ledger_in_the_wrong_group_names_the_group_found(lab: labkit.Lab) -> None:
+    refunds, url = fifo_setup(lab)
+    messages = publish_and_read(lab, refunds, url, checks.REFUND_STEPS, "c-1")
+    with pytest.raises(CheckFailed) as caught:
+        checks.refund_ledger(lab, messages)
+    assert "group 'c-9'" in caught.value.expected
+    assert "c-1" in caught.value.found
+
+
+def test_refund_ledger_without_the_messages_says_how_to_read_them(lab: labkit.Lab) -> None:
+    fifo_setup(lab)
+    problem = failure(checks.refund_ledger, lab)
+    assert "take_all" in problem.hint
+
+
+def test_refund_ledger_without_the_queue_names_it(embedded_lab: labkit.Lab) -> None:
+    topic(embedded_lab, "refunds.fifo", FifoTopic="true", ContentBasedDeduplication="true")
+    problem = failure(checks.refund_ledger, embedded_lab)
+    assert problem.expected == "an SQS queue named 'refund-ledger.fifo'"
+    assert "FifoQueue='true'" in problem.hint
+
+
+# -- the queue-policy reader -----------------------------------------------------------------
+QUEUE = "arn:aws:sqs:us-east-1:123456789012:q"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:t"
+
+
+def test_policy_reader_accepts_the_lessons_policy_and_names_each_problem() -> None:
+    assert checks.queue_policy_problem(json.dumps(allow(TOPIC, QUEUE)), QUEUE, TOPIC) == ""
+    broad = json.dumps(allow(TOPIC, QUEUE, condition=False))
+    assert "aws:SourceArn" in checks.queue_policy_problem(broad, QUEUE, TOPIC)
+    other = json.dumps(allow(TOPIC + "-other", QUEUE))
+    assert "no statement allows" in checks.queue_policy_problem(other, QUEUE, TOPIC)
+    deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}]}
+    assert "Deny" in checks.queue_policy_problem(json.dumps(deny), QUEUE, TOPIC)
+    assert "not valid JSON" in checks.queue_policy_problem("{", QUEUE, TOPIC)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    total=st.floats(min_value=0, max_value=10_000, allow_nan=False).map(lambda x: round(x, 2)),
+    region=st.sampled_from(["eu-west", "eu-north", "us-east", "europe-west", "ap-south"]),
+    channel=st.sampled_from(["web", "app", "test"]),
+)
+def test_the_reference_priority_policy_agrees_with_its_definition(
+    total: float, region: str, channel: str
+) -> None:
+    """The probes' matcher on the lesson's solution equals the rule stated in words."""
+    sample = checks.Probe("x", True, "", attributes={"total": total, "region": region,
+                                                      "channel": channel})  # fmt: skip
+    expected = total >= 200 and region.startswith("eu-") and channel != "test"
+    assert sample.matches(GOOD_PRIORITY, "MessageAttributes") == expected

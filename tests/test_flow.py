@@ -1,0 +1,179 @@
+"""The flow API: the graph behind the plots, exact for the canonical scenarios, on both backends."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import networkx as nx
+import pytest
+
+import labkit
+from labkit.errors import LabError
+from labkit.flow import Flow, as_flow, short_name
+from labkit.records import Hop
+from tests.scenarios import arn, event_routing, fan_out, poison_message, saga
+
+
+def edges(flow: Flow) -> dict[tuple[str, str, str], int]:
+    graph = flow.graph()
+    return {
+        (short_name(u), short_name(v), k): d["count"]
+        for u, v, k, d in graph.edges(keys=True, data=True)
+    }
+
+
+def kinds(flow: Flow) -> dict[str, str]:
+    return {d["label"]: d["kind"] for _, d in flow.graph().nodes(data=True)}
+
+
+def test_fan_out_graph(lab: labkit.Lab) -> None:
+    fan_out(lab, physical=2, digital=1)
+    flow = labkit.flow(lab)
+    graph = flow.graph()
+    assert isinstance(graph, nx.MultiDiGraph)
+    assert kinds(flow) == {
+        "shop": "publisher",
+        "orders": "topic",
+        "billing": "queue",
+        "shipping": "queue",
+        "audit": "queue",
+        "billing-service": "consumer",
+        "shipping-service": "consumer",
+        "audit-service": "consumer",
+    }
+    assert edges(flow) == {
+        ("shop", "orders", "sent"): 3,
+        ("orders", "billing", "delivered"): 3,
+        ("orders", "shipping", "delivered"): 2,
+        ("orders", "shipping", "filtered"): 1,
+        ("orders", "audit", "delivered"): 3,
+        ("billing", "billing-service", "received"): 3,
+        ("billing", "billing-service", "processed"): 3,
+        ("shipping", "shipping-service", "received"): 2,
+        ("shipping", "shipping-service", "processed"): 2,
+        ("audit", "audit-service", "received"): 3,
+        ("audit", "audit-service", "processed"): 3,
+    }
+    filtered = graph.edges[arn("sns", "orders"), arn("sqs", "shipping"), "filtered"]
+    assert filtered["evidence"] == "inferred" and filtered["via"] == "aws"
+
+
+def test_event_routing_graph(lab: labkit.Lab) -> None:
+    event_routing(lab)
+    flow = labkit.flow(lab)
+    assert kinds(flow) == {
+        "checkout": "publisher",
+        "shop": "bus",
+        "big-orders": "rule",
+        "all-orders": "rule",
+        "refunds": "rule",
+        "big-orders-queue": "queue",
+        "all-orders-queue": "queue",
+        "refunds-queue": "queue",
+        "big-orders-worker": "consumer",
+        "all-orders-worker": "consumer",
+    }
+    assert edges(flow) == {
+        ("checkout", "shop", "sent"): 1,
+        ("shop", "big-orders", "delivered"): 1,
+        ("big-orders", "big-orders-queue", "delivered"): 1,
+        ("shop", "all-orders", "delivered"): 1,
+        ("all-orders", "all-orders-queue", "delivered"): 1,
+        ("shop", "refunds", "filtered"): 1,
+        ("big-orders-queue", "big-orders-worker", "received"): 1,
+        ("big-orders-queue", "big-orders-worker", "processed"): 1,
+        ("all-orders-queue", "all-orders-worker", "received"): 1,
+        ("all-orders-queue", "all-orders-worker", "processed"): 1,
+        ("refunds", "refunds-queue", "wired"): 0,  # the rule that did not match
+    }
+    assert "refunds-queue" not in {d["label"] for _, d in flow.graph(idle=False).nodes(data=True)}
+
+
+def test_poison_message_graph_and_depths(lab: labkit.Lab) -> None:
+    result = poison_message(lab, max_receives=3)
+    flow = labkit.flow(lab)
+    assert kinds(flow) == {
+        "shop": "publisher",
+        "payments": "queue",
+        "payments-worker": "consumer",
+        "payments-dlq": "dead-letter queue",
+        "operator": "consumer",
+    }
+    assert edges(flow) == {
+        ("shop", "payments", "sent"): 1,
+        ("payments", "payments-worker", "received"): 3,
+        ("payments", "payments-dlq", "dead-lettered"): 1,
+        ("payments-dlq", "operator", "received"): 1,
+        ("payments-dlq", "operator", "processed"): 1,
+    }
+    depths = {short_name(q): [(t, d) for t, _, d in s] for q, s in flow.queue_depths().items()}
+    assert depths == {
+        "payments": [(0.0, 0), (0.0, 1), (93.0, 0)],
+        "payments-dlq": [(0.0, 0), (93.0, 1), (124.0, 0)],
+    }
+    assert [h.kind for h in flow.path(result["message_id"])] == [
+        "sent", "received", "received", "received", "dead-lettered", "received", "processed",
+    ]  # fmt: skip
+
+
+def test_saga_graph_and_steps(lab: labkit.Lab) -> None:
+    result = saga(lab)
+    flow = labkit.flow(lab)
+    assert kinds(flow) == {
+        "checkout": "publisher",
+        "order-saga": "state machine",
+        "inventory": "queue",
+        "payments": "table",
+        "warehouse": "consumer",
+    }
+    assert edges(flow) == {
+        ("checkout", "order-saga", "started"): 1,
+        ("order-saga", "inventory", "task"): 1,
+        ("order-saga", "payments", "failed"): 1,
+        ("order-saga", "inventory", "compensated"): 1,
+        ("inventory", "warehouse", "received"): 2,
+        ("inventory", "warehouse", "processed"): 2,
+    }
+    steps = flow.saga()
+    assert [(s.state, s.kind, short_name(s.target)) for s in steps] == [
+        ("ReserveStock", "forward", "inventory"),
+        ("ChargeCard", "failed", "payments"),
+        ("ReleaseStock", "compensation", "inventory"),
+    ]
+    assert steps[1].detail.startswith("DynamoDB.ConditionalCheckFailedException")
+    assert flow.executions() == (result["execution"],)
+    assert flow.saga(result["execution"]) == steps
+
+
+def test_layout_is_layered_and_repeatable(embedded_lab: labkit.Lab) -> None:
+    event_routing(embedded_lab)
+    first = labkit.flow(embedded_lab)
+    pos = first.layout()
+    assert pos == labkit.flow(embedded_lab).layout()
+    column = {first.kind_of(n): x for n, (x, _) in pos.items()}
+    assert column["publisher"] < column["bus"] < column["rule"] < column["queue"]
+    assert column["queue"] < column["consumer"]
+    ys = [y for n, (x, y) in pos.items() if first.kind_of(n) == "rule"]
+    assert len(set(ys)) == 3  # no two nodes of a column on top of each other
+
+
+def test_flow_is_read_only_values(embedded_lab: labkit.Lab) -> None:
+    fan_out(embedded_lab, physical=1, digital=0)
+    flow = labkit.flow(embedded_lab)
+    assert isinstance(flow[0], Hop) and len(flow[1:3]) == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        flow[0].kind = "failed"  # type: ignore[misc]
+    assert not hasattr(flow, "append")
+    assert as_flow(embedded_lab).counts() == flow.counts()
+    assert as_flow(list(flow)).counts() == flow.counts()
+    assert len(flow.where(kind="delivered")) == 3
+
+
+def test_learner_mistakes_say_what_to_do(embedded_lab: labkit.Lab) -> None:
+    flow = labkit.flow(embedded_lab)
+    with pytest.raises(LabError, match="message this flow has seen"):
+        flow.path("no-such-id")
+    with pytest.raises(LabError, match="Step Functions execution"):
+        flow.saga()
+    with pytest.raises(LabError, match="a Flow, a Lab"):
+        as_flow(42)  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""Plots, checked through what they draw: labels, counts, lanes, steps, and no overlaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+import labkit  # noqa: E402
+from labkit import plots  # noqa: E402
+from labkit.errors import LabError  # noqa: E402
+from labkit.flow import Flow, short_name  # noqa: E402
+from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
+
+SCENARIOS: dict[str, Callable[[labkit.Lab], Any]] = {
+    "fan_out": fan_out,
+    "event_routing": event_routing,
+    "poison_message": poison_message,
+    "saga": saga,
+}
+
+
+@pytest.fixture(scope="module")
+def flows() -> dict[str, Flow]:
+    """One flow per canonical scenario (embedded; the flow tests cover both backends)."""
+    lab = labkit.start_lab("embedded")
+    taken = {}
+    for name, build in SCENARIOS.items():
+        lab.reset()
+        build(lab)
+        taken[name] = labkit.flow(lab)
+    lab.stop()
+    return taken
+
+
+def texts(ax: Any) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def overlaps(ax: Any) -> list[tuple[str, str]]:
+    """Pairs of visible texts whose boxes intersect once drawn."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_text()]
+    return [
+        (a, b)
+        for i, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[i + 1 :]
+        if box_a.overlaps(box_b)
+    ]
+
+
+@pytest.mark.parametrize("size", ["notebook", "presenter"])
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_topology_draws_every_count_without_overlaps(
+    flows: dict[str, Flow], scenario: str, size: str
+) -> None:
+    flow = flows[scenario]
+    ax = plots.plot_topology(flow, size=size)
+    drawn = texts(ax)
+    for edge in plots.topology_edges(flow):
+        assert edge.label in drawn
+    for node in flow.nodes():
+        assert short_name(node) in [t.replace("\n", "") for t in drawn]
+    assert ax.get_title() and ax.get_legend() is not None
+    assert overlaps(ax) == []
+    plt.close(ax.figure)
+
+
+def test_topology_labels_for_the_fan_out(flows: dict[str, Flow]) -> None:
+    labels = {
+        (short_name(e.source), short_name(e.target)): e.label
+        for e in plots.topology_edges(flows["fan_out"])
+        if e.kind != "filtered"
+    }
+    assert labels[("orders", "shipping")] == "2 delivered"
+    assert labels[("shipping", "shipping-service")] == "2 received, 2 deleted"
+    filtered = [e.label for e in plots.topology_edges(flows["fan_out"]) if e.kind == "filtered"]
+    assert filtered == ["1 filtered"]
+    dead = [e.label for e in plots.topology_edges(flows["poison_message"])]
+    assert "1 dead-lettered" in dead and "3 received" in dead
+
+
+def test_legend_names_the_kinds_drawn(flows: dict[str, Flow]) -> None:
+    ax = plots.plot_topology(flows["poison_message"])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "publisher", "queue", "dead-letter queue", "consumer", "sent", "received", "dead-lettered",
+    ]  # fmt: skip
+    plt.close(ax.figure)
+
+
+def test_sequence_has_one_arrow_per_hop_in_order(flows: dict[str, Flow]) -> None:
+    flow = flows["poison_message"]
+    rows = plots.sequence_rows(flow)
+    assert [r.kind for r in rows] == [h.kind for h in flow]
+    assert {r.message for r in rows} == {"m1"}
+    ax = plots.plot_sequence(flow, size="presenter")
+    arrows = [t for t in ax.texts if t.get_text() == "m1"]
+    assert len(arrows) == len(flow)
+    assert [t for t in texts(ax) if t.startswith("t=")] == [
+        "t=0s",
+        "t=31s",
+        "t=62s",
+        "t=93s",
+        "t=124s",
+    ]
+    assert ax.get_title() and ax.get_legend() is not None and overlaps(ax) == []
+    plt.close(ax.figure)
+
+
+def test_queue_depth_draws_the_depth_series(flows: dict[str, Flow]) -> None:
+    ax = plots.plot_queue_depth(flows["poison_message"])
+    lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert lines == {"payments": [0, 1, 0, 0], "payments-dlq (dead-letter)": [0, 1, 0, 0]}
+    assert ax.get_xlabel() == "lab time (s)"
+    plt.close(ax.figure)
+    ax = plots.plot_queue_depth(flows["fan_out"], size="presenter")
+    assert max(max(line.get_ydata()) for line in ax.get_lines()) == 3
+    assert ax.get_xlabel().startswith("event number")  # the clock never moved
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("size", ["notebook", "presenter"])
+def test_saga_timeline_shows_forward_failure_compensation(
+    flows: dict[str, Flow], size: str
+) -> None:
+    ax = plots.plot_saga(flows["saga"], size=size)
+    boxes = [t for t in texts(ax) if "→" in t]
+    assert boxes == [
+        "ReserveStock\n→ inventory",
+        "ChargeCard ✗\n→ payments",
+        "ReleaseStock\n→ inventory",
+    ]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["forward", "failed", "compensation"]
+    assert overlaps(ax) == []
+    plt.close(ax.figure)
+
+
+def test_plots_draw_into_a_given_axes_and_reject_bad_sizes(flows: dict[str, Flow]) -> None:
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.plot_topology(flows["fan_out"], ax=left) is left
+    assert plots.plot_queue_depth(flows["fan_out"], ax=right) is right
+    with pytest.raises(LabError, match="presenter"):
+        plots.plot_topology(flows["fan_out"], size="huge")
+    plt.close(fig)
+
+
+def test_animation_steps_through_hops_as_html(flows: dict[str, Flow]) -> None:
+    flow = flows["event_routing"]
+    animation = plots.animate_flow(flow, max_frames=3)
+    assert animation.frames == tuple(flow[:3])
+    html = animation._repr_html_()
+    assert "<script" in html and html.count("data:image/png;base64") == 3

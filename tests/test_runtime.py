@@ -1,0 +1,416 @@
+"""The local function runtime: Lambda's event-source-mapping rules, on the lab's clock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import labkit
+from labkit.errors import LabError
+from labkit.runtime import Faults, RunResult
+
+
+def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return url, arn["Attributes"]["QueueArn"]
+
+
+def queue_with_dlq(lab: labkit.Lab, name: str, max_receives: int = 3) -> tuple[str, str]:
+    dlq_url, dlq_arn = make_queue(lab, f"{name}-dlq")
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
+    url, _ = make_queue(lab, name, VisibilityTimeout="30", RedrivePolicy=policy)
+    return url, dlq_url
+
+
+def send(lab: labkit.Lab, url: str, bodies: list[str]) -> None:
+    sqs = lab.client("sqs")
+    for first in range(0, len(bodies), 10):
+        chunk = bodies[first : first + 10]
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)]
+        )
+
+
+def drain(lab: labkit.Lab, url: str) -> list[str]:
+    sqs, bodies = lab.client("sqs"), []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return bodies
+        bodies += [m["Body"] for m in got]
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
+            ],
+        )
+
+
+# -- the event shape ------------------------------------------------------------------------
+def test_sqs_event_has_lambdas_record_shape(lab: labkit.Lab) -> None:
+    url, arn = make_queue(lab, "orders")
+    lab.client("sqs").send_message(
+        QueueUrl=url,
+        MessageBody='{"order": 1}',
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "new"}},
+    )
+    events: list[Any] = []
+    contexts: list[Any] = []
+
+    def handler(event: Any, context: Any) -> None:
+        events.append(event)
+        contexts.append(context)
+
+    fn = lab.functions.deploy("billing", handler)
+    fn.consume(url)
+    result = lab.functions.run_until_idle()
+    assert result.processed == 1 and result.idle
+    (record,) = events[0]["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == arn
+    assert record["awsRegion"] == lab.region
+    assert record["body"] == '{"order": 1}'
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert {"SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} <= set(
+        record["attributes"]
+    )
+    assert record["messageAttributes"]["kind"]["stringValue"] == "new"
+    assert record["messageAttributes"]["kind"]["dataType"] == "String"
+    assert record["md5OfBody"] and record["receiptHandle"] and record["messageId"]
+    assert contexts[0].function_name == "billing"
+    assert contexts[0].invoked_function_arn == fn.arn
+    assert contexts[0].get_remaining_time_in_millis() == 3000
+    assert drain(lab, url) == []
+
+
+def test_function_arn_is_a_real_lambda_function_on_moto(lab: labkit.Lab) -> None:
+    fn = lab.functions.deploy("billing", lambda event, context: None)
+    answer = lab.client("lambda").get_function(FunctionName="billing")
+    assert answer["Configuration"]["FunctionArn"] == fn.arn
+    assert fn.arn.startswith("arn:aws:lambda:us-east-1:") and fn.arn.endswith(":function:billing")
+
+
+def test_direct_polling_and_boto3_polling_give_the_same_records() -> None:
+    def run(traced: bool) -> list[Any]:
+        lab = labkit.start_lab()
+        try:
+            lab.tracer.enabled = traced
+            url, _ = make_queue(lab, "q.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+            lab.client("sqs").send_message(
+                QueueUrl=url,
+                MessageBody="x",
+                MessageGroupId="g",
+                MessageAttributes={
+                    "s": {"DataType": "String", "StringValue": "v"},
+                    "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+                    "n": {"DataType": "Number", "StringValue": "3"},
+                },
+            )
+            seen: list[Any] = []
+            lab.functions.deploy("f", lambda e, c: seen.append(e)).consume(url)
+            lab.functions.run_until_idle()
+            return [
+                {k: v for k, v in r.items() if k != "receiptHandle"} for r in seen[0]["Records"]
+            ]
+        finally:
+            lab.stop()
+
+    traced, direct = run(True), run(False)
+    assert traced == direct
+    assert traced[0]["messageAttributes"]["b"]["binaryValue"] == "AAE="
+    assert traced[0]["attributes"]["MessageGroupId"] == "g"
+
+
+# -- batches ---------------------------------------------------------------------------------
+def test_batch_size_splits_the_queue(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(25)])
+    sizes: list[int] = []
+    lab.functions.deploy("f", lambda e, c: sizes.append(len(e["Records"]))).consume(
+        url, batch_size=4
+    )
+    result = lab.functions.run_until_idle()
+    assert sorted(sizes, reverse=True) == [4, 4, 4, 4, 4, 4, 1]
+    assert result.processed == 25 and len(result.invocations) == 7
+
+
+def test_batching_window_waits_for_a_full_batch_or_the_window(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(25)])
+    batches: list[tuple[float, int]] = []
+
+    def handler(event: Any, context: Any) -> None:
+        batches.append((lab.functions.now(), len(event["Records"])))
+
+    lab.functions.deploy("f", handler).consume(url, batch_size=20, window=5)
+    lab.functions.run_until_idle()
+    # 20 at once (batch full), the remaining 5 when the window closes
+    assert batches == [(0.0, 20), (5.0, 5)]
+
+
+def test_batch_size_over_ten_needs_a_window(embedded_lab: labkit.Lab) -> None:
+    url, _ = make_queue(embedded_lab, "orders")
+    fn = embedded_lab.functions.deploy("f", lambda e, c: None)
+    with pytest.raises(LabError, match="batching window"):
+        fn.consume(url, batch_size=20)
+
+
+# -- failures, retries, dead letters ---------------------------------------------------------
+def test_partial_batch_failure_returns_only_the_failed_messages(lab: labkit.Lab) -> None:
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=2)
+    send(lab, url, ["good-1", "bad", "good-2"])
+    attempts: list[str] = []
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        attempts.extend(r["body"] for r in event["Records"])
+        failed = [r for r in event["Records"] if r["body"] == "bad"]
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in failed]}
+
+    lab.functions.deploy("f", handler).consume(url, report_failures=True)
+    result = lab.functions.run_until_idle()
+    assert sorted(attempts) == ["bad", "bad", "good-1", "good-2"]
+    assert result.processed == 2 and result.failed == 2 and result.retried == 1
+    assert len(result.dead_lettered) == 1
+    assert drain(lab, dlq) == ["bad"]
+    assert drain(lab, url) == []
+
+
+def test_without_report_failures_the_answer_is_ignored(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, dlq = queue_with_dlq(lab, "orders")
+    send(lab, url, ["a", "b"])
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+    lab.functions.deploy("f", handler).consume(url, report_failures=False)
+    result = lab.functions.run_until_idle()
+    assert result.processed == 2 and result.failed == 0
+    assert drain(lab, url) == [] and drain(lab, dlq) == []
+
+
+def test_an_exception_fails_the_whole_batch_until_the_dead_letter_queue(lab: labkit.Lab) -> None:
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=3)
+    send(lab, url, ["a", "b"])
+    times: list[float] = []
+
+    def handler(event: Any, context: Any) -> None:
+        times.append(lab.functions.now())
+        raise ValueError("database down")
+
+    lab.functions.deploy("f", handler).consume(url, report_failures=True)
+    result = lab.functions.run_until_idle()
+    # every retry waits for the visibility timeout (30 s) to run out
+    assert [round(t) for t in times] == [0, 30, 60]
+    assert all(i.outcome == "error" for i in result.invocations)
+    assert "ValueError: database down" in result.invocations[0].error
+    assert sorted(drain(lab, dlq)) == ["a", "b"]
+    assert sorted(result.dead_lettered) == sorted(set(result.dead_lettered))
+
+
+def test_an_invalid_item_identifier_fails_the_whole_batch(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=1)
+    send(lab, url, ["a", "b"])
+    handler = lambda e, c: {"batchItemFailures": [{"itemIdentifier": ""}]}  # noqa: E731
+    lab.functions.deploy("f", handler).consume(url, report_failures=True)
+    result = lab.functions.run_until_idle()
+    assert result.invocations[0].outcome == "error"
+    assert sorted(drain(lab, dlq)) == ["a", "b"]
+
+
+def test_timeouts_fail_the_batch_and_it_comes_back(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=2)
+    send(lab, url, ["slow"])
+    lab.functions.deploy("f", lambda e, c: None, timeout=3, duration=5).consume(url)
+    result = lab.functions.run_until_idle()
+    assert [i.outcome for i in result.invocations] == ["timeout", "timeout"]
+    assert result.invocations[0].duration == 3.0
+    assert "timed out after 3.00 seconds" in result.invocations[0].error
+    assert drain(lab, dlq) == ["slow"]
+
+
+# -- concurrency and time --------------------------------------------------------------------
+@pytest.mark.parametrize(("concurrency", "finish"), [(1, 8.0), (2, 4.0), (4, 2.0)])
+def test_concurrency_sets_throughput_on_the_simulated_clock(
+    embedded_lab: labkit.Lab, concurrency: int, finish: float
+) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(80)])
+    fn = lab.functions.deploy("f", lambda e, c: None, concurrency=concurrency, duration=1.0)
+    fn.consume(url, batch_size=10)
+    result = lab.functions.run_until_idle()
+    assert result.processed == 80
+    assert max(i.time + i.duration for i in result.invocations) == finish
+    busy = [sum(1 for i in result.invocations if i.time <= t < i.time + i.duration) for t in (0,)]
+    assert busy == [concurrency]
+
+
+def test_run_moves_the_lab_clock_by_exactly_the_seconds_asked(lab: labkit.Lab) -> None:
+    url, _ = make_queue(lab, "orders")
+    lab.functions.deploy("f", lambda e, c: None).consume(url)
+    before = lab.clock.elapsed()
+    result = lab.functions.run(seconds=90)
+    assert result.ended - result.started == 90
+    assert lab.clock.elapsed() - before == 90
+
+
+def test_a_message_slower_than_the_visibility_timeout_is_delivered_twice(
+    embedded_lab: labkit.Lab,
+) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders", VisibilityTimeout="10")
+    send(lab, url, ["job"])
+    lab.functions.deploy("f", lambda e, c: None, concurrency=2, timeout=60, duration=15).consume(
+        url
+    )
+    result = lab.functions.run_until_idle()
+    assert [round(i.time) for i in result.invocations] == [0, 10]
+
+
+# -- faults ----------------------------------------------------------------------------------
+def crash_pattern(lab: labkit.Lab, faults: Faults) -> list[str]:
+    url, _ = queue_with_dlq(lab, "orders", max_receives=5)
+    send(lab, url, [f"m{i}" for i in range(30)])
+    lab.functions.deploy("f", lambda e, c: None, faults=faults).consume(url, batch_size=1)
+    result = lab.functions.run_until_idle()
+    return [i.outcome for i in result.invocations]
+
+
+def test_seeded_faults_repeat_and_change_with_the_seed(embedded_lab: labkit.Lab) -> None:
+    first = crash_pattern(embedded_lab, Faults(crash=0.3, seed=7))
+    embedded_lab.reset()
+    again = crash_pattern(embedded_lab, Faults(crash=0.3, seed=7))
+    embedded_lab.reset()
+    other = crash_pattern(embedded_lab, Faults(crash=0.3, seed=8))
+    assert first == again != other
+    assert "error" in first and "ok" in first
+
+
+def test_no_faults_means_no_failures(embedded_lab: labkit.Lab) -> None:
+    assert set(crash_pattern(embedded_lab, Faults())) == {"ok"}
+
+
+def test_an_outage_fails_invocations_inside_its_window_only(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = queue_with_dlq(lab, "orders", max_receives=10)
+    fn = lab.functions.deploy("f", lambda e, c: None, faults=Faults(outages=((0, 45),)))
+    fn.consume(url)
+    send(lab, url, ["a"])
+    result = lab.functions.run_until_idle()
+    assert [(round(i.time), i.outcome) for i in result.invocations] == [
+        (0, "error"),
+        (30, "error"),
+        (60, "ok"),
+    ]
+    assert "Outage" in result.invocations[0].error
+
+
+def test_lost_deletes_deliver_again(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(20)])
+    seen: list[str] = []
+    fn = lab.functions.deploy(
+        "f", lambda e, c: seen.extend(r["body"] for r in e["Records"]),
+        faults=Faults(duplicate=0.5, seed=3),
+    )  # fmt: skip
+    fn.consume(url)
+    lab.functions.run_until_idle()
+    assert len(seen) > 20 and set(seen) == {f"m{i}" for i in range(20)}
+
+
+def test_faults_are_checked(embedded_lab: labkit.Lab) -> None:
+    with pytest.raises(LabError, match="probability"):
+        Faults(crash=1.5)
+    with pytest.raises(LabError, match="outage"):
+        Faults(outages=((10, 5),))
+
+
+# -- learner errors, reset, tracing ----------------------------------------------------------
+def test_learner_mistakes_are_explained(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    with pytest.raises(LabError, match="handler function"):
+        lab.functions.deploy("f", "not a function")  # type: ignore[arg-type]
+    with pytest.raises(LabError, match="concurrency"):
+        lab.functions.deploy("f", lambda e, c: None, concurrency=0)
+    fn = lab.functions.deploy("f", lambda e, c: None)
+    with pytest.raises(LabError, match="existing queue"):
+        fn.consume("orders")
+    with pytest.raises(LabError, match="deployed"):
+        lab.functions.get("nope")
+
+
+def test_reset_forgets_functions(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    lab.functions.deploy("f", lambda e, c: None).consume(url)
+    lab.reset()
+    assert lab.functions.functions == () and lab.functions.mappings == ()
+    assert lab.functions.run(seconds=5).invocations == ()
+
+
+def test_redeploying_keeps_the_mapping_with_the_new_handler(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    lab.functions.deploy("f", lambda e, c: 1 / 0).consume(url)
+    seen: list[str] = []
+    lab.functions.deploy("f", lambda e, c: seen.append(e["Records"][0]["body"]))
+    send(lab, url, ["x"])
+    lab.functions.run_until_idle()
+    assert seen == ["x"] and len(lab.functions.mappings) == 1
+
+
+def test_trace_attributes_polling_to_the_function(lab: labkit.Lab) -> None:
+    url, arn = make_queue(lab, "orders")
+    send(lab, url, ["ok", "bad"])
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        bad = [r for r in event["Records"] if r["body"] == "bad"]
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in bad]}
+
+    lab.functions.deploy("billing", handler).consume(url, report_failures=True)
+    lab.functions.run(seconds=5)
+    hops = [(h.kind, h.source, h.target, h.via) for h in lab.tracer.hops]
+    assert ("received", arn, "actor:billing", "aws") in hops
+    assert ("processed", arn, "actor:billing", "aws") in hops
+    assert ("failed", arn, "actor:billing", "labkit") in hops
+
+
+def test_result_summaries(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    url, _ = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(12)])
+    lab.functions.deploy("f", lambda e, c: None, duration=2).consume(url, batch_size=5)
+    result = lab.functions.run_until_idle()
+    assert isinstance(result, RunResult)
+    assert result.summary()["processed"] == 12
+    assert result.by_function() == {
+        "f": {"invocations": 3, "processed": 12, "failed": 0, "timeouts": 0}
+    }
+    assert result.per_interval(2.0)[:3] == [(0.0, 5, 0), (2.0, 5, 0), (4.0, 2, 0)]
+
+
+def test_boto3_event_source_mappings_are_followed(lab: labkit.Lab) -> None:
+    url, arn = make_queue(lab, "orders")
+    sizes: list[int] = []
+    fn = lab.functions.deploy("billing", lambda e, c: sizes.append(len(e["Records"])))
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn,
+        FunctionName=fn.arn,
+        BatchSize=3,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    send(lab, url, [f"m{i}" for i in range(7)])
+    result = lab.functions.run_until_idle()
+    assert sorted(sizes) == [1, 3, 3] and result.processed == 7
+    (mapping,) = lab.functions.mappings
+    assert mapping.report_failures and mapping.queue_arn == arn
