@@ -23,7 +23,9 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOK_DIR) $(ROOT_FLAG) $(LAB_ARGS)
 
 ## make test: lint, labkit's tests, every notebook strictly on embedded and on endpoint
-test: $(STAMP) lint unit notebooks-check notebooks-endpoint
+## (the two notebook runs go side by side, each with its own lab; output is kept per run)
+test: $(STAMP) lint unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target notebooks-check notebooks-endpoint
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check labkit tests
