@@ -150,8 +150,9 @@ class FaultPlan:
         return self._attempts.get(operation, 0)
 
     def heal(self) -> None:
-        """Every outage ends (business rejections stay: they are not outages)."""
-        self.specs = {k: v for k, v in self.specs.items() if v == "reject"}
+        """The outages that wait for an operator (``"down"``) end; business rejections stay
+        (they are not outages) and a transient fault keeps counting its failed attempts."""
+        self.specs = {k: v for k, v in self.specs.items() if v != "down"}
 
 
 # -- driving Step Functions executions --------------------------------------------------------
