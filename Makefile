@@ -9,7 +9,7 @@ NOTEBOOK_DIR ?= notebooks
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit notebooks-check notebooks-endpoint notebooks bench html clean
+.PHONY: lab test lint unit notebooks-check notebooks-endpoint notebooks property bench html clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ notebooks-endpoint: $(STAMP)
 ## make notebooks: re-execute every notebook and store its outputs (never edit outputs by hand)
 notebooks: $(STAMP)
 	$(PY) tests/tools/execute_notebooks.py $(NB)
+
+## make property: the saga property tests at full size (200 random fault plans per style)
+property: $(STAMP)
+	LABKIT_SAGA_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider tests/test_saga.py -k saga_ends_consistent --hypothesis-show-statistics
+
+## make html: every executed lesson and solution as static pages in html/ (no Jupyter needed)
+html: $(STAMP)
+	rm -rf html
+	$(PY) tests/tools/render_html.py html
 
 bench: $(STAMP)
 	@for f in tests/bench/bench_*.py; do $(PY) $$f || exit 1; done

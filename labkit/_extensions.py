@@ -21,6 +21,7 @@ PATCHES: tuple[str, ...] = (
     "labkit.runtime",
     "labkit.bridges",
     "labkit.fidelity",
+    "labkit.ddb_atomic",
 )
 
 ATTACHERS: tuple[str, ...] = (

@@ -69,6 +69,8 @@ __all__ = [
 
 #: Target services stock moto cannot deliver to, and labkit's bridges do.
 BRIDGED_TARGETS = ("sns", "states", "lambda")
+#: The calls after which the bridges may have delivered something for the trace.
+BRIDGING_CALLS = ("Publish", "PublishBatch", "PutEvents", "StartMessageMoveTask")
 #: The route a `python -m labkit.server` answers with what its bridges queued for the client.
 ROUTE = "/labkit-api/bridges"
 #: At most this many firings of one schedule per catch-up (a week of minutes is 10,080).
@@ -155,7 +157,9 @@ def _trace(tracer: Any, item: dict[str, Any]) -> None:
     if fan_out:
         spread = getattr(tracer, "fan_out", None) or getattr(tracer, "_fan_out", None)
         if spread is not None:
-            spread(fan_out["topic"], fan_out["message_id"], {"Message": fan_out["message"]})
+            # under the event's id (the topic's MessageId is linked to it above), so the path
+            # of one event runs on through the topic to its subscribers
+            spread(fan_out["topic"], origin, {"Message": fan_out["message"]})
     execution = item.get("execution")
     if execution:
         track = getattr(tracer, "track_execution", None)
@@ -823,13 +827,14 @@ def attach(lab: Lab) -> None:
         if runtime is not None and items:
             lab._bridge_invocations = items  # type: ignore[attr-defined]
 
-    for event_name in (
-        "after-call.sns.Publish",
-        "after-call.sns.PublishBatch",
-        "after-call.eventbridge.PutEvents",
-        "after-call.sqs.StartMessageMoveTask",
-    ):
-        lab.on(event_name, after, f"labkit-bridges-{event_name}")
+    def after_call(model: Any = None, **_: Any) -> None:
+        if getattr(model, "name", "") in BRIDGING_CALLS:
+            after()
+
+    # Registered per service, like the tracer's own after-call handlers and after them, so the
+    # trace holds the call (a "sent" hop) before the deliveries the bridges made inside it.
+    for service in ("sns", "eventbridge", "sqs"):
+        lab.on(f"after-call.{service}", after_call, f"labkit-bridges-after-call.{service}")
 
     def advanced(seconds: float) -> None:
         after()

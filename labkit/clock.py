@@ -263,12 +263,16 @@ def _long_poll_on_simulated_time(receive: Callable[..., Any]) -> Callable[..., A
 
 
 def _next_receivable(queue: Any, now: float) -> float | None:
-    """When the next message of `queue` stops being invisible or delayed (epoch seconds)."""
+    """When the next message of `queue` stops being invisible or delayed (epoch seconds).
+
+    A message whose timeout ends exactly `now` counts: its timeout has elapsed, so it is due now
+    (moto, comparing strictly, hands it out one millisecond later; the caller lands there).
+    """
     now_ms = now * 1000.0
     upcoming = [
         moment
         for message in list(queue._messages)
-        if (moment := max(message.visible_at, message.delayed_until)) > now_ms
+        if (moment := max(message.visible_at, message.delayed_until)) >= now_ms
     ]
     return min(upcoming) / 1000.0 if upcoming else None
 

@@ -10,7 +10,10 @@ to find a receipt handle. The fast path changes only how these answers are compu
 - ``Queue.messages`` is a lazy view: a receive stops scanning once it has its messages, and the
   counters read the clock once instead of twice per message;
 - a receipt handle is found through an index of the handles moto hands out (checked against the
-  queue, falling back to moto's own scan when the index has no answer).
+  queue, falling back to moto's own scan when the index has no answer), and a delete takes the
+  message out by its position instead of rebuilding the queue around it;
+- the copy moto makes of each message it hands out copies only the mutable fields one by one
+  (strings and numbers are shared, as ``copy.deepcopy`` would share them).
 
 What a client observes (bodies, order, receive counts, dead-letter moves, attribute counters,
 errors) stays the same as stock moto; ``tests/test_fastpath.py`` checks that on random call
@@ -51,6 +54,8 @@ SUPPORTED_MOTO = "5.2.5"
 
 # (owner, attribute name) -> moto's original, kept while the fast path is applied
 _ORIGINALS: dict[tuple[type, str], Any] = {}
+# stands for "moto's class had no such attribute" in _ORIGINALS
+_ABSENT = object()
 # every receipt handle moto issued -> the message it was issued for (weak: deleted messages go)
 _HANDLES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
@@ -63,6 +68,17 @@ def _field(attribute: str) -> str:
     return camelcase_to_underscores(attribute)
 
 
+@functools.cache
+def _attribute_names(queue_class: type, fifo: bool, kms: bool) -> dict[str, None]:
+    """The attribute names moto lists for a queue, in moto's order (read-only: shared)."""
+    names = list(queue_class.BASE_ATTRIBUTES)
+    if fifo:
+        names += queue_class.FIFO_ATTRIBUTES
+    if kms:
+        names += queue_class.KMS_ATTRIBUTES
+    return dict.fromkeys(names)
+
+
 class QueueAttributes(Mapping[str, Any]):
     """The attributes moto's ``Queue.attributes`` returns, each computed when first read.
 
@@ -72,12 +88,9 @@ class QueueAttributes(Mapping[str, Any]):
 
     def __init__(self, queue: Any) -> None:
         self._queue = queue
-        keys = list(queue.BASE_ATTRIBUTES)
-        if queue.fifo_queue:
-            keys += queue.FIFO_ATTRIBUTES
-        if queue.kms_master_key_id:
-            keys += queue.KMS_ATTRIBUTES
-        self._keys = dict.fromkeys(keys)
+        self._keys = _attribute_names(
+            type(queue), bool(queue.fifo_queue), bool(queue.kms_master_key_id)
+        )
         self._values: dict[str, Any] = {}
 
     def __getitem__(self, key: str) -> Any:
@@ -86,6 +99,9 @@ class QueueAttributes(Mapping[str, Any]):
         if key not in self._values:
             self._values[key] = self._compute(key)
         return self._values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self._keys else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
@@ -156,28 +172,64 @@ def _mark_received(original: Callable[..., None]) -> Callable[..., None]:
     return mark_received
 
 
+def _position(messages: list[Any], receipt_handle: str) -> int | None:
+    """Where the message given `receipt_handle` sits in `messages`, if the index knows it.
+
+    Consumers delete what they received, which sits near the front of the queue: ``index``
+    meets it by identity (in C, after a few elements) instead of scanning the whole queue.
+    """
+    message = _HANDLES.get(receipt_handle)
+    if message is None:
+        return None
+    try:
+        return messages.index(message)
+    except ValueError:  # moved to a dead-letter queue, or deleted
+        return None
+
+
 def _indexed(queue: Any, receipt_handle: str) -> Any | None:
     """The queue's message that was given `receipt_handle`, if the index knows it."""
-    message = _HANDLES.get(receipt_handle)
-    # identity check in C: Message defines no __eq__
-    return message if message is not None and message in queue._messages else None
+    messages = list(queue._messages)
+    at = _position(messages, receipt_handle)
+    return None if at is None else messages[at]
 
 
 def _delete_message(original: Callable[..., None]) -> Callable[..., None]:
     def delete_message(self: Any, receipt_handle: str) -> None:
         if receipt_handle in self.deleted_messages:
             return
-        message = _indexed(self, receipt_handle)
-        if message is None:  # unknown, moved or invalid: moto's scan decides (and raises)
+        remaining = list(self._messages)
+        at = _position(remaining, receipt_handle)
+        if at is None:  # unknown, moved or invalid: moto's scan decides (and raises)
             return original(self, receipt_handle)
+        # a message object is queued once: moto's sends and moves each add a new or removed one
+        message = remaining.pop(at)
         self.pending_messages.discard(message)
         self.deleted_messages.update(message.all_receipt_handles)
-        remaining = list(self._messages)
-        while message in remaining:
-            remaining.remove(message)
         self._messages = remaining
 
     return delete_message
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _message_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of a moto Message: same result, without visiting each string and number.
+
+    moto copies every message it hands out in a receive; most of a message's fields are
+    immutable, which deepcopy would return as they are after a dispatch per field.
+    """
+    from copy import deepcopy
+
+    clone = self.__class__.__new__(self.__class__)
+    memo[id(self)] = clone
+    fields = clone.__dict__
+    fields.update(self.__dict__)
+    for name, value in fields.items():
+        if type(value) not in _ATOMS:
+            fields[name] = deepcopy(value, memo)
+    return clone
 
 
 def _change_message_visibility(original: Callable[..., None]) -> Callable[..., None]:
@@ -222,6 +274,7 @@ def _replacements() -> list[tuple[type, str, Any]]:
             property(_approximate_number_of_messages_not_visible),
         ),
         (Message, "mark_received", _mark_received(Message.mark_received)),
+        (Message, "__deepcopy__", _message_deepcopy),
         (Queue, "delete_message", _delete_message(Queue.delete_message)),
         (
             SQSBackend,
@@ -251,7 +304,7 @@ def patch_moto() -> bool:
     if _ORIGINALS:
         return True
     for owner, name, replacement in _replacements():
-        _ORIGINALS[(owner, name)] = owner.__dict__[name]
+        _ORIGINALS[(owner, name)] = owner.__dict__.get(name, _ABSENT)
         setattr(owner, name, replacement)
     return True
 
@@ -259,7 +312,10 @@ def patch_moto() -> bool:
 def unpatch_moto() -> None:
     """Put moto's own SQS code back (idempotent)."""
     for (owner, name), original in _ORIGINALS.items():
-        setattr(owner, name, original)
+        if original is _ABSENT:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
     _ORIGINALS.clear()
 
 

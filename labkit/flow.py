@@ -68,6 +68,10 @@ COLUMN = {
     "function": 5,
     "consumer": 5,
 }
+#: The column of a topic, bus or state machine that a rule targets: between rules and queues.
+RULE_TARGET = 2.5
+#: How far below its source queue a dead-letter queue sits, in rows.
+DLQ_DROP = 0.5
 #: Edge kinds: the hop kinds, plus "wired" for a link that carried nothing yet.
 EDGE_KINDS = (
     "sent",
@@ -271,9 +275,14 @@ class Flow(Sequence[Hop]):
         """
         graph = self.graph() if graph is None else graph
         order = {node: i for i, node in enumerate(self.nodes())}
-        columns: dict[int, list[str]] = defaultdict(list)
+        columns: dict[float, list[str]] = defaultdict(list)
         for node, data in graph.nodes(data=True):
-            columns[COLUMN.get(data["kind"], 3)].append(node)
+            column: float = COLUMN.get(data["kind"], 3)
+            if column < COLUMN["rule"] and any(
+                graph.nodes[p]["kind"] == "rule" for p in graph.predecessors(node)
+            ):
+                column = RULE_TARGET  # a topic, bus or state machine a rule feeds: after the rule
+            columns[column].append(node)
         positions: dict[str, tuple[float, float]] = {}
         for x, column in enumerate(sorted(columns)):
             nodes = columns[column]
@@ -281,6 +290,9 @@ class Flow(Sequence[Hop]):
             for node in nodes:
                 ys = [positions[p][1] for p in graph.predecessors(node) if p in positions]
                 wanted[node] = sum(ys) / len(ys) if ys else None
+                if wanted[node] is not None and graph.nodes[node]["kind"] == "dead-letter queue":
+                    # half a row below its queue: the queue's arrow to its consumer passes above
+                    wanted[node] -= DLQ_DROP
             n = len(nodes)
             if all(w is None for w in wanted.values()):
                 # first column (and orphans): order of appearance, centred

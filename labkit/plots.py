@@ -79,7 +79,7 @@ EDGE_STYLE: dict[str, tuple[str, str]] = {
     "filtered": (GREY, "--"),
     "received": (GREEN, "-"),
     "processed": (GREEN, ":"),
-    "failed": (VERMILION, "-"),
+    "failed": (VERMILION, "--"),
     "dead-lettered": (VERMILION, "-"),
     "redriven": (PINK, "-"),
     "task": (SKY, "-"),
@@ -432,7 +432,10 @@ def plot_sequence(
         )
     ax.axis("off")
     shown = f" (first {len(rows)} of {len(flow)} hops)" if len(flow) > len(rows) else ""
-    ax.set_title(f"Messages over time, one lane per node{shown}", fontsize=sz.font * 1.3)
+    # rotated lane names rise above the axes: lift the title clear of the longest one
+    longest = max((len(short_name(node)) for node in lanes), default=0)
+    pad = sz.font * 0.3 * longest if len(lanes) > 5 else 6.0
+    ax.set_title(f"Messages over time, one lane per node{shown}", fontsize=sz.font * 1.3, pad=pad)
     _legend(ax, _edge_handles(kinds, sz), sz)
     return ax
 

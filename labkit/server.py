@@ -13,6 +13,7 @@ route and advances time instead of waiting for it.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -62,6 +63,16 @@ class ClockRoute:
         return [answer]
 
 
+def _cache_module_list() -> None:
+    """moto's server lists its own package directory on every request to find the service;
+    the list never changes while it runs, so list it once."""
+    from moto import backends
+
+    listing = backends.list_of_moto_modules
+    if not hasattr(listing, "cache_info"):
+        backends.list_of_moto_modules = functools.cache(lambda: tuple(listing()))  # type: ignore[assignment]
+
+
 class LabServer(ThreadedMotoServer):
     """ThreadedMotoServer with the simulated-clock route and labkit's moto fixes applied."""
 
@@ -83,6 +94,7 @@ class LabServer(ThreadedMotoServer):
         from labkit import _extensions
 
         _extensions.patch_moto()
+        _cache_module_list()
         self.clock.start()
         super().start()
         host, port = self.get_host_and_port()

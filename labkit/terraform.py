@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from labkit.session import Lab
 
-__all__ = ["export", "hcl_value"]
+__all__ = ["export", "hcl_value", "resources"]
 
 QUEUE_ATTRIBUTES = {  # SQS attribute -> (terraform argument, default AWS applies)
     "VisibilityTimeout": ("visibility_timeout_seconds", "30"),
@@ -356,3 +356,26 @@ class _Writer:
 def export(lab: Lab) -> str:
     """The lab's messaging topology as Terraform (HCL) text."""
     return _Writer(lab).write()
+
+
+def resources(hcl: str) -> dict[str, str]:
+    """The resource blocks of an export by Terraform address, in the order they were written.
+
+    A lesson shows a few blocks of a long export with it: ``resources(export(lab))`` lists the
+    addresses, and ``resources(export(lab))["aws_sqs_queue.orders"]`` is one block as text.
+
+    >>> text = 'resource "aws_sqs_queue" "orders" {\\n  name = "orders"\\n}\\n'
+    >>> found = resources(text)
+    >>> list(found)
+    ['aws_sqs_queue.orders']
+    >>> print(found["aws_sqs_queue.orders"])
+    resource "aws_sqs_queue" "orders" {
+      name = "orders"
+    }
+    """
+    found: dict[str, str] = {}
+    for block in hcl.split("\n\n"):
+        match = re.match(r'resource "([^"]+)" "([^"]+)" \{', block)
+        if match:
+            found[f"{match[1]}.{match[2]}"] = block.strip("\n")
+    return found

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from labkit import matching
 from labkit.flow import Flow
 from labkit.records import Call, Evidence, Hop, HopKind, Via, actor
 
@@ -104,30 +105,29 @@ def _matched(
 ) -> tuple[bool, str]:
     """Whether an SNS filter policy (event None) or an EventBridge pattern (event given) matches.
 
-    The one place a routing decision is made; it asks moto's own matchers so the trace agrees
-    with what moto delivers. Returns (matched, a short reason).
+    The one place the tracer makes a routing decision. It asks `labkit.matching`, the matcher
+    that decides the deliveries on `embedded` and writes the "why not delivered?" sentences, so
+    a trace, a check and an explanation cannot disagree. Returns (matched, the first reason
+    when it does not match).
+
+    >>> _matched({"region": ["eu"]}, attributes={"region": {"DataType": "String",
+    ...          "StringValue": "us"}})[1][:47]
+    'The message attribute "region" is "us", but the'
+    >>> _matched({"source": ["shop"]}, event={"source": "shop", "detail": {}})
+    (True, '')
     """
-    if event is not None:
-        from moto.events.models import EventPattern
-
-        raw = rule if isinstance(rule, str) else json.dumps(rule)
-        ok = EventPattern.load(raw).matches_event(event)
-        return ok, "" if ok else "event pattern did not match"
-    from moto.sns.utils import FilterPolicyMatcher
-
-    policy = json.loads(rule) if isinstance(rule, str) else rule
-    transformed = {
-        name: {
-            "Type": value.get("DataType", "String"),
-            "Value": value.get("StringValue", value.get("BinaryValue", "")),
-        }
-        for name, value in (attributes or {}).items()
-    }
     try:
-        ok = FilterPolicyMatcher(policy, scope).matches(transformed, body)
-    except FilterPolicyMatcher.CheckException:
-        ok = False
-    return ok, "" if ok else f"filter policy ({scope}) did not match"
+        if event is not None:
+            verdict = matching.explain_pattern(rule, event)
+        else:
+            verdict = matching.explain_filter(
+                rule, scope=scope, body=body, attributes=attributes or {}
+            )
+    except (matching.InvalidFilterPolicy, matching.InvalidEventPattern) as error:
+        return False, str(error)
+    if verdict.matched:
+        return True, ""
+    return False, verdict.reasons[0] if verdict.reasons else "did not match"
 
 
 @dataclasses.dataclass

@@ -251,3 +251,17 @@ def test_nightly_report_missing_target(lab: labkit.Lab) -> None:
 )
 def test_the_worked_pattern_sorts_every_probe(probe: checks.Probe, verdict: bool) -> None:
     assert checks.pattern_matches(GOOD_REFUNDS, probe.event()) is verdict
+
+
+def test_refund_rule_hint_says_which_field_turned_a_wanted_refund_away(lab: labkit.Lab) -> None:
+    # a minimum of 1 keeps out the 0.5 GBP refund; the explainer names the field and the bound
+    shop(lab)
+    strict = {
+        **GOOD_REFUNDS,
+        "detail": {**GOOD_REFUNDS["detail"], "amount": [{"numeric": [">=", 1]}]},
+    }
+    rule(lab, "non-usd-refunds", strict, queue(lab, "refunds"))
+    error = failure(checks.refund_rule, lab)
+    assert "0.5 GBP" in error.expected
+    assert error.hint.startswith('The event field "detail.amount" is 0.5')
+    assert ">= 1" in error.hint and "For this exercise:" in error.hint

@@ -259,3 +259,15 @@ def test_the_reference_priority_policy_agrees_with_its_definition(
                                                       "channel": channel})  # fmt: skip
     expected = total >= 200 and region.startswith("eu-") and channel != "test"
     assert sample.matches(GOOD_PRIORITY, "MessageAttributes") == expected
+
+
+def test_priority_hint_says_which_condition_turned_a_wanted_order_away(lab: labkit.Lab) -> None:
+    # ">" instead of ">=": the order of exactly 200 is filtered out, and the explainer says why
+    orders = topic(lab)
+    _, arn = queue(lab, "priority", orders)
+    strict = {**GOOD_PRIORITY, "total": [{"numeric": [">", 200]}]}
+    subscribe(lab, orders, arn, FilterPolicy=json.dumps(strict))
+    problem = failure(checks.priority_filter, lab)
+    assert problem.expected.startswith("an order of exactly 200")
+    assert problem.hint.startswith('The message attribute "total" is 200 (a Number)')
+    assert "> 200" in problem.hint and "For this exercise:" in problem.hint

@@ -167,6 +167,21 @@ def test_long_poll_waits_out_a_visibility_timeout_within_its_wait(lab: labkit.La
     assert lab.clock.elapsed() - before == pytest.approx(15, abs=0.01)
 
 
+def test_long_poll_at_the_exact_end_of_a_visibility_timeout_returns_at_once(
+    lab: labkit.Lab,
+) -> None:
+    # the timeout has fully elapsed: the message is due now, not at the end of the long poll
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="due", Attributes={"VisibilityTimeout": "15"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="due-now")
+    assert bodies(receive(sqs, url)) == ["due-now"]
+    lab.advance(15)
+    before = lab.clock.elapsed()
+    got = guarded(lambda: receive(sqs, url, WaitTimeSeconds=20))
+    assert bodies(got) == ["due-now"]
+    assert lab.clock.elapsed() - before == pytest.approx(0, abs=0.01)
+
+
 def test_long_poll_returns_at_once_when_messages_are_there(lab: labkit.Lab) -> None:
     sqs = lab.client("sqs")
     url = sqs.create_queue(QueueName="busy")["QueueUrl"]

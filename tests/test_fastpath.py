@@ -8,6 +8,7 @@ attributes (the ApproximateNumber* counters included) after every step must be e
 
 from __future__ import annotations
 
+import copy
 import functools
 import warnings
 from collections.abc import Iterator
@@ -48,8 +49,9 @@ WORLDS: dict[str, tuple[str, str, dict[str, str]]] = {
 class Op:
     """One step: `kind` on the source queue or its dead-letter queue, with small choices.
 
-    `a` picks a count, a message (body, dedup id) or a handle; `b` a visibility timeout, delay
-    or group; `c` is 0 for "any handle ever received", else "a handle this queue handed out".
+    `a` picks a count, a message (body, dedup id, attributes) or a handle; `b` a visibility
+    timeout, delay or group; `c` is 0 for "any handle ever received", else "a handle this queue
+    handed out", and for a receive the message attributes it asks for.
     """
 
     kind: str
@@ -86,6 +88,8 @@ VISIBILITY = (None, 0, 1, 4)  # receive's VisibilityTimeout choices (None: the q
 CHANGE_TO = (0, 2, 10)
 ADVANCE = (0.5, 1.5, 3.5, 61)
 DELAY = (None, 0, 2)
+#: receive's MessageAttributeNames choices, picked by `c`
+ATTRIBUTE_NAMES = (None, ["All"], ["trace.*"], ["kind"], [".*"])
 
 
 def _world(sqs: Any, kind: str) -> tuple[str, str]:
@@ -106,6 +110,12 @@ def _world(sqs: Any, kind: str) -> tuple[str, str]:
 def _entry(kind: str, n: int, k: int) -> dict[str, Any]:
     """A message: few distinct bodies, groups and dedup ids, so that they collide."""
     entry: dict[str, Any] = {"MessageBody": f"body-{n % 3}"}
+    if n % 4 == 1:  # some messages carry attributes, which a receive may filter
+        entry["MessageAttributes"] = {
+            "kind": {"DataType": "String", "StringValue": f"k{n % 2}"},
+            "trace.id": {"DataType": "Number", "StringValue": str(n)},
+            "trace.raw": {"DataType": "Binary", "BinaryValue": bytes([n % 256])},
+        }
     if kind == "standard":
         delay = DELAY[k % 3]
         if delay is not None:
@@ -185,6 +195,8 @@ def _apply(
         kwargs: dict[str, Any] = {}
         if VISIBILITY[op.b % 4] is not None:
             kwargs["VisibilityTimeout"] = VISIBILITY[op.b % 4]
+        if ATTRIBUTE_NAMES[op.c] is not None:
+            kwargs["MessageAttributeNames"] = ATTRIBUTE_NAMES[op.c]
         got = sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=1 + op.a % 3 if op.a < 20 else 10,  # mostly a few
@@ -247,6 +259,8 @@ def moto_world() -> Iterator[None]:
     for owner in (Message, Queue, SQSBackend):
         for name, attr in list(vars(owner).items()):
             if (owner, name) in fastpath._ORIGINALS or not callable(attr):
+                continue
+            if isinstance(attr, (staticmethod, classmethod)):  # moto's own, never wrapped
                 continue
             own = _moto_own(attr)
             if own is not None and own is not attr:
@@ -374,3 +388,18 @@ def test_fast_path_reads_one_attribute_without_counting_messages(
     assert counted == []
     assert queue.attributes["ApproximateNumberOfMessagesDelayed"] == 1
     assert counted == [1]
+
+
+def test_fast_deepcopy_of_a_message_is_a_deep_copy(moto_world: None) -> None:
+    message = Message("m-1", "body", system_attributes={"AWSTraceHeader": "Root=1"})
+    message.message_attributes = {"kind": {"DataType": "String", "StringValue": "a"}}
+    message._old_receipt_handles = ["h-0"]
+    fast = copy.deepcopy(message)
+    with fastpath.stock_moto():
+        assert "__deepcopy__" not in vars(Message)
+        stock = copy.deepcopy(message)
+    assert vars(fast) == vars(stock) == vars(message)
+    assert type(fast) is Message
+    for name in ("message_attributes", "_old_receipt_handles", "system_attributes"):
+        assert getattr(fast, name) is not getattr(message, name)
+    assert fast.message_attributes["kind"] is not message.message_attributes["kind"]

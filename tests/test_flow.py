@@ -157,6 +157,21 @@ def test_layout_is_layered_and_repeatable(embedded_lab: labkit.Lab) -> None:
     assert len(set(ys)) == 3  # no two nodes of a column on top of each other
 
 
+def test_a_topic_a_rule_feeds_sits_after_the_rule(embedded_lab: labkit.Lab) -> None:
+    events, sns, sqs = (embedded_lab.client(s) for s in ("events", "sns", "sqs"))
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
+    events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    events.put_targets(Rule="failures", Targets=[{"Id": "t", "Arn": topic}])
+    entry = {"Source": "shop", "DetailType": "PaymentFailed", "Detail": "{}"}
+    events.put_events(Entries=[entry])
+    flow = labkit.flow(embedded_lab)
+    x = {short_name(n): pos[0] for n, pos in flow.layout().items()}
+    assert x["default"] < x["failures"] < x["alerts"] < x["pager"], x
+
+
 def test_flow_is_read_only_values(embedded_lab: labkit.Lab) -> None:
     fan_out(embedded_lab, physical=1, digital=0)
     flow = labkit.flow(embedded_lab)

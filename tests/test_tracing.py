@@ -250,3 +250,58 @@ def test_fan_out_conserves_messages(embedded_lab: labkit.Lab, kinds: list[str]) 
         delivered = counts.get(("orders", queue, "delivered"), 0)
         assert counts.get((queue, f"{queue}-service", "received"), 0) == delivered
         assert counts.get((queue, f"{queue}-service", "processed"), 0) == delivered
+
+
+def test_a_filtered_hop_says_why_in_the_explainers_words(lab: labkit.Lab) -> None:
+    """The tracer decides with labkit.matching, so its reason is the explainer's sentence."""
+    sns, sqs = lab.client("sns"), lab.client("sqs")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    sqs.create_queue(QueueName="eu")
+    policy = {"region": [{"prefix": "eu-"}]}
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn("sqs", "eu"),
+        Attributes={"FilterPolicy": json.dumps(policy)},
+    )
+    attributes = {"region": {"DataType": "String", "StringValue": "us-east"}}
+    sns.publish(TopicArn=topic, Message="o-1", MessageAttributes=attributes)
+    [hop] = [h for h in lab.tracer.hops if h.kind == "filtered"]
+    expected = labkit.matching.explain_filter(policy, body="o-1", attributes=attributes)
+    assert hop.detail == expected.reasons[0]
+    assert hop.detail.startswith('The message attribute "region" is "us-east"')
+
+
+def test_a_rule_that_let_an_event_pass_says_which_field_failed(lab: labkit.Lab) -> None:
+    events = lab.client("events")
+    events.put_rule(
+        Name="big", EventPattern=json.dumps({"detail": {"total": [{"numeric": [">=", 100]}]}})
+    )
+    detail = json.dumps({"total": "250"})  # text, not a number: numeric never matches it
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": detail}])
+    [hop] = [h for h in lab.tracer.hops if h.kind == "filtered"]
+    assert hop.detail.startswith('The event field "detail.total" is "250"')
+
+
+def test_an_event_path_runs_from_the_put_through_a_topic_target_to_its_queue(
+    lab: labkit.Lab,
+) -> None:
+    """The call comes first in the trace, then the bridge's delivery, then the topic's fan-out."""
+    sns, sqs, events = lab.client("sns"), lab.client("sqs"), lab.client("events")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="phones")["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn("sqs", "phones"))
+    events.put_rule(Name="big", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(Rule="big", Targets=[{"Id": "alerts", "Arn": topic}])
+    entry = {"Source": "shop", "DetailType": "Order", "Detail": "{}"}
+    event_id = events.put_events(Entries=[entry])["Entries"][0]["EventId"]
+    sqs.receive_message(QueueUrl=url)
+    path = [
+        (labkit.flow.short_name(h.source), labkit.flow.short_name(h.target), h.kind)
+        for h in lab.tracer.flow().path(event_id)
+    ]
+    assert path[0] == ("publisher", "default", "sent")
+    assert path.index(("big", "alerts", "delivered")) < path.index(
+        ("alerts", "phones", "delivered")
+    )
+    assert path[-1][1:] == ("consumer", "received")

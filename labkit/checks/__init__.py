@@ -15,7 +15,18 @@ __all__ = ["CheckFailed", "Passed", "expect"]
 
 
 class CheckFailed(LabError):
-    """An exercise is not done yet, or not done right."""
+    """An exercise is not done yet, or not done right.
+
+    In Jupyter a failed check shows its verdict only, not the stack of labkit's checking code
+    (IPython asks an exception for `_render_traceback_` before formatting frames):
+
+    >>> CheckFailed("a queue", "none", "create it")._render_traceback_()
+    ['CheckFailed: Expected a queue, found none.', 'What to do: create it']
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        first, *rest = str(self).splitlines()
+        return [f"{type(self).__name__}: {first}", *rest]
 
 
 @dataclass(frozen=True)

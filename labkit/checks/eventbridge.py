@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit import matching
 from labkit.checks import Passed, expect
 
 if TYPE_CHECKING:
@@ -121,24 +122,15 @@ REFUND_PROBES: tuple[Probe, ...] = (
 
 
 def pattern_matches(pattern: dict[str, Any] | str, event: dict[str, Any]) -> bool:
-    """Whether an EventBridge pattern matches an event, judged as AWS documents it.
+    """Whether an EventBridge pattern matches an event, judged by `labkit.matching` (the matcher
+    behind the lab's deliveries and its "why did my rule not match?" sentences).
 
     >>> pattern_matches({"source": ["shop.orders"]}, {"source": "shop.orders", "detail": {}})
     True
     >>> pattern_matches({"detail": {"total": [{"numeric": [">", 9]}]}}, {"detail": {"total": "10"}})
     False
     """
-    raw = pattern if isinstance(pattern, str) else json.dumps(pattern)
-    try:
-        from labkit import matching  # the documented semantics, where labkit provides them
-    except ImportError:
-        matching = None  # type: ignore[assignment]
-    matcher = getattr(matching, "pattern_matches", None)
-    if matcher is not None:
-        return bool(matcher(json.loads(raw), event))
-    from moto.events.models import EventPattern
-
-    return bool(EventPattern.load(raw).matches_event(event))
+    return matching.pattern_matches(pattern, event)
 
 
 # -- looking things up ------------------------------------------------------------------------
@@ -246,13 +238,18 @@ def refund_rule(lab: Lab) -> Passed:
     pattern = json.loads(rule["EventPattern"])
     _, _, _, region, account, _ = bus_arn.split(":", 5)
     for probe in REFUND_PROBES:
-        matched = pattern_matches(pattern, probe.event(account, region))
+        verdict = matching.explain_pattern(pattern, probe.event(account, region))
         verb = "match" if probe.should_match else "let pass"
+        hint = probe.hint
+        if probe.should_match and not verdict.matched:
+            # the explainer names the field and the condition that failed
+            hint = f"{' '.join(verdict.reasons)} For this exercise: {probe.hint}"
         expect(
-            matched == probe.should_match,
+            verdict.matched == probe.should_match,
             f"the pattern to {verb} {probe.description}",
-            f"it {'matched' if matched else 'did not match'} it (pattern: {json.dumps(pattern)})",
-            probe.hint,
+            f"it {'matched' if verdict.matched else 'did not match'} it "
+            f"(pattern: {json.dumps(pattern)})",
+            hint,
         )
     _target_to(lab, "non-usd-refunds", "refunds", bus_arn)
     return Passed(

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit import matching
 from labkit.checks import Passed, expect
 
 if TYPE_CHECKING:
@@ -66,8 +67,9 @@ def policy_matches(
     body: str = "",
 ) -> bool:
     """Whether SNS delivers a publish (`attributes` as given to publish, `body`) to a
-    subscription with filter `policy` and `scope`, as moto's matcher decides (the conditions the
-    exercises use are ones it gets right; the property test checks the priority policy).
+    subscription with filter `policy` and `scope`, judged by `labkit.matching`: the matcher that
+    decides the lab's deliveries and writes its explanations, so a check cannot disagree with
+    what the learner saw arrive.
 
     >>> policy_matches({"total": [{"numeric": [">=", 200]}]},
     ...                attributes=sns_attributes({"total": 250}))
@@ -76,16 +78,7 @@ def policy_matches(
     ...                body='{"gift": {}}')
     False
     """
-    from moto.sns.utils import FilterPolicyMatcher
-
-    transformed = {
-        name: {"Type": value.get("DataType", "String"), "Value": value.get("StringValue", "")}
-        for name, value in (attributes or {}).items()
-    }
-    try:
-        return bool(FilterPolicyMatcher(policy, scope).matches(transformed, body))
-    except FilterPolicyMatcher.CheckException:
-        return False
+    return matching.filter_matches(policy, scope=scope, attributes=attributes or {}, body=body)
 
 
 @dataclass(frozen=True)
@@ -101,6 +94,15 @@ class Probe:
     def matches(self, policy: dict[str, Any], scope: str) -> bool:
         """Whether `policy` with `scope` lets this sample through."""
         return policy_matches(
+            policy,
+            scope=scope,
+            attributes=sns_attributes(self.attributes),
+            body=json.dumps(self.body),
+        )
+
+    def explain(self, policy: dict[str, Any], scope: str) -> matching.Verdict:
+        """Whether `policy` with `scope` lets this sample through, and why (not), in words."""
+        return matching.explain_filter(
             policy,
             scope=scope,
             attributes=sns_attributes(self.attributes),
@@ -385,12 +387,16 @@ def _filter_policy(attrs: dict[str, str], queue: str) -> dict[str, Any]:
 
 def _try_probes(policy: dict[str, Any], scope: str, probes: tuple[Probe, ...]) -> None:
     for probe in probes:
-        got = probe.matches(policy, scope)
+        verdict = probe.explain(policy, scope)
+        hint = probe.hint
+        if probe.should_match and not verdict.matched:
+            # the explainer names the key and the condition that turned the sample away
+            hint = f"{' '.join(verdict.reasons)} For this exercise: {probe.hint}"
         expect(
-            got == probe.should_match,
+            verdict.matched == probe.should_match,
             f"{probe.description} to be {'delivered' if probe.should_match else 'filtered out'}",
-            f"it is {'delivered' if got else 'filtered out'} by {json.dumps(policy)}",
-            probe.hint,
+            f"it is {'delivered' if verdict.matched else 'filtered out'} by {json.dumps(policy)}",
+            hint,
         )
 
 

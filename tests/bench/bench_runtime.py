@@ -1,10 +1,13 @@
-"""The function runtime under load, and simulated time, measured in one run.
+"""The function runtime under load, SQS cost against queue depth, and simulated time, in one run.
 
 Prints:
 
 * ``spike_10k_seconds: X``: 10,000 messages published to an SNS topic (PublishBatch, ten at a
   time), fanned out to 3 queues, and consumed by 3 functions through event source mappings,
   end to end (publish, fan-out, every message processed and deleted), on the embedded backend;
+* ``sqs_depth_cost_ratio: X (stock moto: Y at depth 1000)``: cost of a batch send on a queue
+  10,000 deep over an empty one, with the fast path, and stock moto's ratio beside; then the
+  receive + delete ratio and the fill time (``sqs_depth.py`` says how each is measured);
 * ``clock_demo_seconds: X``: a scenario spanning 10 simulated minutes: a consumer that fails
   some messages (visibility timeouts run out, retries, one message reaches the dead-letter
   queue) and a scheduled rule ``rate(1 minute)`` firing 10 times into a function.
@@ -21,6 +24,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sqs_depth  # noqa: E402
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 QUEUES = ("billing", "shipping", "audit")
@@ -100,6 +106,13 @@ def clock_demo() -> float:
 
 def main() -> None:
     print(f"spike_10k_seconds: {spike():.2f}", flush=True)
+    depth = sqs_depth.measure()
+    print(
+        f"sqs_depth_cost_ratio: {depth['sqs_depth_cost_ratio']:.2f} "
+        f"(stock moto: {depth['sqs_depth_cost_ratio_stock']:.2f} at depth {sqs_depth.STOCK_DEEP})"
+    )
+    print(f"sqs_depth_receive_cost_ratio: {depth['sqs_depth_receive_cost_ratio']:.2f}")
+    print(f"sqs_fill_10000_seconds: {depth['sqs_fill_10000_seconds']:.2f}", flush=True)
     print(f"clock_demo_seconds: {clock_demo():.2f}", flush=True)
 
 

@@ -1,6 +1,7 @@
 """SQS cost per call against queue depth, with labkit's fast path and on stock moto.
 
-Prints, all measured in this run on the embedded backend (simulated clock):
+``measure()`` returns, all measured in one run on the embedded backend (simulated clock);
+``bench_runtime.py`` prints them beside the runtime's figures:
 
 - ``sqs_depth_cost_ratio``: 20 SendMessageBatch calls of 10 messages on a queue 10,000 deep,
   over the same on an empty queue, with the fast path (goal: <= 1.5);
@@ -71,7 +72,7 @@ def ratio(
     return statistics.median(deep) / statistics.median(shallow)
 
 
-def main() -> None:
+def measure() -> dict[str, float]:
     lab = labkit.start_lab("embedded")
     if not fastpath.is_patched():
         raise SystemExit("the fast path is not applied (moto version?): nothing to measure")
@@ -101,12 +102,9 @@ def main() -> None:
         stock_ratio = ratio(sqs, stock_deep, fresh_queue, send_batches, STOCK_CALLS, 3)
     lab.stop()
 
-    print(f"sqs_depth_cost_ratio: {send_ratio:.2f}")
-    print(f"sqs_depth_receive_cost_ratio: {receive_ratio:.2f}")
-    print(f"sqs_depth_cost_ratio_stock: {stock_ratio:.2f}")
-    print(f"sqs_depth_stock_depth: {STOCK_DEEP}")
-    print(f"sqs_fill_10000_seconds: {fill:.2f}")
-
-
-if __name__ == "__main__":
-    main()
+    return {
+        "sqs_depth_cost_ratio": send_ratio,
+        "sqs_depth_receive_cost_ratio": receive_ratio,
+        "sqs_depth_cost_ratio_stock": stock_ratio,
+        "sqs_fill_10000_seconds": fill,
+    }

@@ -1,0 +1,26 @@
+"""Instructor mode: one call to make every labkit plot readable on a projector.
+
+    import labkit.instructor
+    labkit.instructor.presenter()        # every plot after this is presenter size
+    labkit.instructor.presenter(False)   # back to laptop size
+
+Plots drawn with an explicit ``size=`` keep it; ``lab.reset()`` between demos empties the lab, the
+trace and the clock; ``labkit.plots.animate_flow(lab)`` steps through a flow hop by hop.
+"""
+
+from __future__ import annotations
+
+from labkit import plots
+
+_NOTEBOOK = plots.SIZES["notebook"]
+
+
+def presenter(on: bool = True) -> bool:
+    """Make presenter size the default for every labkit plot (``on=False`` undoes it)."""
+    plots.SIZES["notebook"] = plots.SIZES["presenter"] if on else _NOTEBOOK
+    return on
+
+
+def presenting() -> bool:
+    """True while presenter size is the default."""
+    return plots.SIZES["notebook"] is not _NOTEBOOK

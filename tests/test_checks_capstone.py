@@ -1,0 +1,264 @@
+"""The checks of lesson 07 pass on right answers and explain typical wrong ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import labkit
+from labkit.checks import CheckFailed, Passed
+from labkit.checks import capstone as checks
+from labkit.pubsub import subscriber_queue
+from labkit.saga import run_executions
+
+BALANCES = {"ana": 500, "bob": 20}
+STOCK = {"lamp": 5, "desk": 0}
+
+
+@pytest.fixture
+def lab() -> Iterator[labkit.Lab]:
+    lab = labkit.start_lab()
+    yield lab
+    lab.stop()
+
+
+# -- exercise 1 ------------------------------------------------------------------------------
+def _shop(lab: labkit.Lab) -> str:
+    events, sns = lab.client("events"), lab.client("sns")
+    events.create_event_bus(Name="shop")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    events.put_rule(
+        Name="all", EventBusName="shop", EventPattern=json.dumps({"source": ["shop.web"]})
+    )
+    events.put_targets(Rule="all", EventBusName="shop", Targets=[{"Id": "t", "Arn": topic}])
+    return topic
+
+
+def _put(lab: labkit.Lab, n: int = 2) -> None:
+    with lab.tracer.acting_as("shop"):
+        lab.client("events").put_events(
+            Entries=[
+                {"Source": "shop.web", "DetailType": "OrderPlaced", "EventBusName": "shop",
+                 "Detail": json.dumps({"order_id": f"o-{i}"})}
+                for i in range(n)
+            ]
+        )  # fmt: skip
+
+
+def _subscribe(lab: labkit.Lab, topic: str) -> None:
+    _, arn = subscriber_queue("marketing", topic, lab=lab)
+    lab.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+
+def test_marketing_passes(lab: labkit.Lab) -> None:
+    topic = _shop(lab)
+    _subscribe(lab, topic)
+    _put(lab, 3)
+    passed = checks.marketing(lab)
+    assert isinstance(passed, Passed)
+    assert "marketing received 3 orders" in str(passed)
+
+
+def test_marketing_needs_the_queue_and_its_subscription(lab: labkit.Lab) -> None:
+    topic = _shop(lab)
+    with pytest.raises(CheckFailed, match="a queue named 'marketing'"):
+        checks.marketing(lab)
+    subscriber_queue("marketing", topic, lab=lab)
+    with pytest.raises(CheckFailed, match="subscribed to the topic 'orders'"):
+        checks.marketing(lab)
+
+
+def test_marketing_needs_orders_after_subscribing(lab: labkit.Lab) -> None:
+    topic = _shop(lab)
+    _put(lab)
+    _subscribe(lab, topic)
+    with pytest.raises(CheckFailed, match="nothing delivered yet"):
+        checks.marketing(lab)
+
+
+def test_marketing_refuses_a_changed_publisher(lab: labkit.Lab) -> None:
+    topic = _shop(lab)
+    _subscribe(lab, topic)
+    _put(lab)
+    with lab.tracer.acting_as("shop"):
+        lab.client("sns").publish(TopicArn=topic, Message="{}")
+    with pytest.raises(CheckFailed, match=r"the shop sent to \['orders', 'shop'\]"):
+        checks.marketing(lab)
+
+
+# -- exercise 2 ------------------------------------------------------------------------------
+def _billing(lab: labkit.Lab) -> tuple[str, str, dict[str, Any]]:
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="billing-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})
+    url = sqs.create_queue(QueueName="billing", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    state: dict[str, Any] = {"strict": True}
+
+    def billing(event: Any, context: Any) -> None:
+        for record in event["Records"]:
+            if state["strict"] and "EUR" in record["body"]:
+                raise ValueError(record["body"])
+
+    lab.functions.deploy("billing-worker", billing).consume(url, batch_size=1)
+    sqs.send_message(QueueUrl=url, MessageBody="14.90 EUR")
+    sqs.send_message(QueueUrl=url, MessageBody="12.5")
+    lab.functions.run_until_idle()
+    return url, dlq_arn, state
+
+
+def test_poison_redriven_passes_after_fix_and_redrive(lab: labkit.Lab) -> None:
+    _, dlq_arn, state = _billing(lab)
+    with pytest.raises(CheckFailed, match="1 message\\(s\\) still in it"):
+        checks.poison_redriven(lab)
+    state["strict"] = False
+    lab.client("sqs").start_message_move_task(SourceArn=dlq_arn)
+    lab.functions.run_until_idle()
+    assert "1 message(s) redriven to billing" in str(checks.poison_redriven(lab))
+
+
+def test_poison_redriven_wants_the_message_processed(lab: labkit.Lab) -> None:
+    url, dlq_arn, state = _billing(lab)
+    lab.functions.get("billing-worker").mappings[0].disable()
+    lab.client("sqs").start_message_move_task(SourceArn=dlq_arn)
+    with pytest.raises(CheckFailed, match="billing empty: the redriven message processed"):
+        checks.poison_redriven(lab)
+
+
+def test_poison_redriven_refuses_a_purged_dead_letter_queue(lab: labkit.Lab) -> None:
+    _billing(lab)
+    sqs = lab.client("sqs")
+    sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName="billing-dlq")["QueueUrl"])
+    with pytest.raises(CheckFailed, match="1 that never made it back"):
+        checks.poison_redriven(lab)
+
+
+# -- exercise 3 ------------------------------------------------------------------------------
+def _update(table: str, key: str, path: str, expression: str, condition: str, values: dict) -> dict:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "ResultPath": None,
+        "Parameters": {
+            "TableName": table,
+            "Key": {key: {"S.$": path}},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#order.$": "$.order_id"},
+            "ExpressionAttributeValues": values,
+        },
+    }
+
+
+def _catch(state: dict, to: str) -> dict:
+    return {
+        **state,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": to}],
+    }
+
+
+def _status(status: str) -> dict:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "ResultPath": None,
+        "Parameters": {
+            "TableName": "orders",
+            "Key": {"order_id": {"S.$": "$.order_id"}},
+            "UpdateExpression": "SET #s = :s",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": status}},
+        },
+    }
+
+
+def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
+    """The lesson's purchase saga (its input is the order itself); `reverse=False` undoes in
+    the wrong order."""
+    ddb = lab.client("dynamodb")
+    for name, key in [("orders", "order_id"), ("accounts", "customer"), ("inventory", "sku"),
+                      ("shipments", "order_id"), ("couriers", "country")]:  # fmt: skip
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        )
+    for who, balance in BALANCES.items():
+        ddb.put_item(TableName="accounts", Item={"customer": {"S": who}, "balance": {"N": str(balance)}, "charges": {"M": {}}})  # noqa: E501  # fmt: skip
+    for sku, stock in STOCK.items():
+        ddb.put_item(TableName="inventory", Item={"sku": {"S": sku}, "stock": {"N": str(stock)}, "holds": {"M": {}}})  # noqa: E501  # fmt: skip
+    ddb.put_item(TableName="couriers", Item={"country": {"S": "ES"}, "n": {"N": "0"}})
+    amount = {":amount": {"N.$": "States.Format('{}', $.amount)"}}
+    qty = {":qty": {"N.$": "States.Format('{}', $.qty)"}}
+    first, second = ("Release", "Refund") if reverse else ("Refund", "Release")
+    states = {
+        "LockOrder": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "ResultPath": None,
+            "Parameters": {"TableName": "orders", "Item": {"order_id": {"S.$": "$.order_id"}, "status": {"S": "PENDING"}}},  # noqa: E501
+            "Next": "Charge",
+        },
+        "Charge": {**_catch(_update("accounts", "customer", "$.customer", "SET balance = balance - :amount, charges.#order = :amount", "balance >= :amount", amount), "CancelOrder"), "Next": "Reserve"},  # noqa: E501
+        "Reserve": {**_catch(_update("inventory", "sku", "$.sku", "SET stock = stock - :qty, holds.#order = :qty", "stock >= :qty", qty), "Refund" if reverse else "Release"), "Next": "BookCourier"},  # noqa: E501
+        "BookCourier": {**_catch({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": None, "Parameters": {"TableName": "couriers", "Key": {"country": {"S.$": "$.country"}}, "UpdateExpression": "SET n = n + :one", "ConditionExpression": "attribute_exists(country)", "ExpressionAttributeValues": {":one": {"N": "1"}}}}, first), "Next": "RecordShipment"},  # noqa: E501
+        "RecordShipment": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None, "Parameters": {"TableName": "shipments", "Item": {"order_id": {"S.$": "$.order_id"}}}, "Next": "ConfirmOrder"},  # noqa: E501
+        "ConfirmOrder": {**_status("COMPLETED"), "End": True},
+        "Release": {**_update("inventory", "sku", "$.sku", "SET stock = stock + :qty REMOVE holds.#order", "holds.#order = :qty", qty), "Next": second if first == "Release" else "CancelOrder"},  # noqa: E501
+        "Refund": {**_update("accounts", "customer", "$.customer", "SET balance = balance + :amount REMOVE charges.#order", "charges.#order = :amount", amount), "Next": second if first == "Refund" else "CancelOrder"},  # noqa: E501
+        "CancelOrder": {**_status("CANCELLED"), "Next": "Failed"},
+        "Failed": {"Type": "Fail", "Error": "PurchaseFailed"},
+    }  # fmt: skip
+    if not reverse:
+        states["Reserve"]["Catch"][0]["Next"] = "Refund"
+        states["Refund"]["Next"] = "CancelOrder"
+        states["Release"]["Next"] = "CancelOrder"
+        states["BookCourier"]["Catch"][0]["Next"] = "Refund"
+        states["Refund"]["Next"] = "Release"
+    definition = {"StartAt": "LockOrder", "States": states}
+    return lab.client("stepfunctions").create_state_machine(
+        name="purchase",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/x",
+    )["stateMachineArn"]
+
+
+def _order(order_id: str, customer: str = "ana", sku: str = "lamp", country: str = "ES") -> dict:
+    return {"order_id": order_id, "customer": customer, "amount": 120, "sku": sku, "qty": 1, "country": country}  # noqa: E501  # fmt: skip
+
+
+def _run(lab: labkit.Lab, machine: str, *orders: dict) -> None:
+    sfn = lab.client("stepfunctions")
+    arns = [
+        sfn.start_execution(stateMachineArn=machine, name=o["order_id"], input=json.dumps(o))["executionArn"]  # noqa: E501
+        for o in orders
+    ]  # fmt: skip
+    run_executions(lab, *arns)
+
+
+def test_failure_points_passes(lab: labkit.Lab) -> None:
+    machine = _purchase(lab)
+    _run(lab, machine, _order("c-1"), _order("c-2", country="AQ"), _order("c-3", customer="bob"), _order("c-4", sku="desk"))  # noqa: E501  # fmt: skip
+    passed = checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)
+    assert "consistent: 1 completed, 3 cancelled" in str(passed)
+
+
+def test_failure_points_names_the_missing_failures(lab: labkit.Lab) -> None:
+    machine = _purchase(lab)
+    _run(lab, machine, _order("c-1"), _order("c-2", country="AQ"))
+    with pytest.raises(CheckFailed, match="failures at BookCourier") as failure:
+        checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)
+    assert "Charge, Reserve" in failure.value.hint
+
+
+def test_failure_points_wants_reverse_order(lab: labkit.Lab) -> None:
+    machine = _purchase(lab, reverse=False)
+    _run(lab, machine, _order("c-2", country="AQ"), _order("c-3", customer="bob"), _order("c-4", sku="desk"))  # noqa: E501  # fmt: skip
+    with pytest.raises(CheckFailed, match="BookCourier → Refund, Release, CancelOrder"):
+        checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)

@@ -1,0 +1,104 @@
+"""labkit.checks.decoupling: each check passes on the worked solution and fails, with a hint,
+on the unsolved or wrong version."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import labkit
+from labkit.checks import CheckFailed, Passed
+from labkit.checks import decoupling as checks
+from labkit.decoupling import Consumer, drain, run_swap, send_orders, slow_consumer_run
+
+
+@pytest.fixture
+def lab():
+    lab = labkit.start_lab(seed=5)
+    yield lab
+    lab.stop()
+
+
+def _spike(lab, consumers):
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="exercise-spike")["QueueUrl"]
+    send_orders(sqs, url, [str(i) for i in range(900)])
+    return drain(lab, sqs, url, consumers=consumers, rate=5, step=10)
+
+
+def test_spike_deadline(lab):
+    with pytest.raises(CheckFailed, match="exercise-spike"):
+        checks.spike_deadline(lab, None)
+    with pytest.raises(CheckFailed, match="180 s with 1 consumer"):
+        checks.spike_deadline(lab, _spike(lab, 1))
+    assert isinstance(checks.spike_deadline(lab, _spike(lab, 3)), Passed)
+
+
+def _slow(lab, **attributes):
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="slow-orders-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    if "RedrivePolicy" in attributes:
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": arn, "maxReceiveCount": attributes["RedrivePolicy"]}
+        )
+    url = sqs.create_queue(QueueName="slow-orders", Attributes=attributes)["QueueUrl"]
+    return slow_consumer_run(lab, sqs, url, work_seconds=45, orders=20)
+
+
+def test_no_duplicate_work_wants_the_timeout():
+    with labkit.start_lab(seed=5) as lab:
+        worked = _slow(lab)
+        with pytest.raises(CheckFailed, match="VisibilityTimeout above"):
+            checks.no_duplicate_work(lab, worked)
+    with labkit.start_lab(seed=5) as lab:
+        worked = _slow(lab, VisibilityTimeout="90")
+        with pytest.raises(CheckFailed, match="RedrivePolicy"):
+            checks.no_duplicate_work(lab, worked)
+    with labkit.start_lab(seed=5) as lab:
+        worked = _slow(lab, VisibilityTimeout="90", RedrivePolicy="1")
+        with pytest.raises(CheckFailed, match="maxReceiveCount"):
+            checks.no_duplicate_work(lab, worked)
+    with labkit.start_lab(seed=5) as lab:
+        worked = _slow(lab, VisibilityTimeout="90", RedrivePolicy="5")
+        assert isinstance(checks.no_duplicate_work(lab, worked), Passed)
+
+
+def _swap(lab, handler):
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="orders-v-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName="orders-v",
+        Attributes={
+            "VisibilityTimeout": "5",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"}),
+        },
+    )["QueueUrl"]
+    v1 = Consumer("v1", 1, lambda b: json.loads(b)["amount"])
+    v2 = Consumer("v2", 4, handler)
+    run = run_swap(lab, sqs, url, v1=v1, v2=v2, swap_at=50, new_format_at=50, seconds=120)
+    return v1, v2, run.total("sent")
+
+
+def _both(body):
+    order = json.loads(body)
+    return order["total"]["amount"] if "total" in order else order["amount"]
+
+
+def test_swap_without_loss():
+    with labkit.start_lab(seed=5) as lab:
+        v1, v2, sent = _swap(lab, lambda b: json.loads(b)["total"]["amount"])
+        with pytest.raises(CheckFailed, match="50 dead-lettered"):
+            checks.swap_without_loss(lab, v1, v2, sent)
+        with pytest.raises(CheckFailed, match="v1 \\+ v2 \\+ waiting"):
+            checks.swap_without_loss(lab, v1, v2, sent + 1)
+    with labkit.start_lab(seed=5) as lab:
+        v1, v2, sent = _swap(lab, _both)
+        passed = checks.swap_without_loss(lab, v1, v2, sent)
+        assert "none lost" in str(passed)

@@ -1,0 +1,60 @@
+"""Concurrent DynamoDB updates of one item all count, as on AWS (labkit.ddb_atomic)."""
+
+from __future__ import annotations
+
+import threading
+
+import labkit
+from labkit import ddb_atomic
+
+THREADS, UPDATES = 6, 100
+
+
+def _hammer(lab: labkit.Lab) -> int:
+    ddb = lab.client("dynamodb")
+    ddb.create_table(
+        TableName="accounts",
+        KeySchema=[{"AttributeName": "customer", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "customer", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="accounts", Item={"customer": {"S": "ana"}, "charges": {"N": "0"}})
+
+    def charge() -> None:
+        client = lab.client("dynamodb")
+        for _ in range(UPDATES):
+            client.update_item(
+                TableName="accounts",
+                Key={"customer": {"S": "ana"}},
+                UpdateExpression="ADD charges :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+
+    workers = [threading.Thread(target=charge) for _ in range(THREADS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    item = ddb.get_item(TableName="accounts", Key={"customer": {"S": "ana"}})["Item"]
+    return int(item["charges"]["N"])
+
+
+def test_every_concurrent_update_counts(embedded_lab: labkit.Lab) -> None:
+    assert ddb_atomic.is_patched()
+    assert _hammer(embedded_lab) == THREADS * UPDATES
+
+
+def test_patch_is_idempotent_and_reversible() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    ddb_atomic.patch_moto()
+    patched = DynamoDBBackend.update_item
+    ddb_atomic.patch_moto()
+    assert DynamoDBBackend.update_item is patched
+    ddb_atomic.unpatch_moto()
+    try:
+        assert not ddb_atomic.is_patched()
+        assert DynamoDBBackend.update_item is not patched
+    finally:
+        ddb_atomic.patch_moto()
+    assert ddb_atomic.is_patched()
