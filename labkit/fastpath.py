@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import warnings
@@ -53,7 +54,7 @@ __all__ = [
 SUPPORTED_MOTO = "5.2.5"
 
 # (owner, attribute name) -> moto's original, kept while the fast path is applied
-_ORIGINALS: dict[tuple[type, str], Any] = {}
+_ORIGINALS: dict[tuple[Any, str], Any] = {}
 # stands for "moto's class had no such attribute" in _ORIGINALS
 _ABSENT = object()
 # every receipt handle moto issued -> the message it was issued for (weak: deleted messages go)
@@ -257,10 +258,29 @@ def _change_message_visibility(original: Callable[..., None]) -> Callable[..., N
     return change_message_visibility
 
 
-def _replacements() -> list[tuple[type, str, Any]]:
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _unix_time(dt: datetime.datetime | None = None) -> float:
+    """moto's `unix_time`, same arithmetic, without rebuilding the epoch on every call."""
+    if dt is None:
+        dt = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    delta = dt - _EPOCH
+    return (delta.days * 86400) + (delta.seconds + (delta.microseconds / 1e6))
+
+
+def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+def _replacements() -> list[tuple[Any, str, Any]]:
+    from moto.sqs import models
     from moto.sqs.models import Message, Queue, SQSBackend
 
     return [
+        # SQS reads the clock a few times per message; moto's helper rebuilds the epoch each time
+        (models, "unix_time", _unix_time),
+        (models, "unix_time_millis", _unix_time_millis),
         (Queue, "attributes", property(QueueAttributes)),
         (Queue, "messages", property(VisibleMessages)),
         (
