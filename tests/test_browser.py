@@ -182,24 +182,13 @@ def _run_all(browser: Any, url: str, name: str) -> dict[str, Any]:
         page.wait_for_selector(
             '.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached", timeout=STEP_MS
         )
-        page.evaluate(
-            "() => { window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'); }"
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+        # stored execution counts gone from every prompt: a number seen later is from this run
+        page.wait_for_function(
+            """() => ![...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                .some(p => /\\d|\\*/.test(p.textContent))""",
+            timeout=STEP_MS,
         )
-        started = False
-        for _attempt in range(6):  # the kernel may say idle before its socket is ready
-            # fire and forget: the command's promise settles only when every cell has run
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            try:
-                page.wait_for_function(
-                    """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-                        .some(p => p.textContent.includes('*') || /\\d/.test(p.textContent))""",
-                    timeout=5_000,
-                )
-                started = True
-                break
-            except Exception:
-                page.wait_for_timeout(1_000)
-        assert started, "Run All did not start the kernel"
         # Run All stops at a cell that raises, so "done" is: nothing queued or running
         done = """() => {
             const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
@@ -207,10 +196,37 @@ def _run_all(browser: Any, url: str, name: str) -> dict[str, Any]:
                 '.jp-Notebook-ExecutionIndicator[data-status="idle"]');
             return idle && !prompts.some(p => p.textContent.includes('*'));
         }"""
-        page.wait_for_function(done, timeout=RUN_ALL_MS)
-        page.wait_for_timeout(1_000)
-        page.wait_for_function(done, timeout=RUN_ALL_MS)
-        page.wait_for_timeout(500)
+        # "ran": every code cell has an execution count, or one of them raised (Run All stops)
+        ran = """() => {
+            const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+            let all = true, raised = false;
+            for (let i = 0; i < cells.length; i++) {
+                const cell = cells.get(i);
+                if (cell.type !== 'code') continue;
+                if (cell.executionCount === null) all = false;
+                if (cell.outputs.toJSON().some(o => o.output_type === 'error')) raised = true;
+            }
+            return all || raised;
+        }"""
+        # The kernel may say idle before its socket is ready; a Run All sent then is dropped
+        # (the cells show [*] for a moment, then nothing ran). Run again until the cells ran.
+        for _attempt in range(4):
+            # fire and forget: the command's promise settles only when every cell has run
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            page.wait_for_timeout(1_000)
+            page.wait_for_function(done, timeout=RUN_ALL_MS)
+            page.wait_for_timeout(1_000)
+            page.wait_for_function(done, timeout=RUN_ALL_MS)
+            if page.evaluate(ran):
+                break
+        assert page.evaluate(ran), "Run All did not run the notebook's cells (4 attempts)"
+        with contextlib.suppress(Exception):  # images still decoding: give them a moment
+            page.wait_for_function(
+                """() => [...document.querySelectorAll(
+                        '.jp-OutputArea-output[data-mime-type^="image/"] img')]
+                    .every(i => i.complete && i.naturalWidth > 0)""",
+                timeout=10_000,
+            )
         return page.evaluate(
             """(NAME) => {
                 const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
