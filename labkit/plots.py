@@ -74,7 +74,7 @@ NODE_STYLE: dict[str, tuple[str, str]] = {
 #: hop kind -> (colour, line style)
 EDGE_STYLE: dict[str, tuple[str, str]] = {
     "sent": (BLACK, "-"),
-    "started": (BLACK, "-"),
+    "started": (BLACK, "-."),
     "delivered": (BLUE, "-"),
     "filtered": (GREY, "--"),
     "received": (GREEN, "-"),

@@ -160,3 +160,8 @@ def test_animation_steps_through_hops_as_html(flows: dict[str, Flow]) -> None:
     assert animation.frames == tuple(flow[:3])
     html = animation._repr_html_()
     assert "<script" in html and html.count("data:image/png;base64") == 3
+
+
+def test_every_edge_kind_has_a_style_of_its_own() -> None:
+    styles = list(plots.EDGE_STYLE.values())
+    assert len(set(styles)) == len(styles), "two kinds of hop would look the same in a legend"
