@@ -26,6 +26,20 @@ def arn(service: str, name: str, region: str = "us-east-1") -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{name}"
 
 
+def update_item_task(table: str, key: dict[str, Any], **parameters: Any) -> dict[str, Any]:
+    """A Step Functions task state calling DynamoDB UpdateItem itself (a service integration).
+
+    `parameters` are UpdateItem's own (UpdateExpression, ConditionExpression, ...); the state
+    passes its input through unchanged (ResultPath null).
+    """
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "ResultPath": None,
+        "Parameters": {"TableName": table, "Key": key, **parameters},
+    }
+
+
 def _queue(lab: Lab, name: str, **attributes: str) -> str:
     return str(lab.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
 

@@ -13,6 +13,7 @@ from labkit.capstone import executions, ledger, pattern_table, patterns
 from labkit.errors import LabError
 from labkit.pubsub import subscriber_queue
 from labkit.runtime import Faults
+from tests.scenarios import update_item_task
 
 
 @pytest.fixture
@@ -120,21 +121,24 @@ def _machine(lab: labkit.Lab) -> str:
     )
     ddb.put_item(TableName="stock", Item={"sku": {"S": "lamp"}, "n": {"N": "1"}})
 
+    lamp = {"sku": {"S": "lamp"}}
+    one = {":one": {"N": "1"}}
+
     def take(next_state: str) -> dict:
         return {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::dynamodb:updateItem",
-            "ResultPath": None,
-            "Parameters": {
-                "TableName": "stock",
-                "Key": {"sku": {"S": "lamp"}},
-                "UpdateExpression": "SET n = n - :one",
-                "ConditionExpression": "n >= :one",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
-            },
+            **update_item_task(
+                "stock",
+                lamp,
+                UpdateExpression="SET n = n - :one",
+                ConditionExpression="n >= :one",
+                ExpressionAttributeValues=one,
+            ),
             "Next": next_state,
         }
 
+    put_back = update_item_task(
+        "stock", lamp, UpdateExpression="SET n = n + :one", ExpressionAttributeValues=one
+    )
     definition = {
         "StartAt": "First",
         "States": {
@@ -144,18 +148,7 @@ def _machine(lab: labkit.Lab) -> str:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "PutBack"}],
             },
             "Done": {"Type": "Succeed"},
-            "PutBack": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::dynamodb:updateItem",
-                "ResultPath": None,
-                "Parameters": {
-                    "TableName": "stock",
-                    "Key": {"sku": {"S": "lamp"}},
-                    "UpdateExpression": "SET n = n + :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                },
-                "Next": "Failed",
-            },
+            "PutBack": {**put_back, "Next": "Failed"},
             "Failed": {"Type": "Fail", "Error": "NoStock"},
         },
     }

@@ -13,6 +13,7 @@ from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
 from labkit.pubsub import subscriber_queue
 from labkit.saga import run_executions
+from tests.scenarios import update_item_task
 
 BALANCES = {"ana": 500, "bob": 20}
 STOCK = {"lamp": 5, "desk": 0}
@@ -140,19 +141,14 @@ def test_poison_redriven_refuses_a_purged_dead_letter_queue(lab: labkit.Lab) -> 
 
 # -- exercise 3 ------------------------------------------------------------------------------
 def _update(table: str, key: str, path: str, expression: str, condition: str, values: dict) -> dict:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "ResultPath": None,
-        "Parameters": {
-            "TableName": table,
-            "Key": {key: {"S.$": path}},
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#order.$": "$.order_id"},
-            "ExpressionAttributeValues": values,
-        },
-    }
+    return update_item_task(
+        table,
+        {key: {"S.$": path}},
+        UpdateExpression=expression,
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#order.$": "$.order_id"},
+        ExpressionAttributeValues=values,
+    )
 
 
 def _catch(state: dict, to: str) -> dict:
@@ -163,18 +159,13 @@ def _catch(state: dict, to: str) -> dict:
 
 
 def _status(status: str) -> dict:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "ResultPath": None,
-        "Parameters": {
-            "TableName": "orders",
-            "Key": {"order_id": {"S.$": "$.order_id"}},
-            "UpdateExpression": "SET #s = :s",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": {"S": status}},
-        },
-    }
+    return update_item_task(
+        "orders",
+        {"order_id": {"S.$": "$.order_id"}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": status}},
+    )
 
 
 def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:

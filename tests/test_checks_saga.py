@@ -10,40 +10,31 @@ import pytest
 
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import saga as checks
+from tests.scenarios import update_item_task
 
 ROLE = "arn:aws:iam::123456789012:role/travel"
 
 
 def _book(table: str, field: str) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "ResultPath": None,
-        "Parameters": {
-            "TableName": table,
-            "Key": {"id": {"S.$": f"$.{field}"}},
-            "UpdateExpression": "SET units_free = units_free - :one, bookings.#trip = :one",
-            "ConditionExpression": "units_free >= :one AND attribute_not_exists(bookings.#trip)",
-            "ExpressionAttributeNames": {"#trip.$": "$.trip"},
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        },
-    }
+    return update_item_task(
+        table,
+        {"id": {"S.$": f"$.{field}"}},
+        UpdateExpression="SET units_free = units_free - :one, bookings.#trip = :one",
+        ConditionExpression="units_free >= :one AND attribute_not_exists(bookings.#trip)",
+        ExpressionAttributeNames={"#trip.$": "$.trip"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
 
 
 def _cancel(table: str, field: str) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "ResultPath": None,
-        "Parameters": {
-            "TableName": table,
-            "Key": {"id": {"S.$": f"$.{field}"}},
-            "UpdateExpression": "SET units_free = units_free + :one REMOVE bookings.#trip",
-            "ConditionExpression": "attribute_exists(bookings.#trip)",
-            "ExpressionAttributeNames": {"#trip.$": "$.trip"},
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        },
-    }
+    return update_item_task(
+        table,
+        {"id": {"S.$": f"$.{field}"}},
+        UpdateExpression="SET units_free = units_free + :one REMOVE bookings.#trip",
+        ConditionExpression="attribute_exists(bookings.#trip)",
+        ExpressionAttributeNames={"#trip.$": "$.trip"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
 
 
 def _catch(state: str) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from labkit.saga import (
     run_executions,
     run_until_quiet,
 )
+from tests.scenarios import update_item_task
 
 FORWARD = ("charge", "reserve", "ship")
 COMPENSATIONS = ("release", "refund")
@@ -213,18 +214,13 @@ def _command(url: str, name: str) -> dict:
 
 
 def _status(status: str) -> dict:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "Parameters": {
-            "TableName": "orders",
-            "Key": {"order_id": {"S.$": "$.order.order_id"}},
-            "UpdateExpression": "SET #s = :s",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": {"S": status}},
-        },
-        "ResultPath": None,
-    }
+    return update_item_task(
+        "orders",
+        {"order_id": {"S.$": "$.order.order_id"}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": status}},
+    )
 
 
 def _catch(state: str) -> list[dict]:
