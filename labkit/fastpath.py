@@ -212,6 +212,44 @@ def _delete_message(original: Callable[..., None]) -> Callable[..., None]:
     return delete_message
 
 
+def _delete_message_batch(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_message_batch(
+        self: Any, queue_name: str, receipts: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
+        """moto's batch delete, entry by entry as moto does, with one copy of the queue per
+        batch instead of one per entry (the queue is still replaced, never changed in place)."""
+        if not receipts:
+            return original(self, queue_name, receipts)
+        queue = self.get_queue(queue_name)
+        success: list[str] = []
+        errors: list[dict[str, str]] = []
+        remaining: list[Any] | None = None
+        for entry in receipts:
+            handle = entry["ReceiptHandle"]
+            if handle in queue.deleted_messages:
+                success.append(entry["Id"])
+                continue
+            if remaining is None:
+                remaining = list(queue._messages)
+            at = _position(remaining, handle)
+            if at is not None:
+                message = remaining.pop(at)
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+                success.append(entry["Id"])
+                continue
+            # unknown, moved or invalid: moto decides, on the queue as it now is
+            queue._messages, remaining = remaining, None
+            done, failed = original(self, queue_name, [entry])
+            success += done
+            errors += failed
+        if remaining is not None:
+            queue._messages = remaining
+        return success, errors
+
+    return delete_message_batch
+
+
 _ATOMS = (str, int, float, bool, type(None))
 
 
@@ -296,6 +334,11 @@ def _replacements() -> list[tuple[Any, str, Any]]:
         (Message, "mark_received", _mark_received(Message.mark_received)),
         (Message, "__deepcopy__", _message_deepcopy),
         (Queue, "delete_message", _delete_message(Queue.delete_message)),
+        (
+            SQSBackend,
+            "delete_message_batch",
+            _delete_message_batch(SQSBackend.delete_message_batch),
+        ),
         (
             SQSBackend,
             "change_message_visibility",

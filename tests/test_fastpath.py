@@ -220,7 +220,7 @@ def _apply(
     if op.kind == "delete":
         return _strip(sqs.delete_message(QueueUrl=url, ReceiptHandle=handle))
     if op.kind == "delete_batch":
-        picked = [pool[(op.a + i) % len(pool)] for i in range(2)]
+        picked = [pool[(op.a + i * op.b) % len(pool)] for i in range(1 + op.b % 4)]
         entries = [{"Id": f"d{i}", "ReceiptHandle": h} for i, h in enumerate(picked)]
         return _strip(sqs.delete_message_batch(QueueUrl=url, Entries=entries))
     return _strip(
