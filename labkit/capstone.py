@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.flow import Flow, as_flow, short_name
+from labkit.inbox import held
 from labkit.tables import Table, table
 
 if TYPE_CHECKING:
@@ -134,14 +135,7 @@ def _queue_url(sqs: Any, name: str) -> str:
 def _in_queue(sqs: Any, url: str) -> tuple[int, str]:
     """(messages in the queue, waiting or in flight; its dead-letter queue's ARN or "")."""
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    count = sum(
-        int(attrs.get(key, 0))
-        for key in (
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        )
-    )
+    count = held(attrs)
     policy = attrs.get("RedrivePolicy")
     dlq = ""
     if policy:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.inbox import depth
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -151,17 +152,6 @@ def finish(sqs: Any, queue_url: str, messages: Sequence[dict[str, Any]]) -> int:
         )
         done += len(answer.get("Successful", []))
     return done
-
-
-def depth(sqs: Any, queue_url: str) -> int:
-    """Messages in the queue: waiting plus in flight."""
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(
-        attrs["ApproximateNumberOfMessagesNotVisible"]
-    )
 
 
 # -- consumers -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ loop itself is taught in lesson 01, so here it is one call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,31 @@ from labkit.errors import LabError
 if TYPE_CHECKING:
     from labkit.session import Lab
 
-__all__ = ["take_all", "MAX_MESSAGES"]
+__all__ = ["take_all", "depth", "held", "COUNTERS", "MAX_MESSAGES"]
 
 #: A safety stop: a queue that keeps refilling (a loop of redeliveries) cannot hang a cell.
 MAX_MESSAGES = 10_000
+#: The queue attributes that together count every message a queue holds.
+COUNTERS = (
+    "ApproximateNumberOfMessages",  # waiting, receivable now
+    "ApproximateNumberOfMessagesNotVisible",  # in flight: received, not yet deleted
+    "ApproximateNumberOfMessagesDelayed",  # sent with a delay that has not run out
+)
+
+
+def held(attributes: Mapping[str, Any]) -> int:
+    """Messages a queue holds, from its attributes (waiting, in flight and delayed).
+
+    >>> held({"ApproximateNumberOfMessages": "3", "ApproximateNumberOfMessagesNotVisible": "2"})
+    5
+    """
+    return sum(int(attributes.get(name, 0)) for name in COUNTERS)
+
+
+def depth(sqs: Any, queue_url: str) -> int:
+    """Messages in the queue now: waiting, in flight and delayed (one GetQueueAttributes)."""
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(COUNTERS))
+    return held(attributes["Attributes"])
 
 
 def take_all(

@@ -235,7 +235,6 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
         while True:
             snapshot: dict[str, tuple[str, int]] = {}
             for execution in executions:
-                pause = 0.002  # look again soon, then less often: the execution needs the GIL
                 while (state := _settled(sfn, execution, reported)) is None:
                     if time.monotonic() > deadline:
                         raise LabError(
@@ -244,8 +243,7 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
                             "check that every task's queue has a worker (lab.functions) and "
                             "that no Wait or Retry waits long: moto waits in real time",
                         )
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.02)
+                    time.sleep(0.002)
                 snapshot[execution] = state
             if all(status != "RUNNING" for status, _ in snapshot.values()):
                 break

@@ -7,11 +7,12 @@ found and gives a hint, like every labkit error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labkit.errors import LabError
 
-__all__ = ["CheckFailed", "Passed", "expect"]
+__all__ = ["CheckFailed", "Passed", "expect", "routing_hint"]
 
 
 class CheckFailed(LabError):
@@ -58,3 +59,19 @@ def expect(condition: bool, expected: str, found: str, hint: str) -> None:
     """
     if not condition:
         raise CheckFailed(expected, found, hint)
+
+
+def routing_hint(reasons: Sequence[str], should_match: bool, matched: bool, hint: str) -> str:
+    """The hint for a sample a filter policy or event pattern routed the wrong way.
+
+    When a sample that should get through is turned away, the matcher's own reasons (which key,
+    which condition) come first, then the exercise's hint; otherwise the hint as it is.
+
+    >>> routing_hint(['The attribute "total" is 5, but ...'], True, False, "use numeric")
+    'The attribute "total" is 5, but ... For this exercise: use numeric'
+    >>> routing_hint([], False, True, "exclude USD")
+    'exclude USD'
+    """
+    if should_match and not matched and reasons:
+        return f"{' '.join(reasons)} For this exercise: {hint}"
+    return hint

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit import matching
-from labkit.checks import Passed, expect
+from labkit.checks import Passed, expect, routing_hint
 
 if TYPE_CHECKING:
     from labkit.session import Lab
@@ -240,10 +240,7 @@ def refund_rule(lab: Lab) -> Passed:
     for probe in REFUND_PROBES:
         verdict = matching.explain_pattern(pattern, probe.event(account, region))
         verb = "match" if probe.should_match else "let pass"
-        hint = probe.hint
-        if probe.should_match and not verdict.matched:
-            # the explainer names the field and the condition that failed
-            hint = f"{' '.join(verdict.reasons)} For this exercise: {probe.hint}"
+        hint = routing_hint(verdict.reasons, probe.should_match, verdict.matched, probe.hint)
         expect(
             verdict.matched == probe.should_match,
             f"the pattern to {verb} {probe.description}",

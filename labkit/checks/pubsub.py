@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit import matching
-from labkit.checks import Passed, expect
+from labkit.checks import Passed, expect, routing_hint
 from labkit.checks.sns import (
     _queue,
     _quiet,
@@ -72,13 +72,17 @@ class VersionProbe:
     should_match: bool
     hint: str
 
-    def matches(self, policy: dict[str, Any], scope: str) -> bool:
-        """Whether a subscription with `policy` and `scope` receives this order."""
+    def explain(self, policy: dict[str, Any], scope: str) -> matching.Verdict:
+        """Whether a subscription with `policy` and `scope` receives this order, and why (not)."""
         body = _order(self.version)
         attributes = {} if self.version is None else sns_attributes({"version": self.version})
-        return matching.filter_matches(
+        return matching.explain_filter(
             policy, scope=scope, body=json.dumps(body), attributes=attributes
         )
+
+    def matches(self, policy: dict[str, Any], scope: str) -> bool:
+        """Whether a subscription with `policy` and `scope` receives this order."""
+        return self.explain(policy, scope).matched
 
 
 #: The sample orders exercise 2's policy is tried on.
@@ -256,12 +260,13 @@ def version_filter(lab: Lab) -> Passed:
     policy = json.loads(text)
     scope = attrs.get("FilterPolicyScope") or "MessageAttributes"
     for probe in VERSION_PROBES:
-        got = probe.matches(policy, scope)
+        verdict = probe.explain(policy, scope)
+        got = verdict.matched
         expect(
             got == probe.should_match,
             f"{probe.description} to be {'delivered' if probe.should_match else 'filtered out'}",
             f"it is {'delivered' if got else 'filtered out'} by {json.dumps(policy)}",
-            probe.hint,
+            routing_hint(verdict.reasons, probe.should_match, got, probe.hint),
         )
     return Passed(
         "Exercise 2",

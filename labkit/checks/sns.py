@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit import matching
-from labkit.checks import Passed, expect
+from labkit.checks import Passed, expect, routing_hint
 
 if TYPE_CHECKING:
     from labkit.session import Lab
@@ -93,12 +93,7 @@ class Probe:
 
     def matches(self, policy: dict[str, Any], scope: str) -> bool:
         """Whether `policy` with `scope` lets this sample through."""
-        return policy_matches(
-            policy,
-            scope=scope,
-            attributes=sns_attributes(self.attributes),
-            body=json.dumps(self.body),
-        )
+        return self.explain(policy, scope).matched
 
     def explain(self, policy: dict[str, Any], scope: str) -> matching.Verdict:
         """Whether `policy` with `scope` lets this sample through, and why (not), in words."""
@@ -388,10 +383,7 @@ def _filter_policy(attrs: dict[str, str], queue: str) -> dict[str, Any]:
 def _try_probes(policy: dict[str, Any], scope: str, probes: tuple[Probe, ...]) -> None:
     for probe in probes:
         verdict = probe.explain(policy, scope)
-        hint = probe.hint
-        if probe.should_match and not verdict.matched:
-            # the explainer names the key and the condition that turned the sample away
-            hint = f"{' '.join(verdict.reasons)} For this exercise: {probe.hint}"
+        hint = routing_hint(verdict.reasons, probe.should_match, verdict.matched, probe.hint)
         expect(
             verdict.matched == probe.should_match,
             f"{probe.description} to be {'delivered' if probe.should_match else 'filtered out'}",
