@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from labkit.session import Lab
 
 PATCHES: tuple[str, ...] = (
+    "labkit.lean_imports",
     "labkit.fifo_groups",
     "labkit.clock",
     "labkit.fastpath",

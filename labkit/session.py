@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
@@ -35,6 +36,10 @@ QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 DEFAULT_SEED = 15  # chapter 15
 
 _current: Lab | None = None
+# The one botocore data loader every lab in this process shares. A loader caches the service
+# models and endpoint tables it has parsed; a fresh one per lab would parse them all again
+# (a tenth of a second for the endpoint table alone, for every lab a test starts).
+_LOADER: list[botocore.loaders.Loader] = []
 
 Hook = Callable[..., Any]
 
@@ -219,10 +224,16 @@ class Lab:
             )
 
     def _new_session(self) -> None:
+        core = botocore.session.Session()
+        if _LOADER:
+            core.register_component("data_loader", _LOADER[0])
         if self.backend.name == "aws":
-            self._session = boto3.Session(region_name=self.region)
+            self._session = boto3.Session(botocore_session=core, region_name=self.region)
         else:
-            self._session = boto3.Session(region_name=self.region, **FAKE_CREDENTIALS)
+            self._session = boto3.Session(
+                botocore_session=core, region_name=self.region, **FAKE_CREDENTIALS
+            )
+        _share_loader(core)
 
     def _remove_hooks(self) -> None:
         if self._session is not None:
@@ -240,6 +251,15 @@ class Lab:
             url = self.backend.endpoint_url
             post_json(f"{url}/moto-api/seed?a={self.seed}")
             post_json(f"{url}/moto-api/config", MOTO_CONFIG)
+
+
+def _share_loader(core: botocore.session.Session) -> None:
+    loader: botocore.loaders.Loader = core.get_component("data_loader")
+    if not _LOADER:
+        _LOADER.append(loader)
+    # boto3 adds its own data folder to the loader of every session it wraps: keep it once
+    paths = loader.search_paths
+    paths[:] = list(dict.fromkeys(paths))
 
 
 def start_lab(backend: str | None = None, **options: Any) -> Lab:

@@ -1,0 +1,76 @@
+"""Step Functions without EC2: moto's Batch package is loaded only when Batch itself is used.
+
+moto 5.2.5's Step Functions interpreter imports one constant (``JobStatus``) from
+``moto.batch.utils`` for its Batch task integration. Importing that submodule runs
+``moto/batch/__init__.py``, which imports Batch's models and, through them, all of moto's EC2
+models: close to a second of start-up (EC2 builds its region and zone tables) in every process
+that runs a state machine, though no lesson calls Batch or EC2.
+
+``patch_moto`` registers ``moto.batch`` as a package whose ``__init__`` runs on first use: its
+submodules (``moto.batch.utils``) import as usual, and the first look-up of anything else on the
+package (``batch_backends``, which moto asks for when a Batch request arrives) runs the real
+``__init__`` and answers from it. Nothing changes for a Batch or EC2 call, only when it is paid.
+``tests/test_lean_imports.py`` checks both sides in fresh processes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from types import ModuleType
+from typing import Any
+
+__all__ = ["patch_moto", "batch_loaded"]
+
+_PACKAGE = "moto.batch"
+_LOCK = threading.Lock()
+
+
+class _DeferredPackage(ModuleType):
+    """A package whose ``__init__`` runs when something other than a submodule is asked for."""
+
+    _labkit_loaded = False
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal look-up fails: submodules already imported are attributes
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        _load(self)
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}") from None
+
+
+def _load(module: _DeferredPackage) -> None:
+    with _LOCK:
+        if module._labkit_loaded:
+            return
+        module._labkit_loaded = True
+        spec = module.__spec__
+        assert spec is not None and spec.loader is not None
+        spec.loader.exec_module(module)
+
+
+def patch_moto() -> None:
+    """Defer ``moto.batch``'s ``__init__`` (idempotent; a no-op once Batch is imported)."""
+    if _PACKAGE in sys.modules:
+        return
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    module.__class__ = _DeferredPackage
+    sys.modules[_PACKAGE] = module
+    import moto
+
+    moto.batch = module  # type: ignore[attr-defined]
+
+
+def batch_loaded() -> bool:
+    """Whether moto's Batch models (and with them EC2's) are loaded in this process."""
+    module = sys.modules.get(_PACKAGE)
+    if module is None:
+        return False
+    return not isinstance(module, _DeferredPackage) or module._labkit_loaded
