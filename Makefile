@@ -22,15 +22,18 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOK_DIR) $(ROOT_FLAG) $(LAB_ARGS)
 
-## make test: lint, labkit's tests, every notebook strictly on embedded and on endpoint
-## (the two notebook runs go side by side, each with its own lab; output is kept per run)
-test: $(STAMP) lint unit
-	$(MAKE) --no-print-directory -j2 --output-sync=target notebooks-check notebooks-endpoint
+## make test: lint, then one pool of two workers for labkit's tests and every notebook strictly
+## on embedded and on endpoint (tests/nbbackends.py: longest work first, a notebook whole on one
+## worker, a labkit server per worker for the endpoint runs)
+test: $(STAMP) lint
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --doctest-modules \
+		-p tests.nbbackends --nbval-endpoint $(NBVAL) notebooks labkit tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check labkit tests
 	$(VENV)/bin/ruff format --check labkit tests
 
+## the pieces of make test on their own
 unit: $(STAMP)
 	$(PY) -m pytest -q -n 2 --doctest-modules labkit tests
 

@@ -37,6 +37,7 @@ RUN_ALL_MS = 120_000  # Run All from click to an idle kernel
 TEST_S = 120  # whole test, whatever happens inside
 
 pytestmark = [
+    pytest.mark.heavy,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(),
         reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run does it)",

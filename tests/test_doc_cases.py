@@ -22,6 +22,8 @@ import labkit
 from labkit import matching
 from tests.doc_cases import CASES, DocCase
 
+pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
+
 STOCK_SERVER = (
     "import logging, sys, threading\n"
     "from moto.server import ThreadedMotoServer\n"

@@ -29,6 +29,8 @@ from labkit import fastpath
 from labkit.backends import FAKE_CREDENTIALS
 from labkit.clock import Clock
 
+pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
 MOTO_SQS_MODELS = moto.sqs.models.__file__
 SOURCE, DLQ = 0, 1

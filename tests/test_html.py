@@ -14,6 +14,8 @@ sys.path.insert(0, str(ROOT / "tests" / "tools"))
 
 import render_html  # noqa: E402
 
+pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
+
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[render_html.Page]]:

@@ -11,6 +11,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 import labkit
 from labkit.runtime import Faults
 
+pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
+
 
 @dataclass(frozen=True)
 class Consumer:

@@ -32,6 +32,8 @@ from labkit.saga import (
 )
 from tests.scenarios import update_item_task
 
+pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
+
 FORWARD = ("charge", "reserve", "ship")
 COMPENSATIONS = ("release", "refund")
 BALANCE = 10_000
