@@ -1,5 +1,8 @@
 # The workbook's commands. `make lab` to learn, `make test` to check everything.
 PYTHON ?= python3
+# bytecode caches for labkit and the tests: some machines switch them off, and then every kernel
+# and test worker compiles labkit again
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)

@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 import labkit
+from tests.labserver import SERVER
 
 BACKEND_PARAMS = ["embedded", "endpoint"]
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """A `python -m labkit.server` on a free loopback port, for the whole test session."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "labkit.server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "http://" not in line:
-        proc.kill()
-        raise RuntimeError(f"labkit.server did not start: {line!r}")
-    url = line.split("labkit server on ", 1)[1].split()[0]
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+def server_url() -> str:
+    """A `python -m labkit.server` on a free loopback port (stopped when the session ends)."""
+    return SERVER.start()
+
+
+def pytest_sessionfinish() -> None:
+    SERVER.stop()
 
 
 @pytest.fixture(params=BACKEND_PARAMS)

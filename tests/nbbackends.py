@@ -3,9 +3,8 @@
 nbval collects each notebook once, for the kernel's default backend (``embedded``). With
 ``--nbval-endpoint`` this plugin collects it a second time, as ``<notebook>[endpoint]``: its
 kernel starts with ``LABKIT_BACKEND=endpoint`` and ``LABKIT_ENDPOINT_URL`` pointing at a
-``python -m labkit.server`` that this pytest process starts (in a process of its own: the
-server's clock and moto must not share a process with the unit tests) on a free loopback port,
-on first use, and stops at the end of the session.
+``python -m labkit.server`` that this pytest process starts on first use
+(``tests/labserver.py``, shared with the unit tests) and stops at the end of the session.
 
 Under ``-n N --dist loadfile`` a notebook on one backend runs whole, in order, on one worker
 while the unit tests fill the other workers: one pool for everything instead of phases that
@@ -15,67 +14,20 @@ wait for each other.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
-SERVER_START_S = 60
-_BANNER = re.compile(r"labkit server on (http://\S+)")
-
-
-class _Server:
-    """One ``python -m labkit.server`` per pytest process, started when first needed."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[str] | None = None
-        self.url: str | None = None
-
-    def start(self) -> str:
-        if self.url is not None:
-            return self.url
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labkit.server", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        assert self.proc.stdout is not None
-        seen = []
-        for line in self.proc.stdout:  # the server prints its banner once it listens
-            seen.append(line)
-            found = _BANNER.search(line)
-            if found:
-                self.url = found.group(1)
-                return self.url
-        raise RuntimeError("python -m labkit.server exited before serving:\n" + "".join(seen[-20:]))
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-        self.url = None
-
-
-_SERVER = _Server()
+from tests.labserver import SERVER
 
 
 class EndpointNotebook(IPyNbFile):
     """A notebook whose kernel runs with the lab on the endpoint backend."""
 
     def setup(self) -> None:
-        url = _SERVER.start()
+        url = SERVER.start()
         saved = {key: os.environ.get(key) for key in ("LABKIT_BACKEND", "LABKIT_ENDPOINT_URL")}
         # the kernel inherits this process's environment at launch
         os.environ["LABKIT_BACKEND"] = "endpoint"
@@ -131,4 +83,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionfinish() -> None:
-    _SERVER.stop()
+    SERVER.stop()

@@ -38,12 +38,3 @@ def test_a_state_machine_runs_without_ec2_and_batch_loads_when_called():
     assert seen["ec2_after_sfn"] is False, "running a state machine loaded moto's EC2 models"
     assert seen["environments"] == []
     assert seen["ec2_after_batch"] is True, "a Batch call should load Batch (and EC2) for real"
-
-
-def test_without_the_patch_step_functions_would_load_ec2():
-    # the cost the patch removes is real: stock moto loads EC2 for the Step Functions interpreter
-    seen = run(
-        "import sys, moto.stepfunctions.parser.models\nprint(__import__('json').dumps("
-        "{'ec2': 'moto.ec2.models' in sys.modules}))"
-    )
-    assert seen == {"ec2": True}
