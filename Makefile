@@ -30,7 +30,7 @@ lab: $(STAMP)
 ## worker, a labkit server per worker for the endpoint runs)
 test: $(STAMP) lint
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --doctest-modules \
-		-p tests.nbbackends --nbval-endpoint $(NBVAL) notebooks labkit tests
+		-p tests.nbbackends --nbval-endpoint --nbval-fork-kernels $(NBVAL) notebooks labkit tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check labkit tests

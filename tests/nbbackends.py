@@ -14,12 +14,14 @@ wait for each other.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
+from tests import kernelfork
 from tests.labserver import SERVER
 
 
@@ -43,11 +45,45 @@ class EndpointNotebook(IPyNbFile):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("nbval").addoption(
+    group = parser.getgroup("nbval")
+    group.addoption(
         "--nbval-endpoint",
         action="store_true",
         help="also run every notebook on the endpoint backend, against a labkit server",
     )
+    group.addoption(
+        "--nbval-fork-kernels",
+        action="store_true",
+        help="fork each notebook's kernel from a warm process (tests/kernelfork.py)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.option.nbval_fork_kernels:
+        return
+    import ipykernel.kernelspec
+    import nbval.kernel
+
+    launcher = str(Path(__file__).with_name("kernelfork.py"))
+    original = nbval.kernel.NbvalKernelspecManager.get_kernel_spec
+
+    def get_kernel_spec(self: Any, kernel_name: str) -> Any:
+        spec = original(self, kernel_name)
+        if kernel_name == nbval.kernel.CURRENT_ENV_KERNEL_NAME:
+            spec.argv = [sys.executable, launcher, "-f", "{connection_file}"]
+        return spec
+
+    assert ipykernel.kernelspec  # the spec nbval builds for the current environment
+    nbval.kernel.NbvalKernelspecManager.get_kernel_spec = get_kernel_spec
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Start this process's zygote before a notebook's kernel is asked for."""
+    if item.config.option.nbval_fork_kernels and isinstance(item, IPyNbCell):
+        os.environ[kernelfork.SOCKET_ENV] = kernelfork.ZYGOTE.start(
+            item.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
@@ -84,3 +120,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_sessionfinish() -> None:
     SERVER.stop()
+    kernelfork.ZYGOTE.stop()
