@@ -50,9 +50,11 @@ notebooks-endpoint: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) tests/tools/execute_notebooks.py $(NB)
 
-## make property: the saga property tests at full size (200 random fault plans per style)
+## make property: the property tests at full size (200 examples each; make test draws fewer)
 property: $(STAMP)
-	LABKIT_SAGA_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider tests/test_saga.py -k saga_ends_consistent --hypothesis-show-statistics
+	LABKIT_PROPERTY_EXAMPLES=200 $(PY) -m pytest -q -n 2 -p no:cacheprovider \
+		tests/test_saga.py tests/test_nothing_lost.py tests/test_fastpath.py \
+		-k "saga_ends_consistent or applied_once or observably_identical" --hypothesis-show-statistics
 
 ## make html: every executed lesson and solution as static pages in html/ (no Jupyter needed)
 html: $(STAMP)

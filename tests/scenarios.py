@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -11,6 +12,14 @@ from labkit.session import Lab
 __all__ = ["fan_out", "event_routing", "poison_message", "saga", "arn"]
 
 ACCOUNT = "123456789012"
+
+
+def property_examples(quick: int) -> int:
+    """Examples a property test draws: `quick` in `make test`, LABKIT_PROPERTY_EXAMPLES if set.
+
+    `make property` sets it to 200 for every property test at full size.
+    """
+    return int(os.environ.get("LABKIT_PROPERTY_EXAMPLES", quick))
 
 
 def arn(service: str, name: str, region: str = "us-east-1") -> str:

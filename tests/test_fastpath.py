@@ -28,6 +28,7 @@ from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 from labkit import fastpath
 from labkit.backends import FAKE_CREDENTIALS
 from labkit.clock import Clock
+from tests.scenarios import property_examples
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
 
@@ -285,7 +286,7 @@ def _both(world: str, sequence: list[Op]) -> tuple[list[Any], list[Any]]:
 
 
 @settings(
-    max_examples=200,
+    max_examples=property_examples(100),  # make property: 200
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

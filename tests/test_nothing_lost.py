@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import labkit
 from labkit.runtime import Faults
+from tests.scenarios import property_examples
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
 
@@ -81,7 +82,7 @@ def drain(lab: labkit.Lab, url: str) -> list[dict[str, Any]]:
 
 
 @settings(
-    max_examples=200,
+    max_examples=property_examples(100),  # make property: 200
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from labkit.saga import (
     run_executions,
     run_until_quiet,
 )
-from tests.scenarios import update_item_task
+from tests.scenarios import property_examples, update_item_task
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
 
@@ -390,9 +389,9 @@ FORWARD_MODES = (None, None, None, 1, 2, 3, "down", "reject")
 COMPENSATION_MODES = (None, None, 1, 2, 3, "down")
 #: An operator repairs at most once per stuck round: each "down" or 3-attempt fault can need one.
 REPAIRS = len(FORWARD) + len(COMPENSATIONS)
-#: Examples per saga style: each runs a whole saga (about half a second), so `make test` takes
-#: a sample and `make property` the full 200 (LABKIT_SAGA_EXAMPLES=200).
-SAGA_EXAMPLES = int(os.environ.get("LABKIT_SAGA_EXAMPLES", "25"))
+#: Examples per saga style: each runs a whole saga (about half a second), so `make test` draws
+#: a sample and `make property` the full 200 (LABKIT_PROPERTY_EXAMPLES=200).
+SAGA_EXAMPLES = property_examples(15)
 
 
 @st.composite
