@@ -112,17 +112,21 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None
         os._exit(0)
 
 
-def serve(path: str) -> None:
+def serve(name: str, parent: int) -> None:
     _warm()
     # what the warm-up loaded stays out of the collector's passes, so the children's garbage
     # collections do not touch (and copy) the zygote's memory
     gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped without a wait
+    watched = os.pidfd_open(parent)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-        listener.bind(path)
+        listener.bind("\0" + name)  # an abstract socket: no file, no path length limit
         listener.listen(8)
         print("ready", flush=True)
         while True:
+            readable, _, _ = select.select([listener, watched], [], [])
+            if watched in readable:
+                return  # the test process is gone: so is its zygote
             conn, _ = listener.accept()
             with conn:
                 data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
@@ -138,6 +142,11 @@ def serve(path: str) -> None:
                 conn.sendall(json.dumps({"pid": pid}).encode())
 
 
+def available() -> bool:
+    """Forked kernels need Linux (pidfd); elsewhere notebooks get ordinary kernels."""
+    return hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+
 class Zygote:
     """One zygote per test process, started on first use."""
 
@@ -145,12 +154,12 @@ class Zygote:
         self.proc: subprocess.Popen[str] | None = None
         self.path: str | None = None
 
-    def start(self, directory: Path) -> str:
+    def start(self) -> str:
         if self.proc is not None and self.proc.poll() is None and self.path is not None:
             return self.path
-        self.path = str(directory / f"zygote-{os.getpid()}.sock")
+        self.path = f"labkit-kernel-zygote-{os.getpid()}-{os.urandom(4).hex()}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.kernelfork", "serve", self.path],
+            [sys.executable, "-m", "tests.kernelfork", "serve", self.path, str(os.getpid())],
             stdout=subprocess.PIPE,
             text=True,
             cwd=Path(__file__).resolve().parents[1],
@@ -176,7 +185,7 @@ ZYGOTE = Zygote()
 def launch(argv: list[str]) -> int:
     """Have the zygote fork a kernel with these arguments; live as long as it does."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.connect(os.environ[SOCKET_ENV])
+        conn.connect("\0" + os.environ[SOCKET_ENV])
         request = {
             "argv": argv,
             "cwd": os.getcwd(),
@@ -203,6 +212,6 @@ def launch(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
-        serve(sys.argv[2])
+        serve(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit(launch(sys.argv[1:]))

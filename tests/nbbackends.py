@@ -61,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.option.nbval_fork_kernels:
         return
+    if not kernelfork.available():
+        config.option.nbval_fork_kernels = False  # ordinary kernels, only slower
+        return
     import ipykernel.kernelspec
     import nbval.kernel
 
@@ -81,9 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Start this process's zygote before a notebook's kernel is asked for."""
     if item.config.option.nbval_fork_kernels and isinstance(item, IPyNbCell):
-        os.environ[kernelfork.SOCKET_ENV] = kernelfork.ZYGOTE.start(
-            item.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-        )
+        os.environ[kernelfork.SOCKET_ENV] = kernelfork.ZYGOTE.start()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
