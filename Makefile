@@ -27,7 +27,7 @@ lab: $(STAMP)
 
 ## make test: lint, then one pool of two workers for labkit's tests and every notebook strictly
 ## on embedded and on endpoint (tests/nbbackends.py: longest work first, a notebook whole on one
-## worker, a labkit server per worker for the endpoint runs)
+## worker, a labkit server per worker for the endpoint runs, kernels forked from a warm process)
 test: $(STAMP) lint
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --doctest-modules \
 		-p tests.nbbackends --nbval-endpoint --nbval-fork-kernels $(NBVAL) notebooks labkit tests

@@ -8,7 +8,8 @@ kernel starts with ``LABKIT_BACKEND=endpoint`` and ``LABKIT_ENDPOINT_URL`` point
 
 Under ``-n N --dist loadfile`` a notebook on one backend runs whole, in order, on one worker
 while the unit tests fill the other workers: one pool for everything instead of phases that
-wait for each other.
+wait for each other. With ``--nbval-fork-kernels`` each notebook's kernel is forked from a warm
+process (``tests/kernelfork.py``) instead of starting Python and its imports afresh.
 """
 
 from __future__ import annotations
