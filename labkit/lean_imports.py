@@ -21,7 +21,7 @@ import threading
 from types import ModuleType
 from typing import Any
 
-__all__ = ["patch_moto", "batch_loaded"]
+__all__ = ["patch_moto"]
 
 _PACKAGE = "moto.batch"
 _LOCK = threading.Lock()
@@ -66,11 +66,3 @@ def patch_moto() -> None:
     import moto
 
     moto.batch = module  # type: ignore[attr-defined]
-
-
-def batch_loaded() -> bool:
-    """Whether moto's Batch models (and with them EC2's) are loaded in this process."""
-    module = sys.modules.get(_PACKAGE)
-    if module is None:
-        return False
-    return not isinstance(module, _DeferredPackage) or module._labkit_loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,10 +37,6 @@ QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 DEFAULT_SEED = 15  # chapter 15
 
 _current: Lab | None = None
-# The one botocore data loader every lab in this process shares. A loader caches the service
-# models and endpoint tables it has parsed; a fresh one per lab would parse them all again
-# (a tenth of a second for the endpoint table alone, for every lab a test starts).
-_LOADER: list[botocore.loaders.Loader] = []
 
 Hook = Callable[..., Any]
 
@@ -225,15 +222,16 @@ class Lab:
 
     def _new_session(self) -> None:
         core = botocore.session.Session()
-        if _LOADER:
-            core.register_component("data_loader", _LOADER[0])
+        core.register_component("data_loader", shared_loader())
         if self.backend.name == "aws":
             self._session = boto3.Session(botocore_session=core, region_name=self.region)
         else:
             self._session = boto3.Session(
                 botocore_session=core, region_name=self.region, **FAKE_CREDENTIALS
             )
-        _share_loader(core)
+        # boto3 adds its own data folder to the loader of every session it wraps: keep it once
+        paths = shared_loader().search_paths
+        paths[:] = dict.fromkeys(paths)
 
     def _remove_hooks(self) -> None:
         if self._session is not None:
@@ -253,13 +251,16 @@ class Lab:
             post_json(f"{url}/moto-api/config", MOTO_CONFIG)
 
 
-def _share_loader(core: botocore.session.Session) -> None:
-    loader: botocore.loaders.Loader = core.get_component("data_loader")
-    if not _LOADER:
-        _LOADER.append(loader)
-    # boto3 adds its own data folder to the loader of every session it wraps: keep it once
-    paths = loader.search_paths
-    paths[:] = list(dict.fromkeys(paths))
+@functools.cache
+def shared_loader() -> botocore.loaders.Loader:
+    """The botocore data loader every lab in this process shares.
+
+    A loader caches the service models and endpoint tables it has parsed; a fresh one per lab
+    would parse them all again (a tenth of a second for the endpoint table alone, for every lab a
+    test starts).
+    """
+    loader: botocore.loaders.Loader = botocore.session.Session().get_component("data_loader")
+    return loader
 
 
 def start_lab(backend: str | None = None, **options: Any) -> Lab:

@@ -62,17 +62,11 @@ def _warm() -> None:
     )
     for name in (*_extensions.PATCHES, *_extensions.ATTACHERS, *lessons_use):
         __import__(name)
-    import boto3
+    from labkit.session import SERVICES, shared_loader
 
     # botocore's models for the lab's services, parsed once into the loader labs share
-    session = boto3.Session(
-        region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    from labkit import session as lab_session
-
-    lab_session._share_loader(session._session)
-    for service in lab_session.SERVICES:
-        session._session.get_service_model(service)
+    for service in SERVICES:
+        shared_loader().load_service_model(service, "service-2")
     # moto's models for those services (its backends are created per lab, after the fork)
     from moto.backends import get_backend
 

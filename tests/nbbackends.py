@@ -65,7 +65,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not kernelfork.available():
         config.option.nbval_fork_kernels = False  # ordinary kernels, only slower
         return
-    import ipykernel.kernelspec
     import nbval.kernel
 
     launcher = str(Path(__file__).with_name("kernelfork.py"))
@@ -77,7 +76,6 @@ def pytest_configure(config: pytest.Config) -> None:
             spec.argv = [sys.executable, launcher, "-f", "{connection_file}"]
         return spec
 
-    assert ipykernel.kernelspec  # the spec nbval builds for the current environment
     nbval.kernel.NbvalKernelspecManager.get_kernel_spec = get_kernel_spec
 
 
