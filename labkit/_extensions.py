@@ -11,28 +11,28 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 PATCHES: tuple[str, ...] = (
-    "labkit.lean_imports",
-    "labkit.fifo_groups",
-    "labkit.clock",
-    "labkit.fastpath",
-    "labkit.sqs_fidelity",
-    "labkit.runtime",
-    "labkit.bridges",
-    "labkit.fidelity",
-    "labkit.ddb_atomic",
+    "labkit.moto_patches.lazy_batch",
+    "labkit.moto_patches.sqs_fifo_groups",
+    "labkit.local.clock",
+    "labkit.moto_patches.sqs_fastpath",
+    "labkit.moto_patches.sqs_dedup_window",
+    "labkit.local.functions",
+    "labkit.local.bridges",
+    "labkit.moto_patches.filters_and_patterns",
+    "labkit.moto_patches.ddb_atomic",
 )
 
 ATTACHERS: tuple[str, ...] = (
-    "labkit.advice",
-    "labkit.clock",
-    "labkit.realaws",
-    "labkit.tracing",
-    "labkit.runtime",
-    "labkit.bridges",
-    "labkit.saga",
+    "labkit.lab.advice",
+    "labkit.local.clock",
+    "labkit.lab.realaws",
+    "labkit.trace.tracer",
+    "labkit.local.functions",
+    "labkit.local.bridges",
+    "labkit.lessons.saga",
 )
 
 

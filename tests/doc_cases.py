@@ -7,7 +7,8 @@ defers to it; events whose fields sit at the top level there are moved under "de
 caller controls only source, detail-type, detail, resources and time), which the case says.
 
 `moto_differs` marks the cases stock moto 5.2.5 gets wrong (measured against a stock moto server:
-tests/test_doc_cases.py runs them there as known differences); labkit.fidelity corrects them on
+tests/test_doc_cases.py runs them there as known differences);
+labkit.moto_patches.filters_and_patterns corrects them on
 the embedded backend.
 """
 

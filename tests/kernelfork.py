@@ -46,14 +46,14 @@ def _warm() -> None:
 
     lessons_use = (
         "labkit.plots",
-        "labkit.flow",
-        "labkit.tables",
-        "labkit.terraform",
-        "labkit.inbox",
-        "labkit.pubsub",
-        "labkit.decoupling",
-        "labkit.capstone",
-        "labkit.message_groups",
+        "labkit.trace.flows",
+        "labkit.lessons.tables",
+        "labkit.tools.terraform",
+        "labkit.lessons.inbox",
+        "labkit.lessons.pubsub",
+        "labkit.lessons.decoupling",
+        "labkit.lessons.capstone",
+        "labkit.lessons.message_groups",
         *(f"labkit.checks.{name}" for name in ("sqs", "sns", "eventbridge", "pubsub")),
         *(f"labkit.checks.{name}" for name in ("decoupling", "saga", "capstone")),
         "networkx",
@@ -62,7 +62,7 @@ def _warm() -> None:
     )
     for name in (*_extensions.PATCHES, *_extensions.ATTACHERS, *lessons_use):
         __import__(name)
-    from labkit.session import SERVICES, shared_loader
+    from labkit.lab.session import SERVICES, shared_loader
 
     # botocore's models for the lab's services, parsed once into the loader labs share
     for service in SERVICES:

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from labkit.session import Lab
+from labkit.lab.session import Lab
 
 __all__ = ["fan_out", "event_routing", "poison_message", "saga", "arn"]
 

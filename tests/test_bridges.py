@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import labkit
-from labkit import bridges
 from labkit.errors import LabError
+from labkit.local import bridges
 
 
 def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]:

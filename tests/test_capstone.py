@@ -1,4 +1,4 @@
-"""labkit.capstone: the ledger adds up (and notices when it does not), and the pattern table
+"""labkit.lessons.capstone: the ledger adds up (and notices when it does not), and the pattern table
 lists only the patterns a run used, with evidence read from its trace."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 import labkit
-from labkit.capstone import executions, ledger, pattern_table, patterns
 from labkit.errors import LabError
-from labkit.pubsub import subscriber_queue
-from labkit.runtime import Faults
+from labkit.lessons.capstone import executions, ledger, pattern_table, patterns
+from labkit.lessons.pubsub import subscriber_queue
+from labkit.local.functions import Faults
 from tests.scenarios import update_item_task
 
 
@@ -160,7 +160,7 @@ def _machine(lab: labkit.Lab) -> str:
 
 
 def test_saga_evidence_needs_a_compensation(lab: labkit.Lab) -> None:
-    from labkit.saga import run_executions
+    from labkit.lessons.saga import run_executions
 
     machine = _machine(lab)
     sfn = lab.client("stepfunctions")

@@ -11,8 +11,8 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
-from labkit.pubsub import subscriber_queue
-from labkit.saga import run_executions
+from labkit.lessons.pubsub import subscriber_queue
+from labkit.lessons.saga import run_executions
 from tests.scenarios import update_item_task
 
 BALANCES = {"ana": 500, "bob": 20}

@@ -10,7 +10,7 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import decoupling as checks
-from labkit.decoupling import Consumer, drain, run_swap, send_orders, slow_consumer_run
+from labkit.lessons.decoupling import Consumer, drain, run_swap, send_orders, slow_consumer_run
 
 
 @pytest.fixture

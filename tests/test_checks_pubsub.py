@@ -10,7 +10,7 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import pubsub as checks
-from labkit.pubsub import subscriber_queue
+from labkit.lessons.pubsub import subscriber_queue
 
 V1 = {"version": 1, "order_id": "o-1", "customer": "c-1", "items": 1, "total": 10.0}
 
@@ -169,7 +169,7 @@ def test_version_filter_is_checked_against_what_sns_delivers(lab: labkit.Lab) ->
 
 
 def take(lab: labkit.Lab, url: str) -> list[dict[str, Any]]:
-    from labkit.inbox import take_all
+    from labkit.lessons.inbox import take_all
 
     return take_all(url, lab=lab)
 

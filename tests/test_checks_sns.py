@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import sns as checks
-from labkit.inbox import take_all
+from labkit.lessons.inbox import take_all
 
 GOOD_PRIORITY = {
     "total": [{"numeric": [">=", 200]}],

@@ -1,6 +1,7 @@
 """Lesson 01's checks: each passes on a right answer and fails, with a hint, on typical slips.
 
-Also the per-group order rows that lesson 01 plots (labkit.message_groups), checked through the
+Also the per-group order rows that lesson 01 plots (labkit.lessons.message_groups), checked through
+the
 data they draw.
 """
 
@@ -23,7 +24,7 @@ import labkit  # noqa: E402
 from labkit.checks import CheckFailed, Passed  # noqa: E402
 from labkit.checks import sqs as checks  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
-from labkit.message_groups import group_order, plot_group_order  # noqa: E402
+from labkit.lessons.message_groups import group_order, plot_group_order  # noqa: E402
 
 
 def failure(check: Callable[..., Any], lab: labkit.Lab, *args: Any) -> CheckFailed:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import labkit
-from labkit.clock import Clock, simulated_clock
 from labkit.errors import LabError
+from labkit.local.clock import Clock, simulated_clock
 
 GUARD_SECONDS = 30  # a call still running after this long is hung, not slow
 

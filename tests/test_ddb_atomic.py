@@ -1,11 +1,11 @@
-"""Concurrent DynamoDB updates of one item all count, as on AWS (labkit.ddb_atomic)."""
+"""Concurrent DynamoDB updates of one item all count, as on AWS (labkit.moto_patches.ddb_atomic)."""
 
 from __future__ import annotations
 
 import threading
 
 import labkit
-from labkit import ddb_atomic
+from labkit.moto_patches import ddb_atomic
 
 THREADS, UPDATES = 6, 100
 

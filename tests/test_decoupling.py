@@ -1,4 +1,4 @@
-"""labkit.decoupling: batch calls, fixed-rate consumers, the side-by-side run, the swap count."""
+"""labkit.lessons.decoupling: batch calls, fixed-rate consumers, side by side, the swap count."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import pytest
 
 import labkit
-from labkit import decoupling
-from labkit.decoupling import Consumer, Outage, Timeline
 from labkit.errors import LabError
+from labkit.lessons import decoupling
+from labkit.lessons.decoupling import Consumer, Outage, Timeline
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import labkit
-from labkit import matching
+from labkit import matcher as matching
 from tests.doc_cases import CASES, DocCase
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
@@ -100,7 +100,7 @@ def _run_sns(lab: labkit.Lab, case: DocCase, index: int) -> str:
     sns.publish(**publish)
     outcome = "delivered" if _delivered(lab, url) else "dropped"
     # the explainer reads the policy back from the service: it must say the same as AWS
-    verdict = matching.why_not_delivered(
+    verdict = labkit.why_not_delivered(
         lab, subscription_arn=sub["SubscriptionArn"], message=case.body, attributes=case.attributes
     )
     assert verdict.matched == (case.expected == "delivered"), verdict
@@ -131,7 +131,7 @@ def _run_events(lab: labkit.Lab, case: DocCase, index: int) -> str:
     events.put_events(Entries=[entry])
     outcome = "delivered" if _delivered(lab, url) else "dropped"
     # the explainer reads the pattern back from the service: it must say the same as AWS
-    verdict = matching.why_not_matched(lab, rule=rule, event=case.event)
+    verdict = labkit.why_not_matched(lab, rule=rule, event=case.event)
     assert verdict.matched == (case.expected == "delivered"), verdict
     # later events go past fewer rules
     events.remove_targets(Rule=rule, Ids=["queue"])

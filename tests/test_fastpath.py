@@ -25,9 +25,9 @@ from moto import mock_aws
 from moto.moto_api._internal import mock_random
 from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 
-from labkit import fastpath
-from labkit.backends import FAKE_CREDENTIALS
-from labkit.clock import Clock
+from labkit.lab.backends import FAKE_CREDENTIALS
+from labkit.local.clock import Clock
+from labkit.moto_patches import sqs_fastpath as fastpath
 from tests.scenarios import property_examples
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first

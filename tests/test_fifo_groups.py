@@ -1,5 +1,5 @@
 """FIFO groups on moto with labkit's correction: each group flows in send order, and waits only
-while one of its messages is in flight (labkit.fifo_groups)."""
+while one of its messages is in flight (labkit.moto_patches.sqs_fifo_groups)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import labkit
-from labkit import fifo_groups
+from labkit.moto_patches import sqs_fifo_groups as fifo_groups
 
 GROUPS = ("ana", "ben")
 

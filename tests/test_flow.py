@@ -9,8 +9,8 @@ import pytest
 
 import labkit
 from labkit.errors import LabError
-from labkit.flow import Flow, as_flow, short_name
-from labkit.records import Hop
+from labkit.trace.flows import Flow, as_flow, short_name
+from labkit.trace.records import Hop
 from tests.scenarios import arn, event_routing, fan_out, poison_message, saga
 
 

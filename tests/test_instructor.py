@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 import labkit  # noqa: E402
-from labkit import instructor, plots  # noqa: E402
+from labkit import plots  # noqa: E402
+from labkit.tools import instructor  # noqa: E402
 from tests.scenarios import fan_out  # noqa: E402
 
 

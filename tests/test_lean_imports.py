@@ -13,7 +13,7 @@ definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True
 arn = sfn.create_state_machine(name="m", definition=json.dumps(definition),
                                roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
 execution = sfn.start_execution(stateMachineArn=arn, name="run-1")["executionArn"]
-from labkit.saga import run_executions
+from labkit.lessons.saga import run_executions
 run_executions(lab, execution)
 status = sfn.describe_execution(executionArn=execution)["status"]
 ec2_after_sfn = "moto.ec2.models" in sys.modules

@@ -1,4 +1,4 @@
-"""labkit.matching and labkit.fidelity: one matcher for deliveries, explanations and validation."""
+"""labkit.matcher and its moto correction: one matcher for deliveries, explanations, validation."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import labkit
-from labkit import fidelity, matching
+from labkit import matcher as matching
 from labkit.errors import LabError
+from labkit.moto_patches import filters_and_patterns as fidelity
 
 S = lambda v: {"DataType": "String", "StringValue": v}  # noqa: E731
 
@@ -235,10 +236,10 @@ def test_why_not_delivered_reads_the_policy_from_the_service(lab: labkit.Lab) ->
         },
     )["SubscriptionArn"]
     small = json.dumps({"order": {"total": 20}})
-    verdict = matching.why_not_delivered(lab, subscription_arn=sub, message=small)
+    verdict = labkit.why_not_delivered(lab, subscription_arn=sub, message=small)
     assert not verdict and '"order.total" is 20' in verdict.reasons[0]
     plain = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"] + "-x")
-    assert matching.why_not_delivered(lab, subscription_arn=plain["SubscriptionArn"], message="")
+    assert labkit.why_not_delivered(lab, subscription_arn=plain["SubscriptionArn"], message="")
 
 
 def test_why_not_matched_reads_the_rule_and_knows_disabled_rules(lab: labkit.Lab) -> None:
@@ -254,7 +255,7 @@ def test_why_not_matched_reads_the_rule_and_knows_disabled_rules(lab: labkit.Lab
 
 def labkit_matching_event(lab: labkit.Lab, detail_type: str) -> matching.Verdict:
     event = {"source": "shop", "detail-type": detail_type, "detail": {}}
-    return matching.why_not_matched(lab, rule="refunds", event=event)
+    return labkit.why_not_matched(lab, rule="refunds", event=event)
 
 
 def test_invalid_pattern_is_refused_at_put_rule_on_embedded(embedded_lab: labkit.Lab) -> None:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labkit
-from labkit.runtime import Faults
+from labkit.local.functions import Faults
 from tests.scenarios import property_examples
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
-from labkit.flow import Flow, short_name  # noqa: E402
+from labkit.trace.flows import Flow, short_name  # noqa: E402
 from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
 
 SCENARIOS: dict[str, Callable[[labkit.Lab], Any]] = {

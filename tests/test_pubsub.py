@@ -1,4 +1,4 @@
-"""labkit.pubsub: subscriber queues, a publisher's calls, the part of a flow behind a topic."""
+"""labkit.lessons.pubsub: subscriber queues, a publisher's calls, the flow behind a topic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import labkit
 from labkit.checks.sns import queue_policy_problem
 from labkit.errors import LabError
-from labkit.pubsub import downstream, publisher_calls, sender_principal, subscriber_queue
+from labkit.lessons.pubsub import downstream, publisher_calls, sender_principal, subscriber_queue
 
 
 def test_subscriber_queue_lets_in_only_its_topic(lab: labkit.Lab) -> None:
@@ -86,7 +86,7 @@ def test_downstream_keeps_one_topic_and_what_it_feeds(embedded_lab: labkit.Lab) 
         sns.publish(TopicArn=topic, Message="{}")
         events.put_events(Entries=[{"Source": "shop", "DetailType": "x", "Detail": "{}"}])
     part = downstream(lab, topic)
-    names = {labkit.flow.short_name(n) for n in part.nodes()}
+    names = {labkit.trace.flows.short_name(n) for n in part.nodes()}
     assert names == {"shop", "orders", "billing", "billing-dlq"}
     assert part.kind_of(billing.replace(":billing", ":billing-dlq")) == "dead-letter queue"
     graph = part.graph()

@@ -9,7 +9,7 @@ import pytest
 
 import labkit
 from labkit.errors import LabError
-from labkit.runtime import Faults, RunResult
+from labkit.local.functions import Faults, RunResult
 
 
 def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]:

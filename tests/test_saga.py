@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labkit.errors import LabError
-from labkit.saga import (
+from labkit.lessons.saga import (
     FaultPlan,
     Rejected,
     ShopState,

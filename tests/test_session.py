@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from moto.core.models import MockAWS
 
 import labkit
-from labkit.realaws import LAB_TAG
+from labkit.lab.realaws import LAB_TAG
 
 
 def test_context_manager_starts_and_stops() -> None:

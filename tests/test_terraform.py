@@ -9,7 +9,7 @@ from typing import Any
 import hcl2
 
 import labkit
-from labkit.terraform import export
+from labkit.tools.terraform import export
 
 REFERENCE = re.compile(r"\b(aws_[a-z0-9_]+)\.([a-z0-9_]+)\.(arn|name|url|id)\b")
 

@@ -10,14 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labkit
-from labkit.records import actor
+from labkit.trace.records import actor
 from tests.scenarios import arn, event_routing, fan_out, poison_message, saga
 
 
 def short_counts(lab: labkit.Lab) -> dict[tuple[str, str, str], int]:
     counts: dict[tuple[str, str, str], int] = {}
     for hop in lab.tracer.hops:
-        key = (labkit.flow.short_name(hop.source), labkit.flow.short_name(hop.target), hop.kind)
+        key = (
+            labkit.trace.flows.short_name(hop.source),
+            labkit.trace.flows.short_name(hop.target),
+            hop.kind,
+        )
         counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -253,7 +257,7 @@ def test_fan_out_conserves_messages(embedded_lab: labkit.Lab, kinds: list[str]) 
 
 
 def test_a_filtered_hop_says_why_in_the_explainers_words(lab: labkit.Lab) -> None:
-    """The tracer decides with labkit.matching, so its reason is the explainer's sentence."""
+    """The tracer decides with labkit.matcher, so its reason is the explainer's sentence."""
     sns, sqs = lab.client("sns"), lab.client("sqs")
     topic = sns.create_topic(Name="orders")["TopicArn"]
     sqs.create_queue(QueueName="eu")
@@ -267,7 +271,7 @@ def test_a_filtered_hop_says_why_in_the_explainers_words(lab: labkit.Lab) -> Non
     attributes = {"region": {"DataType": "String", "StringValue": "us-east"}}
     sns.publish(TopicArn=topic, Message="o-1", MessageAttributes=attributes)
     [hop] = [h for h in lab.tracer.hops if h.kind == "filtered"]
-    expected = labkit.matching.explain_filter(policy, body="o-1", attributes=attributes)
+    expected = labkit.matcher.explain_filter(policy, body="o-1", attributes=attributes)
     assert hop.detail == expected.reasons[0]
     assert hop.detail.startswith('The message attribute "region" is "us-east"')
 
@@ -297,7 +301,7 @@ def test_an_event_path_runs_from_the_put_through_a_topic_target_to_its_queue(
     event_id = events.put_events(Entries=[entry])["Entries"][0]["EventId"]
     sqs.receive_message(QueueUrl=url)
     path = [
-        (labkit.flow.short_name(h.source), labkit.flow.short_name(h.target), h.kind)
+        (labkit.trace.flows.short_name(h.source), labkit.trace.flows.short_name(h.target), h.kind)
         for h in lab.tracer.flow().path(event_id)
     ]
     assert path[0] == ("publisher", "default", "sent")

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from labkit.capstone import executions
 from labkit.checks import Passed, expect
-from labkit.flow import as_flow, short_name
-from labkit.records import actor
+from labkit.lessons.capstone import executions
+from labkit.trace.flows import as_flow, short_name
+from labkit.trace.records import actor
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["marketing", "poison_redriven", "failure_points", "FAILURE_POINTS"]
 
@@ -154,7 +154,7 @@ def failure_points(
 ) -> Passed:
     """Exercise 3: executions failing at Charge, Reserve and BookCourier, each compensated
     in reverse order, and a consistent shop."""
-    from labkit.saga import check_consistency, read_shop
+    from labkit.lessons.saga import check_consistency, read_shop
 
     flow = as_flow(lab)
     seen: dict[str, tuple[str, ...]] = {}

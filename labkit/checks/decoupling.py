@@ -18,10 +18,10 @@ import json
 from typing import TYPE_CHECKING
 
 from labkit.checks import Passed, expect
-from labkit.decoupling import Consumer, Timeline, depth
+from labkit.lessons.decoupling import Consumer, Timeline, depth
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["no_duplicate_work", "spike_deadline", "swap_without_loss"]
 

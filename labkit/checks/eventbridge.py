@@ -18,11 +18,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit import matching
+from labkit import matcher as matching
 from labkit.checks import Passed, expect, routing_hint
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "refund_rule",
@@ -122,7 +122,7 @@ REFUND_PROBES: tuple[Probe, ...] = (
 
 
 def pattern_matches(pattern: dict[str, Any] | str, event: dict[str, Any]) -> bool:
-    """Whether an EventBridge pattern matches an event, judged by `labkit.matching` (the matcher
+    """Whether an EventBridge pattern matches an event, judged by `labkit.matcher` (the matcher
     behind the lab's deliveries and its "why did my rule not match?" sentences).
 
     >>> pattern_matches({"source": ["shop.orders"]}, {"source": "shop.orders", "detail": {}})

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit import matching
+from labkit import matcher as matching
 from labkit.checks import Passed, expect, routing_hint
 from labkit.checks.sns import (
     _queue,
@@ -30,11 +30,11 @@ from labkit.checks.sns import (
     queue_policy_problem,
     sns_attributes,
 )
-from labkit.flow import short_name
-from labkit.pubsub import publisher_calls
+from labkit.lessons.pubsub import publisher_calls
+from labkit.trace.flows import short_name
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "shipping_subscriber",

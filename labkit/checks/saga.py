@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from labkit.checks import Passed, expect
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["travel_saga", "step_kinds", "refund_alerts", "STEP_KINDS", "TRAVEL_TABLES"]
 
@@ -55,7 +55,7 @@ def _free(lab: Lab, table: str, item: str) -> tuple[int, dict[str, Any]]:
 
 def _run_trip(lab: Lab, machine: str, trip: str, free: dict[str, int]) -> dict[str, Any]:
     """Run one trip with its own flight, hotel and car (`free` units each); what it left."""
-    from labkit.saga import run_executions
+    from labkit.lessons.saga import run_executions
 
     ddb, sfn = lab.client("dynamodb"), lab.client("stepfunctions")
     trip_input = {"trip": trip}

@@ -18,11 +18,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from labkit import matching
+from labkit import matcher as matching
 from labkit.checks import Passed, expect, routing_hint
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "shipping_subscriber",
@@ -67,7 +67,7 @@ def policy_matches(
     body: str = "",
 ) -> bool:
     """Whether SNS delivers a publish (`attributes` as given to publish, `body`) to a
-    subscription with filter `policy` and `scope`, judged by `labkit.matching`: the matcher that
+    subscription with filter `policy` and `scope`, judged by `labkit.matcher`: the matcher that
     decides the lab's deliveries and writes its explanations, so a check cannot disagree with
     what the learner saw arrive.
 

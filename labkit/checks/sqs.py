@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from labkit.checks import Passed, expect
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["payments_queue", "invoices_fifo", "refund_rescued", "INVOICES"]
 

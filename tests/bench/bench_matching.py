@@ -12,7 +12,8 @@ import time
 from moto.events.models import EventPattern
 from moto.sns.utils import FilterPolicyMatcher
 
-from labkit import fidelity, matching
+from labkit import matcher as matching
+from labkit.moto_patches import filters_and_patterns as fidelity
 
 MESSAGES = 1000
 POLICY = {

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
-from labkit import fastpath  # noqa: E402
+from labkit.moto_patches import sqs_fastpath as fastpath  # noqa: E402
 
 DEEP = 10_000
 STOCK_DEEP = 1_000

@@ -37,13 +37,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.records import Hop, actor
+from labkit.trace.records import Hop, actor
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from labkit.flow import Flow
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
+    from labkit.trace.flows import Flow
 
 __all__ = [
     "Rejected",
@@ -188,7 +188,7 @@ def _reported_tokens(lab: Lab) -> set[str]:
     if tokens is None:
         raise LabError(
             "a lab started by labkit.start_lab() (it records task tokens for run_executions)",
-            "a lab without labkit.saga attached",
+            "a lab without labkit.lessons.saga attached",
             "start the lab with labkit.start_lab()",
         )
     return tokens
@@ -632,7 +632,7 @@ def choreography_flow(
     >>> [(s.state, s.kind) for s in flow.saga()]
     [('PaymentCharged', 'forward'), ('StockFailed', 'failed')]
     """
-    from labkit.flow import Flow
+    from labkit.trace.flows import Flow
 
     failed, undo = set(failures), set(compensations)
     hops = []

@@ -24,11 +24,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.flow import Flow, as_flow, short_name
-from labkit.records import actor
+from labkit.trace.flows import Flow, as_flow, short_name
+from labkit.trace.records import actor
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["subscriber_queue", "sender_principal", "publisher_calls", "downstream"]
 
@@ -68,7 +68,7 @@ def subscriber_queue(
     message after that many receives (lesson 01).
     """
     if lab is None:
-        from labkit.session import current_lab
+        from labkit.lab.session import current_lab
 
         lab = current_lab()
     principal = sender_principal(sender_arn)

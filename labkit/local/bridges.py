@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from labkit.errors import LabError
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "BRIDGED_TARGETS",
@@ -110,7 +110,7 @@ def _fetch(lab: Lab) -> dict[str, list[dict[str, Any]]]:
         return take()
     if not active(lab):
         return {"invocations": [], "deliveries": []}
-    from labkit.backends import post_json
+    from labkit.lab.backends import post_json
 
     answer = post_json(f"{lab.backend.endpoint_url}{ROUTE}")
     return answer if isinstance(answer, dict) else {"invocations": [], "deliveries": []}

@@ -62,10 +62,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from labkit.errors import LabError
-from labkit.records import actor
+from labkit.trace.records import actor
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "Faults",
@@ -740,7 +740,7 @@ class Runtime:
         """When labkit's scheduler fires next, in lab seconds (in this process only)."""
         if self.lab.backend.name != "embedded":
             return None
-        from labkit import bridges
+        from labkit.local import bridges
 
         at = bridges.next_firing()
         if at is None:
@@ -1032,7 +1032,7 @@ class Runtime:
     def _collect_pushes(self) -> None:
         """Take the invocations labkit's bridges queued for this lab's functions."""
         try:
-            from labkit import bridges
+            from labkit.local import bridges
         except ImportError:  # pragma: no cover - bridges are part of labkit
             return
         for item in bridges.take_invocations(self.lab):

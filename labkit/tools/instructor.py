@@ -1,8 +1,8 @@
 """Instructor mode: one call to make every labkit plot readable on a projector.
 
-    import labkit.instructor
-    labkit.instructor.presenter()        # every plot after this is presenter size
-    labkit.instructor.presenter(False)   # back to laptop size
+    import labkit.tools.instructor
+    labkit.tools.instructor.presenter()        # every plot after this is presenter size
+    labkit.tools.instructor.presenter(False)   # back to laptop size
 
 Plots drawn with an explicit ``size=`` keep it; ``lab.reset()`` between demos empties the lab, the
 trace and the clock; ``labkit.plots.animate_flow(lab)`` steps through a flow hop by hop.

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["attach", "advise"]
 

@@ -8,9 +8,10 @@ messages still in the queue, so an id resent after a delete is delivered twice. 
 queue remembers when each id was first sent, on the lab's clock: ``lab.advance(301)`` opens the
 window again.
 
-This is separate from the fast path (``labkit.fastpath``), which changes no behaviour.
+This is separate from the fast path (``labkit.moto_patches.sqs_fastpath``), which changes no
+behaviour.
 
->>> from labkit import sqs_fidelity
+>>> from labkit.moto_patches import sqs_dedup_window as sqs_fidelity
 >>> sqs_fidelity.patch_moto()
 >>> sqs_fidelity.is_patched()
 True

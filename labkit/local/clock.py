@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import time_machine
 
-from labkit.backends import post_json
 from labkit.errors import LabError
+from labkit.lab.backends import post_json
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["Clock", "LAB_EPOCH", "simulated_clock", "patch_moto", "attach"]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -13,12 +12,13 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-from labkit.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend, post_json
-from labkit.clock import Clock
 from labkit.errors import LabError, LabNotStarted
-from labkit.safety import guard_real_aws, release_real_aws
+from labkit.lab.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend, post_json
+from labkit.lab.safety import guard_real_aws, release_real_aws
+from labkit.local.clock import Clock
+from labkit.trace.flows import Flow
 
-__all__ = ["Lab", "start_lab", "current_lab", "SERVICES"]
+__all__ = ["Lab", "start_lab", "current_lab", "flow", "SERVICES"]
 
 #: Services a lab hands out clients for.
 SERVICES = (
@@ -192,6 +192,11 @@ class Lab:
         """Run `callback` when the lab stops."""
         self._on_stop.append(callback)
 
+    def flow(self) -> Flow:
+        """Everything this lab traced so far (``labkit.flow(lab)`` says the same)."""
+        self._require_running("read the lab's flow")
+        return self.tracer.flow()  # type: ignore[attr-defined,no-any-return]
+
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0) -> None:
         """Let lab time pass: instantly on the embedded backend, really elsewhere."""
         self._require_running("advance the clock")
@@ -291,11 +296,12 @@ def current_lab() -> Lab:
     return _current
 
 
-@contextmanager
-def temporary_lab(**options: Any) -> Iterator[Lab]:
-    """A lab for a `with` block that does not replace the notebook's lab."""
-    lab = Lab(**options)
-    try:
-        yield lab.start()
-    finally:
-        lab.stop()
+def flow(lab: Lab | None = None) -> Flow:
+    """Everything `lab` (default: the notebook's lab) traced so far, as a :class:`Flow`.
+
+    >>> lab = start_lab()
+    >>> list(flow()) == list(lab.flow())
+    True
+    >>> lab.stop()
+    """
+    return (lab or current_lab()).flow()

@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.flow import Flow, as_flow, short_name
-from labkit.inbox import held
-from labkit.tables import Table, table
+from labkit.lessons.inbox import held
+from labkit.lessons.tables import Table, table
+from labkit.trace.flows import Flow, as_flow, short_name
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "QueueCount",

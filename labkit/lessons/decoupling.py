@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.inbox import depth
+from labkit.lessons.inbox import depth
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = [
     "Consumer",

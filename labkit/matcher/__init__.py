@@ -1,6 +1,7 @@
 """SNS filter policies and EventBridge event patterns, matched as the AWS documentation says.
 
-One matcher serves three uses: the deliveries on the embedded backend (see `labkit.fidelity`),
+One matcher serves three uses: the deliveries on the embedded backend (see
+`labkit.moto_patches.filters_and_patterns`),
 the "why was this not delivered?" explanations, and the validation AWS performs at Subscribe and
 PutRule time.
 
@@ -25,12 +26,9 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from labkit.errors import LabError
-
-if TYPE_CHECKING:
-    from labkit.session import Lab
 
 __all__ = [
     "Verdict",
@@ -42,8 +40,6 @@ __all__ = [
     "pattern_matches",
     "validate_filter_policy",
     "validate_pattern",
-    "why_not_delivered",
-    "why_not_matched",
     "SCOPES",
 ]
 
@@ -997,70 +993,3 @@ def _combinations(policy: dict[str, Any], depth: int) -> int:
         else:
             total *= len(value) * depth
     return total
-
-
-# -- reading from the service (every backend) ---------------------------------------------------
-def why_not_delivered(
-    lab: Lab,
-    *,
-    subscription_arn: str,
-    message: str = "",
-    attributes: dict[str, Any] | None = None,
-) -> Verdict:
-    """Would SNS deliver this message through this subscription? Reads the policy from SNS.
-
-    >>> import labkit
-    >>> lab = labkit.start_lab()
-    >>> sns, sqs = lab.client("sns"), lab.client("sqs")
-    >>> topic = sns.create_topic(Name="orders")["TopicArn"]
-    >>> queue = sqs.create_queue(QueueName="eu")["QueueUrl"]
-    >>> arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-    >>> sub = sns.subscribe(TopicArn=topic, Protocol="sqs",
-    ...     Endpoint=arn["Attributes"]["QueueArn"],
-    ...     Attributes={"FilterPolicy": '{"region": ["eu"]}'})["SubscriptionArn"]
-    >>> why_not_delivered(lab, subscription_arn=sub, message="hi",
-    ...     attributes={"region": {"DataType": "String", "StringValue": "us"}}).matched
-    False
-    >>> lab.stop()
-    """
-    sns = lab.client("sns")
-    found = sns.get_subscription_attributes(SubscriptionArn=subscription_arn)["Attributes"]
-    policy = found.get("FilterPolicy")
-    if not policy:
-        return Verdict(True, ("The subscription has no filter policy: it receives every message.",))
-    scope = found.get("FilterPolicyScope") or "MessageAttributes"
-    return explain_filter(policy, scope=scope, body=message, attributes=attributes or {})
-
-
-def why_not_matched(
-    lab: Lab, *, rule: str, event_bus: str = "default", event: dict[str, Any]
-) -> Verdict:
-    """Would this rule match this event? Reads the rule's pattern from EventBridge.
-
-    `event` is the event as a rule sees it (source, detail-type, detail, ...); `account`,
-    `region` and `time` are filled in from the lab when missing.
-    """
-    answer = lab.client("events").describe_rule(Name=rule, EventBusName=event_bus)
-    pattern = answer.get("EventPattern")
-    if not pattern:
-        return Verdict(
-            False,
-            (
-                f"The rule {rule!r} has no event pattern (it runs on a schedule), "
-                "so no event matches it.",
-            ),
-        )
-    if answer.get("State", "ENABLED") != "ENABLED":
-        return Verdict(
-            False,
-            (f"The rule {rule!r} is disabled: enable it with events.enable_rule(Name={rule!r}).",),
-        )
-    full = {
-        "version": "0",
-        "account": answer.get("Arn", "::::123456789012").split(":")[4],
-        "region": lab.region,
-        "time": lab.clock.now(),
-        "resources": [],
-        **event,
-    }
-    return explain_pattern(pattern, full)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.flow import EDGE_KINDS, NODE_KINDS, Flow, as_flow, short_name
+from labkit.trace.flows import EDGE_KINDS, NODE_KINDS, Flow, as_flow, short_name
 
 if TYPE_CHECKING:
     from matplotlib.animation import FuncAnimation

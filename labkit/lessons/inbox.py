@@ -4,7 +4,7 @@ Lessons after the SQS one need "what did this queue get?" many times; the receiv
 loop itself is taught in lesson 01, so here it is one call.
 
 >>> import labkit
->>> from labkit.inbox import take_all
+>>> from labkit.lessons.inbox import take_all
 >>> lab = labkit.start_lab()
 >>> sqs = lab.client("sqs")
 >>> url = sqs.create_queue(QueueName="billing")["QueueUrl"]
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from labkit.errors import LabError
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["take_all", "depth", "held", "COUNTERS", "MAX_MESSAGES"]
 
@@ -65,7 +65,7 @@ def take_all(
     that are in flight (received elsewhere and not yet visible again) are not taken.
     """
     if lab is None:
-        from labkit.session import current_lab
+        from labkit.lab.session import current_lab
 
         lab = current_lab()
     if not isinstance(queue_url, str) or "/" not in queue_url:

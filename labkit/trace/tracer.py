@@ -31,12 +31,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from labkit import matching
-from labkit.flow import Flow
-from labkit.records import Call, Evidence, Hop, HopKind, Via, actor
+from labkit import matcher as matching
+from labkit.trace.flows import Flow
+from labkit.trace.records import Call, Evidence, Hop, HopKind, Via, actor
 
 if TYPE_CHECKING:
-    from labkit.session import Lab
+    from labkit.lab.session import Lab
 
 __all__ = ["Tracer", "attach", "queue_arn", "DEFAULT_PUBLISHER", "DEFAULT_CONSUMER"]
 
@@ -105,7 +105,7 @@ def _matched(
 ) -> tuple[bool, str]:
     """Whether an SNS filter policy (event None) or an EventBridge pattern (event given) matches.
 
-    The one place the tracer makes a routing decision. It asks `labkit.matching`, the matcher
+    The one place the tracer makes a routing decision. It asks `labkit.matcher`, the matcher
     that decides the deliveries on `embedded` and writes the "why not delivered?" sentences, so
     a trace, a check and an explanation cannot disagree. Returns (matched, the first reason
     when it does not match).
@@ -288,7 +288,7 @@ class Tracer:
         self._sync_clock()
 
     def flow(self) -> Flow:
-        """The hops so far as a :class:`labkit.flow.Flow` (with the lab's wiring)."""
+        """The hops so far as a :class:`labkit.trace.flows.Flow` (with the lab's wiring)."""
         hops = self.hops
         wiring, dlqs = self._wiring()
         with self._lock:

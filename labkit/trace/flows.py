@@ -13,20 +13,17 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Protocol, overload, runtime_checkable
 
 from labkit.errors import LabError
-from labkit.records import Call, Hop
+from labkit.trace.records import Call, Hop
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from labkit.session import Lab
 
 __all__ = [
     "Flow",
@@ -34,7 +31,7 @@ __all__ = [
     "NODE_KINDS",
     "EDGE_KINDS",
     "as_flow",
-    "of",
+    "FlowSource",
     "short_name",
 ]
 
@@ -414,42 +411,27 @@ class Flow(Sequence[Hop]):
         return tuple(steps[execution])
 
 
-def of(lab: Lab | None = None) -> Flow:
-    """The flow of `lab` (default: the notebook's lab) so far."""
-    if lab is None:
-        from labkit.session import current_lab
+@runtime_checkable
+class FlowSource(Protocol):
+    """Anything that can give its flow so far: a lab (``lab.flow()``), a tracer."""
 
-        lab = current_lab()
-    tracer = getattr(lab, "tracer", None)
-    if tracer is None:
-        raise LabError(
-            "a lab with tracing attached",
-            "a lab without a tracer",
-            "start the lab with labkit.start_lab(); it attaches the tracer",
-        )
-    return tracer.flow()  # type: ignore[no-any-return]
+    def flow(self) -> Flow: ...
 
 
-def as_flow(flow_or_lab: Flow | Lab | Sequence[Hop] | None) -> Flow:
-    """A Flow from a Flow, a lab, a sequence of hops, or None (the notebook's lab)."""
-    if isinstance(flow_or_lab, Flow):
-        return flow_or_lab
-    if flow_or_lab is None or hasattr(flow_or_lab, "tracer"):
-        return of(flow_or_lab)  # type: ignore[arg-type]
-    if isinstance(flow_or_lab, Sequence) and all(isinstance(h, Hop) for h in flow_or_lab):
-        return Flow(flow_or_lab)
+def as_flow(source: Flow | FlowSource | Sequence[Hop]) -> Flow:
+    """A Flow from a Flow, anything with a ``flow()`` method (a lab), or a sequence of hops.
+
+    >>> len(as_flow([]))
+    0
+    """
+    if isinstance(source, Flow):
+        return source
+    if isinstance(source, FlowSource):
+        return source.flow()
+    if isinstance(source, Sequence) and all(isinstance(h, Hop) for h in source):
+        return Flow(source)
     raise LabError(
         "a Flow, a Lab or a list of Hop records",
-        type(flow_or_lab).__name__,
+        type(source).__name__,
         "pass labkit.flow(lab) or the lab itself",
     )
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``labkit.flow(lab)`` read as a function while ``labkit.flow.Flow`` stays a module."""
-
-    def __call__(self, lab: Any = None) -> Flow:
-        return of(lab)
-
-
-sys.modules[__name__].__class__ = _CallableModule

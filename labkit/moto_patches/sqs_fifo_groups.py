@@ -11,7 +11,7 @@ with ``VisibilityTimeout=0``, moto delivers a group out of order.
 The correction: before each receive on a FIFO queue, forget the pending messages that are
 visible again. What is left in flight still blocks its group, exactly as before.
 
->>> from labkit import fifo_groups
+>>> from labkit.moto_patches import sqs_fifo_groups as fifo_groups
 >>> fifo_groups.patch_moto()
 >>> fifo_groups.is_patched()
 True

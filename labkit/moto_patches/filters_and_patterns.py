@@ -1,7 +1,7 @@
 """Corrections to moto's filter policies and event patterns, where moto 5.2.5 disagrees with AWS.
 
 Each correction is one small function named for what it fixes, routing moto's decision through
-`labkit.matching` (the same matcher the explanations use, so the two cannot disagree):
+`labkit.matcher` (the same matcher the explanations use, so the two cannot disagree):
 
 - `sns_filter_follows_documented_semantics`: SNS -> subscriber deliveries (anything-but on
   arrays, cidr, wildcard, exists on empty values and on messages without attributes, $or in the
@@ -17,7 +17,7 @@ Each correction is one small function named for what it fixes, routing moto's de
 They are written for moto 5.2.5 only: on another version `patch_moto` warns and changes nothing
 until the corrections are checked again.
 
->>> from labkit import fidelity
+>>> from labkit.moto_patches import filters_and_patterns as fidelity
 >>> fidelity.patch_moto()
 >>> fidelity.is_patched()
 True
@@ -29,7 +29,7 @@ import json
 import warnings
 from typing import Any
 
-from labkit import matching
+from labkit import matcher as matching
 
 __all__ = ["MOTO_VERSION", "patch_moto", "is_patched", "CORRECTIONS"]
 
@@ -40,7 +40,7 @@ _MARK = "_labkit_fidelity"
 
 
 def sns_filter_follows_documented_semantics() -> None:
-    """moto's FilterPolicyMatcher.matches decides with labkit.matching instead."""
+    """moto's FilterPolicyMatcher.matches decides with labkit.matcher instead."""
     from moto.sns.utils import FilterPolicyMatcher
 
     def matches(self: Any, message_attributes: dict[str, Any] | None, message: str) -> bool:
@@ -76,7 +76,7 @@ def sns_filter_policy_validation() -> None:
 
 
 def event_pattern_follows_documented_semantics() -> None:
-    """moto's EventPattern.matches_event decides with labkit.matching instead."""
+    """moto's EventPattern.matches_event decides with labkit.matcher instead."""
     from moto.events.models import EventPattern
 
     def matches_event(self: Any, event: Any) -> bool:
@@ -146,7 +146,8 @@ def patch_moto() -> None:
 
     if moto.__version__ != MOTO_VERSION:
         warnings.warn(
-            f"labkit.fidelity was written for moto {MOTO_VERSION}, found {moto.__version__}: "
+            "labkit.moto_patches.filters_and_patterns was written for moto "
+            f"{MOTO_VERSION}, found {moto.__version__}: "
             "filter policies and event patterns run on moto's own matcher until the "
             "corrections are checked against this version (tests/test_doc_cases.py)",
             RuntimeWarning,

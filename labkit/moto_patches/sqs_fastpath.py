@@ -19,7 +19,7 @@ What a client observes (bodies, order, receive counts, dead-letter moves, attrib
 errors) stays the same as stock moto; ``tests/test_fastpath.py`` checks that on random call
 sequences. It applies to moto 5.2.5 only; on any other version it warns and changes nothing.
 
->>> from labkit import fastpath
+>>> from labkit.moto_patches import sqs_fastpath as fastpath
 >>> fastpath.patch_moto()
 True
 >>> with fastpath.stock_moto():

@@ -1,0 +1,146 @@
+"""A local moto server for the `endpoint` backend, with the lab's simulated clock on top.
+
+    python -m labkit.server                   # serve on 127.0.0.1:5000 until Ctrl-C
+    python -m labkit.server --port 0 -- pytest --nbval notebooks
+                                              # serve on a free port, run a command against it
+
+The server is moto's ThreadedMotoServer. labkit adds one route, ``/labkit-api/clock``: GET
+answers the server's simulated time, POST ``{"advance": seconds}`` moves it, POST
+``{"reset": true}`` sends it back to the lab's start. A lab on the endpoint backend finds the
+route and advances time instead of waiting for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from labkit.local.clock import Clock
+
+__all__ = ["LabServer", "main"]
+
+CLOCK_ROUTE = "/labkit-api/clock"
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ClockRoute:
+    """WSGI middleware answering the clock route and passing everything else to moto."""
+
+    def __init__(self, app: Wsgi, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != CLOCK_ROUTE:
+            return self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "POST":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            with self.lock:
+                if body.get("reset"):
+                    self.clock.reset()
+                if body.get("advance"):
+                    self.clock.advance(float(body["advance"]))
+        answer = json.dumps({"now": self.clock.now().isoformat(), "virtual": True}).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [answer]
+
+
+def _cache_module_list() -> None:
+    """moto's server lists its own package directory on every request to find the service;
+    the list never changes while it runs, so list it once."""
+    from moto import backends
+
+    listing = backends.list_of_moto_modules
+    if not hasattr(listing, "cache_info"):
+        backends.list_of_moto_modules = functools.cache(lambda: tuple(listing()))  # type: ignore[assignment]
+
+
+class LabServer(ThreadedMotoServer):
+    """ThreadedMotoServer with the simulated-clock route and labkit's moto fixes applied."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self.clock = Clock(virtual=True)
+
+    def _server_entry(self) -> None:
+        app = ClockRoute(DomainDispatcherApplication(create_backend_app), self.clock)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def start(self) -> None:
+        for name in ("werkzeug", "moto"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        from labkit import _extensions
+
+        _extensions.patch_moto()
+        _cache_module_list()
+        self.clock.start()
+        super().start()
+        host, port = self.get_host_and_port()
+        # moto's Step Functions calls back into the server it runs in; it needs the port.
+        os.environ["MOTO_PORT"] = str(port)
+
+    def stop(self) -> None:
+        super().stop()
+        self.clock.stop()
+
+    @property
+    def url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m labkit.server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000, help="0 picks a free port")
+    parser.add_argument(
+        "command", nargs="*", help="run this with LABKIT_BACKEND=endpoint, then stop"
+    )
+    args = parser.parse_args(argv)
+    server = LabServer(args.host, args.port)
+    server.start()
+    try:
+        if args.command:
+            env = {**os.environ, "LABKIT_BACKEND": "endpoint", "LABKIT_ENDPOINT_URL": server.url}
+            return subprocess.call(args.command, env=env)
+        print(
+            f"labkit server on {server.url}  (start_lab(backend='endpoint', "
+            f"endpoint_url='{server.url}'); Ctrl-C stops it)",
+            flush=True,
+        )
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Why a message or event did not arrive: the matcher's answer, from what the service holds.
+
+The policy or pattern is read back from SNS or EventBridge, so the answer is the same on every
+backend; the decision itself is `labkit.matcher`'s, the one the tracer and the checks use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from labkit.matcher import Verdict, explain_filter, explain_pattern
+
+if TYPE_CHECKING:
+    from labkit.lab.session import Lab
+
+__all__ = ["why_not_delivered", "why_not_matched"]
+
+
+def why_not_delivered(
+    lab: Lab,
+    *,
+    subscription_arn: str,
+    message: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> Verdict:
+    """Would SNS deliver this message through this subscription? Reads the policy from SNS.
+
+    >>> import labkit
+    >>> lab = labkit.start_lab()
+    >>> sns, sqs = lab.client("sns"), lab.client("sqs")
+    >>> topic = sns.create_topic(Name="orders")["TopicArn"]
+    >>> queue = sqs.create_queue(QueueName="eu")["QueueUrl"]
+    >>> arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    >>> sub = sns.subscribe(TopicArn=topic, Protocol="sqs",
+    ...     Endpoint=arn["Attributes"]["QueueArn"],
+    ...     Attributes={"FilterPolicy": '{"region": ["eu"]}'})["SubscriptionArn"]
+    >>> why_not_delivered(lab, subscription_arn=sub, message="hi",
+    ...     attributes={"region": {"DataType": "String", "StringValue": "us"}}).matched
+    False
+    >>> lab.stop()
+    """
+    sns = lab.client("sns")
+    found = sns.get_subscription_attributes(SubscriptionArn=subscription_arn)["Attributes"]
+    policy = found.get("FilterPolicy")
+    if not policy:
+        return Verdict(True, ("The subscription has no filter policy: it receives every message.",))
+    scope = found.get("FilterPolicyScope") or "MessageAttributes"
+    return explain_filter(policy, scope=scope, body=message, attributes=attributes or {})
+
+
+def why_not_matched(
+    lab: Lab, *, rule: str, event_bus: str = "default", event: dict[str, Any]
+) -> Verdict:
+    """Would this rule match this event? Reads the rule's pattern from EventBridge.
+
+    `event` is the event as a rule sees it (source, detail-type, detail, ...); `account`,
+    `region` and `time` are filled in from the lab when missing.
+    """
+    answer = lab.client("events").describe_rule(Name=rule, EventBusName=event_bus)
+    pattern = answer.get("EventPattern")
+    if not pattern:
+        return Verdict(
+            False,
+            (
+                f"The rule {rule!r} has no event pattern (it runs on a schedule), "
+                "so no event matches it.",
+            ),
+        )
+    if answer.get("State", "ENABLED") != "ENABLED":
+        return Verdict(
+            False,
+            (f"The rule {rule!r} is disabled: enable it with events.enable_rule(Name={rule!r}).",),
+        )
+    full = {
+        "version": "0",
+        "account": answer.get("Arn", "::::123456789012").split(":")[4],
+        "region": lab.region,
+        "time": lab.clock.now(),
+        "resources": [],
+        **event,
+    }
+    return explain_pattern(pattern, full)
