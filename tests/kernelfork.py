@@ -42,9 +42,10 @@ def _warm() -> None:
     import ipykernel.kernelapp  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
 
-    from labkit import _extensions
-
     lessons_use = (
+        "labkit",
+        "labkit.lessons",
+        "labkit.moto_patches",
         "labkit.plots",
         "labkit.trace.flows",
         "labkit.lessons.tables",
@@ -60,7 +61,7 @@ def _warm() -> None:
         "moto.moto_server.werkzeug_app",
         "sqlite3",  # IPython's history
     )
-    for name in (*_extensions.PATCHES, *_extensions.ATTACHERS, *lessons_use):
+    for name in lessons_use:
         __import__(name)
     from labkit.lab.session import SERVICES, shared_loader
 

@@ -12,7 +12,10 @@ import pytest
 
 import labkit
 from labkit.errors import LabError
+from labkit.lab.backends import Backend
 from labkit.local import bridges
+from labkit.local.clock import Clock
+from labkit.local.schedules import parse_schedule
 
 
 def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]:
@@ -276,7 +279,7 @@ MONDAY_9 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
     ],
 )
 def test_schedule_expressions_follow_the_aws_syntax(expression: str, expected: list[str]) -> None:
-    schedule = bridges.parse_schedule(expression)
+    schedule = parse_schedule(expression)
     at, found = MONDAY_9, []
     for _ in expected:
         at = schedule.next_after(at, MONDAY_9)
@@ -300,7 +303,7 @@ def test_schedule_expressions_follow_the_aws_syntax(expression: str, expected: l
 )
 def test_invalid_schedule_expressions_are_rejected(expression: str) -> None:
     with pytest.raises(LabError):
-        bridges.parse_schedule(expression)
+        parse_schedule(expression)
 
 
 # -- redrive ---------------------------------------------------------------------------------
@@ -355,15 +358,29 @@ def test_redrive_needs_a_dead_letter_queue(lab: labkit.Lab) -> None:
 
 
 # -- where the bridges are on ----------------------------------------------------------------
+URL = "http://127.0.0.1:5000"
+
+
 @pytest.mark.parametrize(
     ("backend", "expected"),
     [
-        (SimpleNamespace(name="embedded", is_moto=True, virtual_clock=True), True),
-        (SimpleNamespace(name="endpoint", is_moto=True, virtual_clock=True), True),
-        (SimpleNamespace(name="endpoint", is_moto=True, virtual_clock=False), False),
-        (SimpleNamespace(name="endpoint", is_moto=False, virtual_clock=False), False),
-        (SimpleNamespace(name="aws", is_moto=False, virtual_clock=False), False),
+        (Backend("embedded", is_moto=True, virtual_clock=True), True),
+        (Backend("endpoint", URL, is_moto=True, virtual_clock=True), True),
+        (Backend("endpoint", URL, is_moto=True, virtual_clock=False), False),
+        (Backend("endpoint", URL, is_moto=False, virtual_clock=False), False),
+        (Backend("aws", is_moto=False, virtual_clock=False), False),
     ],
 )
-def test_bridges_are_off_where_the_backend_delivers_itself(backend: Any, expected: bool) -> None:
-    assert bridges.active(SimpleNamespace(backend=backend)) is expected  # type: ignore[arg-type]
+def test_bridges_are_off_where_the_backend_delivers_itself(
+    backend: Backend, expected: bool
+) -> None:
+    """Only moto in this process or a labkit server runs labkit's bridges."""
+    hooks = SimpleNamespace(on=lambda *a: None, on_stop=lambda *a: None, on_reset=lambda *a: None)
+    made = bridges.Bridges(
+        hooks=hooks,  # type: ignore[arg-type]
+        clock=Clock(virtual=False),
+        hops=None,  # type: ignore[arg-type]
+        in_process=backend.name == "embedded",
+        server_url=backend.endpoint_url if backend.labkit_server else None,
+    )
+    assert made.active is expected

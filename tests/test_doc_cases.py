@@ -1,8 +1,9 @@
 """The AWS documentation as the test: every documented example, end to end and explained.
 
-On `embedded` (labkit's corrections applied) every case must come out as the documentation
-states. On `endpoint` the cases run against a STOCK moto server (no labkit patches), and the ones
-stock moto gets wrong are expected failures (strict), so a moto upgrade that fixes one shows up.
+On `embedded` and on a `python -m labkit.server` (labkit's moto changes applied in both) every
+case must come out as the documentation states. The cases also run against a STOCK moto server
+(no labkit changes), where the ones stock moto gets wrong are expected failures (strict), so a
+moto upgrade that fixes one shows up.
 """
 
 from __future__ import annotations
@@ -57,11 +58,13 @@ def stock_server() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module", params=["embedded", "endpoint"])
+@pytest.fixture(scope="module", params=["embedded", "labkit-server", "stock-moto"])
 def doc_lab(request: pytest.FixtureRequest) -> Iterator[labkit.Lab]:
     """One lab per backend for all cases (each case makes its own topic, queue or rule)."""
-    if request.param == "endpoint":
+    if request.param == "stock-moto":
         lab = labkit.Lab("endpoint", endpoint_url=request.getfixturevalue("stock_server"))
+    elif request.param == "labkit-server":
+        lab = labkit.Lab("endpoint", endpoint_url=request.getfixturevalue("server_url"))
     else:
         lab = labkit.Lab("embedded")
     lab.start()
@@ -147,7 +150,11 @@ def _params() -> list[Any]:
 def test_documented_outcome_end_to_end(
     doc_lab: labkit.Lab, index: int, case: DocCase, request: pytest.FixtureRequest
 ) -> None:
-    if doc_lab.backend.name == "endpoint" and case.moto_differs:
+    if (
+        doc_lab.backend.name == "endpoint"
+        and not doc_lab.backend.labkit_server
+        and (case.moto_differs)
+    ):
         request.applymarker(
             pytest.mark.xfail(reason=f"stock moto: {case.moto_differs}", strict=True)
         )

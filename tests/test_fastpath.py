@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.moto_api._internal import mock_random
-from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
+from moto.sqs.models import Message, Queue, sqs_backends
 
 from labkit.lab.backends import FAKE_CREDENTIALS
 from labkit.local.clock import Clock
+from labkit.moto_patches import REGISTRY
 from labkit.moto_patches import sqs_fastpath as fastpath
 from tests.scenarios import property_examples
 
@@ -233,55 +233,23 @@ def _apply(
     )
 
 
-def _moto_own(function: Any) -> Any | None:
-    """moto's own function under any wrappers (labkit's corrections wrap some SQS methods)."""
-    todo, seen = [function], set()
-    while todo:
-        candidate = todo.pop()
-        if id(candidate) in seen or not callable(candidate):
-            continue
-        seen.add(id(candidate))
-        code = getattr(candidate, "__code__", None)
-        if code is not None and code.co_filename == MOTO_SQS_MODELS:
-            return candidate
-        todo.append(getattr(candidate, "__wrapped__", None))
-        todo.extend(cell.cell_contents for cell in getattr(candidate, "__closure__", None) or ())
-    return None
-
-
 @pytest.fixture(scope="module")
 def moto_world() -> Iterator[None]:
-    """One mock for the module (each run resets the SQS backend), on moto's own SQS code.
+    """One mock for the module (each run resets the SQS backend), with the fast path alone.
 
-    Other labkit modules wrap some SQS methods with corrections (FIFO groups, the dedup window,
-    the long poll on simulated time, redrive bookkeeping); for this module the stock run is
-    moto's code alone, and the patched run differs from it by the fast path only.
+    labkit's other changes to moto's SQS (FIFO groups, the dedup window, the long poll on
+    simulated time, redrive bookkeeping) are off here: the patched run differs from the stock
+    run by the fast path only.
     """
-    fastpath.patch_moto()
-    replaced: list[tuple[type, str, Any]] = []
-    for owner in (Message, Queue, SQSBackend):
-        for name, attr in list(vars(owner).items()):
-            if (owner, name) in fastpath._ORIGINALS or not callable(attr):
-                continue
-            if isinstance(attr, (staticmethod, classmethod)):  # moto's own, never wrapped
-                continue
-            own = _moto_own(attr)
-            if own is not None and own is not attr:
-                replaced.append((owner, name, attr))
-                setattr(owner, name, own)
-    try:
-        with mock_aws():
-            yield
-    finally:
-        for owner, name, attr in replaced:
-            setattr(owner, name, attr)
+    with REGISTRY.only(fastpath.CHANGE.name), mock_aws():
+        yield
 
 
 def _both(world: str, sequence: list[Op]) -> tuple[list[Any], list[Any]]:
-    with fastpath.stock_moto():
+    with REGISTRY.stock():
         assert not isinstance(Queue.__dict__["attributes"].fget, type)  # really stock
         stock = _run(world, sequence)
-    assert fastpath.is_patched()
+    assert REGISTRY.applied == (fastpath.CHANGE.name,)
     return stock, _run(world, sequence)
 
 
@@ -356,20 +324,6 @@ def test_differential_world_reaches_fifo_order_dedup_and_group_blocking(
     assert [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in rest] == [("body-2", "g0")]
 
 
-def test_fast_path_applies_only_to_the_checked_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    import moto
-
-    with fastpath.stock_moto():
-        monkeypatch.setattr(moto, "__version__", "5.3.0")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            assert fastpath.patch_moto() is False
-        assert not fastpath.is_patched()
-        assert "expects moto 5.2.5, found moto 5.3.0" in str(caught[0].message)
-        monkeypatch.setattr(moto, "__version__", fastpath.SUPPORTED_MOTO)
-    assert fastpath.is_patched()
-
-
 def test_fast_path_reads_one_attribute_without_counting_messages(
     moto_world: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -398,7 +352,7 @@ def test_fast_deepcopy_of_a_message_is_a_deep_copy(moto_world: None) -> None:
     message.message_attributes = {"kind": {"DataType": "String", "StringValue": "a"}}
     message._old_receipt_handles = ["h-0"]
     fast = copy.deepcopy(message)
-    with fastpath.stock_moto():
+    with REGISTRY.stock():
         assert "__deepcopy__" not in vars(Message)
         stock = copy.deepcopy(message)
     assert vars(fast) == vars(stock) == vars(message)

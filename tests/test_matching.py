@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 import labkit
 from labkit import matcher as matching
 from labkit.errors import LabError
-from labkit.moto_patches import filters_and_patterns as fidelity
+from labkit.moto_patches import REGISTRY
 
 S = lambda v: {"DataType": "String", "StringValue": v}  # noqa: E731
 
@@ -165,10 +164,15 @@ def _attributes(body: dict[str, Any]) -> dict[str, Any]:
 def test_fast_path_explainer_and_moto_agree(
     policy: dict[str, Any], message: dict[str, Any]
 ) -> None:
+
+    with REGISTRY.active():
+        _fast_explained_and_moto_agree(policy, message)
+
+
+def _fast_explained_and_moto_agree(policy: dict[str, Any], message: dict[str, Any]) -> None:
     from moto.events.models import EventPattern
     from moto.sns.utils import FilterPolicyMatcher
 
-    fidelity.patch_moto()
     attributes = _attributes(message)
     for scope in matching.SCOPES:
         body = json.dumps(message)
@@ -199,28 +203,6 @@ def test_a_dropped_message_always_names_a_key_of_the_policy(
 
 
 # -- fidelity: guarded, idempotent, through the service on every backend ------------------------
-def test_patching_twice_changes_nothing_more() -> None:
-    from moto.sns.utils import FilterPolicyMatcher
-
-    fidelity.patch_moto()
-    first = FilterPolicyMatcher.matches
-    fidelity.patch_moto()
-    assert FilterPolicyMatcher.matches is first and fidelity.is_patched()
-
-
-def test_another_moto_version_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    import moto
-
-    calls: list[str] = []
-    monkeypatch.setattr(moto, "__version__", "9.9.9")
-    monkeypatch.setattr(fidelity, "CORRECTIONS", (lambda: calls.append("patched"),))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fidelity.patch_moto()
-    assert calls == []
-    assert any("written for moto 5.2.5, found 9.9.9" in str(w.message) for w in caught)
-
-
 def test_why_not_delivered_reads_the_policy_from_the_service(lab: labkit.Lab) -> None:
     sns, sqs = lab.client("sns"), lab.client("sqs")
     topic = sns.create_topic(Name="orders")["TopicArn"]

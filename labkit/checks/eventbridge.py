@@ -199,9 +199,7 @@ def _target_to(lab: Lab, rule: str, queue: str, bus_arn: str) -> dict[str, Any]:
 def _peek(lab: Lab, queue: str) -> list[str]:
     """The bodies waiting in a queue, left in place (received with a zero visibility timeout)."""
     sqs = lab.client("sqs")
-    tracer = getattr(lab, "tracer", None)
-    pause = tracer.paused() if tracer is not None else _nothing()
-    with pause:
+    with lab.tracer.paused():
         try:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         except sqs.exceptions.QueueDoesNotExist:
@@ -213,14 +211,6 @@ def _peek(lab: Lab, queue: str) -> list[str]:
             )
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
     return [m["Body"] for m in answer.get("Messages", [])]
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _json_or_none(text: str) -> Any:

@@ -11,19 +11,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from labkit.lab.session import Lab
+    from labkit.parts import Clients, Hooks
 
-__all__ = ["attach", "advise"]
+__all__ = ["advise", "advise_errors"]
 
 Advice = tuple[str, str, str]  # expected, found, what to do
 
 
-def _names_of_queues(lab: Lab) -> list[str]:
+def _names_of_queues(lab: Clients) -> list[str]:
     urls = lab.client("sqs").list_queues().get("QueueUrls", [])
     return sorted(u.rsplit("/", 1)[-1] for u in urls)
 
 
-def _names_of_topics(lab: Lab) -> list[str]:
+def _names_of_topics(lab: Clients) -> list[str]:
     arns = [t["TopicArn"] for t in lab.client("sns").list_topics().get("Topics", [])]
     return sorted(a.rsplit(":", 1)[-1] for a in arns)
 
@@ -34,7 +34,7 @@ def _listing(names: list[str], what: str) -> str:
     )
 
 
-def _queue_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+def _queue_missing(lab: Clients, op: str, params: dict[str, Any]) -> Advice:
     name = params.get("QueueName") or str(params.get("QueueUrl", "?")).rsplit("/", 1)[-1]
     return (
         "an existing queue",
@@ -44,7 +44,7 @@ def _queue_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
-def _topic_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+def _topic_missing(lab: Clients, op: str, params: dict[str, Any]) -> Advice:
     arn = params.get("TopicArn", "?")
     return (
         "the ARN of an existing topic",
@@ -53,7 +53,7 @@ def _topic_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
-def _missing_parameter(lab: Lab, op: str, params: dict[str, Any]) -> Advice | None:
+def _missing_parameter(lab: Clients, op: str, params: dict[str, Any]) -> Advice | None:
     url = str(params.get("QueueUrl", ""))
     if url.endswith(".fifo") and op in ("SendMessage", "SendMessageBatch"):
         return (
@@ -65,7 +65,7 @@ def _missing_parameter(lab: Lab, op: str, params: dict[str, Any]) -> Advice | No
     return None
 
 
-def _dedup_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+def _dedup_missing(lab: Clients, op: str, params: dict[str, Any]) -> Advice:
     return (
         "a MessageDeduplicationId, or a FIFO queue/topic with ContentBasedDeduplication",
         "neither",
@@ -74,7 +74,7 @@ def _dedup_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
-def _bus_or_rule_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+def _bus_or_rule_missing(lab: Clients, op: str, params: dict[str, Any]) -> Advice:
     bus = params.get("EventBusName", "default")
     rules = (
         [r["Name"] for r in lab.client("events").list_rules(EventBusName=str(bus)).get("Rules", [])]
@@ -90,7 +90,7 @@ def _bus_or_rule_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
-def _state_machine_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+def _state_machine_missing(lab: Clients, op: str, params: dict[str, Any]) -> Advice:
     return (
         "the ARN of an existing state machine",
         repr(params.get("stateMachineArn", "?")),
@@ -98,7 +98,7 @@ def _state_machine_missing(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
-def _invalid_value(lab: Lab, op: str, params: dict[str, Any]) -> Advice | None:
+def _invalid_value(lab: Clients, op: str, params: dict[str, Any]) -> Advice | None:
     message = str(params.get("_message", ""))
     if "ContentBasedDeduplication" in message:
         return _dedup_missing(lab, op, params)
@@ -112,7 +112,7 @@ def _invalid_value(lab: Lab, op: str, params: dict[str, Any]) -> Advice | None:
     return None
 
 
-def _bad_receipt(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
+def _bad_receipt(lab: Clients, op: str, params: dict[str, Any]) -> Advice:
     return (
         "the ReceiptHandle of a message you received (not its MessageId)",
         repr(str(params.get("ReceiptHandle", ""))[:40]),
@@ -121,7 +121,7 @@ def _bad_receipt(lab: Lab, op: str, params: dict[str, Any]) -> Advice:
     )
 
 
-ADVISORS: dict[str, Callable[[Lab, str, dict[str, Any]], Advice | None]] = {
+ADVISORS: dict[str, Callable[[Clients, str, dict[str, Any]], Advice | None]] = {
     "AWS.SimpleQueueService.NonExistentQueue": _queue_missing,
     "QueueDoesNotExist": _queue_missing,
     "NotFound": _topic_missing,
@@ -133,7 +133,7 @@ ADVISORS: dict[str, Callable[[Lab, str, dict[str, Any]], Advice | None]] = {
 }
 
 
-def advise(lab: Lab, service: str, op: str, params: dict[str, Any], code: str, msg: str) -> str:
+def advise(lab: Clients, service: str, op: str, params: dict[str, Any], code: str, msg: str) -> str:
     """The lines labkit adds to an AWS error (empty when it has nothing useful to say)."""
     advisor = ADVISORS.get(code)
     if advisor is None:
@@ -155,7 +155,9 @@ def advise(lab: Lab, service: str, op: str, params: dict[str, Any], code: str, m
     return f"\n  Expected {expected}, found {found}.\n  What to do: {todo}"
 
 
-def attach(lab: Lab) -> None:
+def advise_errors(hooks: Hooks, lab: Clients) -> None:
+    """Add advice to every AWS error the lab's clients get (looked up with `lab`'s clients)."""
+
     def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         context["labkit_params"] = dict(params)
 
@@ -171,5 +173,5 @@ def attach(lab: Lab) -> None:
         if extra:
             error["Message"] = f"{error.get('Message', '')}{extra}"
 
-    lab.on("before-parameter-build", before, "labkit-advice-before")
-    lab.on("after-call", after, "labkit-advice-after")
+    hooks.on("before-parameter-build", before, "labkit-advice-before")
+    hooks.on("after-call", after, "labkit-advice-after")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.endpoint import probe_endpoint
 from labkit.errors import AwsNotAllowed, LabError, UnknownBackend
 
 __all__ = ["BACKENDS", "AWS_OPT_IN_VALUE", "Backend", "choose_backend"]
@@ -31,6 +29,16 @@ class Backend:
     is_moto: bool = False
     #: simulated time can be advanced instead of waited for.
     virtual_clock: bool = False
+
+    @property
+    def labkit_server(self) -> bool:
+        """A ``python -m labkit.server`` answers: labkit's moto changes and bridges run there.
+
+        >>> server = Backend("endpoint", "http://localhost:5000", is_moto=True, virtual_clock=True)
+        >>> server.labkit_server
+        True
+        """
+        return self.name == "endpoint" and self.is_moto and self.virtual_clock
 
 
 def choose_backend(name: str | None, endpoint_url: str | None, allow_aws: bool | None) -> Backend:
@@ -69,7 +77,7 @@ def choose_backend(name: str | None, endpoint_url: str | None, allow_aws: bool |
             is_moto=info.get("moto", False),
             virtual_clock=info.get("clock", False),
         )
-    allowed = allow_aws if allow_aws is not None else None
+    allowed = allow_aws
     if allowed is None:
         allowed = os.environ.get("LABKIT_ALLOW_AWS") == AWS_OPT_IN_VALUE
     if not allowed:
@@ -80,37 +88,3 @@ def choose_backend(name: str | None, endpoint_url: str | None, allow_aws: bool |
             "allow_aws=True; the lab then prefixes, tags and finally deletes what it creates",
         )
     return Backend("aws")
-
-
-def probe_endpoint(url: str) -> dict[str, bool]:
-    """Ask the endpoint what it is: a moto server, and one started by labkit (with a clock)."""
-    info = {"moto": False, "clock": False}
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=5) as resp:
-            info["moto"] = resp.status == 200
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        if isinstance(exc, urllib.error.HTTPError):
-            return info
-        raise LabError(
-            f"an AWS-compatible server answering at {url}",
-            f"no answer ({exc})",
-            "start one with `python -m labkit.server` (or LocalStack) and check the port",
-        ) from None
-    try:
-        with urllib.request.urlopen(f"{url}/labkit-api/clock", timeout=5) as resp:
-            info["clock"] = resp.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        pass
-    return info
-
-
-def post_json(url: str, payload: Any = None) -> Any:
-    """POST to a moto-server admin route and return the decoded answer (or None)."""
-    data = json.dumps(payload).encode() if payload is not None else b""
-    req = urllib.request.Request(url, data=data, method="POST")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = resp.read()
-    try:
-        return json.loads(body) if body else None
-    except ValueError:
-        return None

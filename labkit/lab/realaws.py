@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from labkit.lab.session import Lab
+    from labkit.parts import Clients, Hooks
 
-__all__ = ["attach", "LAB_TAG"]
+__all__ = ["Created", "LAB_TAG", "prefix_tag_and_record"]
 
 LAB_TAG = ("labkit", "workbook")
 
@@ -63,7 +63,7 @@ def _add_tags(service: str, op: str, params: dict[str, Any]) -> None:
 class Created:
     """What the lab made in the account, deleted in reverse order at teardown."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Clients) -> None:
         self.lab = lab
         self.items: list[tuple[str, dict[str, str]]] = []
 
@@ -122,37 +122,36 @@ class Created:
             c("dynamodb").delete_table(**ids)
 
 
-def attach(lab: Lab) -> None:
-    if lab.backend.name != "aws":
-        return
+def prefix_tag_and_record(hooks: Hooks, lab: Clients, prefix: str) -> Created:
+    """Prefix and tag what the lab's clients create on AWS; delete it on reset and on stop."""
     created = Created(lab)
-    lab.created = created  # type: ignore[attr-defined]
 
     def before(params: dict[str, Any], model: Any, **_: Any) -> None:
         service = model.service_model.service_name
         names = NAMED.get((service, model.name), ())
         for key in names:
             if key in params:
-                params[key] = prefixed(lab.prefix, params[key])
+                params[key] = prefixed(prefix, params[key])
         if model.name == "PutEvents":
             for entry in params.get("Entries", []):
                 if "EventBusName" in entry:
-                    entry["EventBusName"] = prefixed(lab.prefix, entry["EventBusName"])
+                    entry["EventBusName"] = prefixed(prefix, entry["EventBusName"])
         _add_tags(service, model.name, params)
 
     def after(parsed: dict[str, Any], model: Any, context: dict[str, Any], **kw: Any) -> None:
         if isinstance(parsed, dict) and "Error" not in parsed:
             service = model.service_model.service_name
-            created.record(service, model.name, context.get("labkit_params", {}), parsed)
+            created.record(service, model.name, context.get("labkit_created_params", {}), parsed)
 
     def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["labkit_params"] = dict(params)
+        context["labkit_created_params"] = dict(params)
 
-    lab.on("provide-client-params", before, "labkit-realaws-prefix")
-    lab.on("before-parameter-build", remember, "labkit-realaws-remember")
-    lab.on("after-call", after, "labkit-realaws-record")
-    lab.on_stop(lambda: _report(created.teardown()))
-    lab.on_reset(lambda: _report(created.teardown()))
+    hooks.on("provide-client-params", before, "labkit-realaws-prefix")
+    hooks.on("before-parameter-build", remember, "labkit-realaws-remember")
+    hooks.on("after-call", after, "labkit-realaws-record")
+    hooks.on_stop(lambda: _report(created.teardown()))
+    hooks.on_reset(lambda: _report(created.teardown()))
+    return created
 
 
 def _report(failed: list[str]) -> None:

@@ -5,18 +5,27 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from moto import mock_aws
 
+from labkit.endpoint import post_json
 from labkit.errors import LabError, LabNotStarted
-from labkit.lab.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend, post_json
+from labkit.lab.advice import advise_errors
+from labkit.lab.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend
+from labkit.lab.realaws import Created, prefix_tag_and_record
 from labkit.lab.safety import guard_real_aws, release_real_aws
-from labkit.local.clock import Clock
+from labkit.local.bridges import Bridges
+from labkit.local.clock import Clock, follow_long_polls
+from labkit.local.functions import Runtime
+from labkit.moto_patches import REGISTRY
+from labkit.parts import Hook, Hooks
 from labkit.trace.flows import Flow
+from labkit.trace.tracer import Tracer
 
 __all__ = ["Lab", "start_lab", "current_lab", "flow", "SERVICES"]
 
@@ -38,7 +47,7 @@ DEFAULT_SEED = 15  # chapter 15
 
 _current: Lab | None = None
 
-Hook = Callable[..., Any]
+P = TypeVar("P")
 
 
 class Lab:
@@ -50,7 +59,21 @@ class Lab:
     ...     url = lab.client("sqs").create_queue(QueueName="orders")["QueueUrl"]
     ...     url.endswith("/123456789012/orders")
     True
+
+    Its parts, built when it starts, each given only what it needs:
+
+    * ``clock``: simulated time on the embedded backend (or a labkit server), real elsewhere;
+    * ``tracer``: every call of the lab's clients and the hops AWS makes inside them;
+    * ``bridges``: the deliveries labkit's moto changes make, followed into the trace;
+    * ``functions``: Lambda-style handlers run locally, fed by queues, topics and rules;
+    * ``created``: on the ``aws`` backend, what the lab made in the account (deleted on stop).
     """
+
+    clock: Clock
+    tracer: Tracer
+    bridges: Bridges
+    functions: Runtime
+    created: Created | None
 
     def __init__(
         self,
@@ -63,72 +86,103 @@ class Lab:
         prefix: str = "lab-",
     ) -> None:
         self.backend: Backend = choose_backend(backend, endpoint_url, allow_aws)
-        self.region = region
+        self._region = region
         self.seed = seed
         self.prefix = prefix
         self.clock = Clock(
             virtual=self.backend.name == "embedded",
             remote_url=self.backend.endpoint_url if self.backend.virtual_clock else None,
         )
+        self.created = None
         self._mock: Any = None
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
         self._hooks: list[tuple[str, Hook, str]] = []
+        self._parts: dict[Callable[[Hooks], Any], Any] = {}
         self._on_reset: list[Callable[[], None]] = []
         self._on_stop: list[Callable[[], None]] = []
-        self._guarded = False
+        self._holds: list[Callable[[], None]] = []
         self.running = False
+
+    @property
+    def region(self) -> str:
+        """The AWS region the lab's clients use."""
+        return self._region
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Lab:
-        """Start the backend and a fresh botocore session (idempotent)."""
+        """Start the backend, a fresh botocore session and the lab's parts (idempotent)."""
         if self.running:
             return self
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        if self.backend.name != "aws":
-            guard_real_aws()
-            self._guarded = True
-        if self.backend.name == "embedded":
-            from moto import mock_aws
-
-            from labkit import _extensions
-
-            _extensions.patch_moto()
-            self._mock = mock_aws(config=MOTO_CONFIG)
-            self._mock.start()
-        elif self.backend.is_moto:
-            post_json(f"{self.backend.endpoint_url}/moto-api/reset")
-        self.clock.start()
-        self._new_session()
-        self.running = True
-        self._seed_and_configure()
-        from labkit import _extensions
-
-        _extensions.attach_all(self)
+        try:
+            if self.backend.name != "aws":
+                guard_real_aws()
+                self._holds.append(release_real_aws)
+            if self.backend.name == "embedded":
+                REGISTRY.acquire()  # moto changes, reverted when the last lab stops
+                self._holds.append(REGISTRY.release)
+                self._mock = mock_aws(config=MOTO_CONFIG)
+                self._mock.start()
+            elif self.backend.is_moto:
+                post_json(f"{self.backend.endpoint_url}/moto-api/reset")
+            self.clock.start()
+            self._new_session()
+            self.running = True
+            self._seed_and_configure()
+            self._build_parts()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
+    def _build_parts(self) -> None:
+        """The lab's parts, in the order their hooks must run: botocore calls the handlers of
+        one event in the order they were registered, and the bridges must see a call after the
+        tracer has recorded it."""
+        embedded = self.backend.name == "embedded"
+        advise_errors(self, self)
+        follow_long_polls(self.clock, self)
+        if self.backend.name == "aws":
+            self.created = prefix_tag_and_record(self, self, self.prefix)
+        self.tracer = Tracer(
+            hooks=self, clients=self, clock=self.clock, moto=self.backend.is_moto,
+            prefix=self.prefix,
+        )  # fmt: skip
+        self.bridges = Bridges(
+            hooks=self, clock=self.clock, hops=self.tracer, in_process=embedded,
+            server_url=self.backend.endpoint_url if self.backend.labkit_server else None,
+        )  # fmt: skip
+        self.functions = Runtime(
+            clients=self, clock=self.clock, hooks=self, hops=self.tracer, bridges=self.bridges,
+            seed=self.seed, in_process=embedded, moto=self.backend.is_moto,
+        )  # fmt: skip
+
     def stop(self) -> None:
-        """Tear everything down: hooks, clients, the mock or the created AWS resources."""
-        if not self.running:
-            return
-        for callback in reversed(self._on_stop):
-            callback()
+        """Tear everything down: hooks, clients, the mock or the created AWS resources.
+
+        Every step runs even when one before it fails; the first failure is raised at the end.
+        """
+        failure: BaseException | None = None
+        steps: list[Callable[[], None]] = [*reversed(self._on_stop)]
+        steps += [self._remove_hooks, self._clients.clear, self._stop_mock, self.clock.stop]
+        steps += reversed(self._holds)
+        for step in steps:
+            try:
+                step()
+            except BaseException as exc:  # one failing step must not leave the mock running
+                failure = failure or exc
         self._on_stop.clear()
         self._on_reset.clear()
-        self._remove_hooks()
-        self._clients.clear()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        self.clock.stop()
-        if self._guarded:
-            release_real_aws()
-            self._guarded = False
-        self.running = False
+        self._holds.clear()
+        self._parts.clear()
+        was_running, self.running = self.running, False
         global _current
         if _current is self:
             _current = None
+        if failure is not None and was_running:
+            raise failure
 
     def reset(self) -> None:
         """Wipe every queue, topic, bus and trace; simulated time goes back to its start."""
@@ -147,6 +201,23 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def part(self, factory: Callable[[Hooks], P]) -> P:
+        """The lab's part made by `factory`, made (with the lab's hooks) on first use.
+
+        Lesson plumbing asks for what it needs, so only the labs that use it carry its hooks:
+
+        >>> class Counter:
+        ...     def __init__(self, hooks):
+        ...         self.calls = 0
+        >>> with Lab() as lab:
+        ...     lab.part(Counter) is lab.part(Counter)
+        True
+        """
+        self._require_running("add a part to the lab")
+        if factory not in self._parts:
+            self._parts[factory] = factory(self)
+        return self._parts[factory]  # type: ignore[no-any-return]
 
     # -- clients and hooks --------------------------------------------------------------------
     @property
@@ -178,10 +249,15 @@ class Lab:
         return self._clients[service]
 
     def on(self, event_name: str, handler: Hook, unique_id: str) -> None:
-        """Register a botocore event handler for the lab's lifetime (removed on stop)."""
-        assert self._session is not None
-        core: botocore.session.Session = self._session._session
-        core.register(event_name, handler, unique_id=unique_id)
+        """Register a botocore event handler for the lab's lifetime (removed on stop).
+
+        It reaches the lab's clients made from now on and those made already (botocore copies
+        a session's handlers into each client when it makes it).
+        """
+        self._require_running("register a hook")
+        self._core().register(event_name, handler, unique_id=unique_id)
+        for client in self._clients.values():
+            client.meta.events.register(event_name, handler, unique_id=unique_id)
         self._hooks.append((event_name, handler, unique_id))
 
     def on_reset(self, callback: Callable[[], None]) -> None:
@@ -195,7 +271,7 @@ class Lab:
     def flow(self) -> Flow:
         """Everything this lab traced so far (``labkit.flow(lab)`` says the same)."""
         self._require_running("read the lab's flow")
-        return self.tracer.flow()  # type: ignore[attr-defined,no-any-return]
+        return self.tracer.flow()
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0) -> None:
         """Let lab time pass: instantly on the embedded backend, really elsewhere."""
@@ -238,12 +314,22 @@ class Lab:
         paths = shared_loader().search_paths
         paths[:] = dict.fromkeys(paths)
 
+    def _core(self) -> botocore.session.Session:
+        assert self._session is not None
+        return self._session._session  # type: ignore[no-any-return]
+
     def _remove_hooks(self) -> None:
         if self._session is not None:
-            core = self._session._session
+            emitters = [self._core(), *(c.meta.events for c in self._clients.values())]
             for event_name, handler, unique_id in self._hooks:
-                core.unregister(event_name, handler, unique_id=unique_id)
+                for emitter in emitters:
+                    emitter.unregister(event_name, handler, unique_id=unique_id)
         self._hooks.clear()
+
+    def _stop_mock(self) -> None:
+        if self._mock is not None:
+            mock, self._mock = self._mock, None
+            mock.stop()
 
     def _seed_and_configure(self) -> None:
         if self.backend.name == "embedded":

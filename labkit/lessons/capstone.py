@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -158,7 +157,6 @@ def ledger(lab: Lab, queues: Sequence[str], *, flow: Flow | None = None) -> Ledg
         queues = [queues]
     flow = as_flow(lab) if flow is None else flow
     sqs = lab.client("sqs")
-    tracer = getattr(lab, "tracer", None)
     arrived: dict[str, set[str]] = defaultdict(set)
     processed: dict[str, set[str]] = defaultdict(set)
     for hop in flow:
@@ -168,7 +166,7 @@ def ledger(lab: Lab, queues: Sequence[str], *, flow: Flow | None = None) -> Ledg
             processed[hop.source].add(hop.message_id)
     rows = []
     # the ledger's own reads stay out of the trace it reads
-    with tracer.paused() if tracer is not None else nullcontext():
+    with lab.tracer.paused():
         for name in queues:
             url = _queue_url(sqs, name)
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])

@@ -75,10 +75,9 @@ def take_all(
             'pass sqs.get_queue_url(QueueName="...")["QueueUrl"], not the queue name or ARN',
         )
     sqs = lab.client("sqs")
-    tracer = getattr(lab, "tracer", None)
     taken: list[dict[str, Any]] = []
     while len(taken) < MAX_MESSAGES:
-        with tracer.acting_as(consumer) if (tracer and consumer) else nullcontext():
+        with lab.tracer.acting_as(consumer) if consumer else nullcontext():
             batch = sqs.receive_message(
                 QueueUrl=queue_url,
                 MaxNumberOfMessages=10,

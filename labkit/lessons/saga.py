@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from labkit.lab.session import Lab
+    from labkit.parts import Hooks
     from labkit.trace.flows import Flow
 
 __all__ = [
@@ -62,7 +63,7 @@ __all__ = [
     "plot_failure_matrix",
     "choreography_flow",
     "SHOP_TABLES",
-    "attach",
+    "TaskTokens",
 ]
 
 #: The error code a service answers with when it refuses an operation for a business reason.
@@ -162,36 +163,27 @@ _REPORTS = ("SendTaskSuccess", "SendTaskFailure")
 STUCK_ROUNDS = 3
 
 
-def attach(lab: Lab) -> None:
-    """Record the task tokens the lab's clients report on (``SendTaskSuccess`` / ``Failure``).
+class TaskTokens:
+    """The task tokens the lab's clients reported on (``SendTaskSuccess`` / ``Failure``).
 
-    Registered when the lab starts: botocore copies handlers into each client when it is made.
+    A lab makes one the first time the saga helpers ask for it (``lab.part(TaskTokens)``): only
+    labs that run sagas carry these hooks.
     """
-    found: set[str] = set()
 
-    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["labkit_saga_token"] = str(params.get("taskToken", ""))
+    def __init__(self, hooks: Hooks) -> None:
+        self.reported: set[str] = set()
 
-    def record(http_response: Any, context: dict[str, Any], **_: Any) -> None:
-        if getattr(http_response, "status_code", 500) < 300:
-            found.add(context.get("labkit_saga_token", ""))
+        def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["labkit_saga_token"] = str(params.get("taskToken", ""))
 
-    for operation in _REPORTS:
-        lab.on(f"provide-client-params.sfn.{operation}", remember, "labkit-saga-token")
-        lab.on(f"after-call.sfn.{operation}", record, "labkit-saga-report")
-    lab.on_reset(found.clear)
-    lab._saga_tokens = found  # type: ignore[attr-defined]
+        def record(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+            if getattr(http_response, "status_code", 500) < 300:
+                self.reported.add(context.get("labkit_saga_token", ""))
 
-
-def _reported_tokens(lab: Lab) -> set[str]:
-    tokens: set[str] | None = getattr(lab, "_saga_tokens", None)
-    if tokens is None:
-        raise LabError(
-            "a lab started by labkit.start_lab() (it records task tokens for run_executions)",
-            "a lab without labkit.lessons.saga attached",
-            "start the lab with labkit.start_lab()",
-        )
-    return tokens
+        for operation in _REPORTS:
+            hooks.on(f"provide-client-params.sfn.{operation}", remember, "labkit-saga-token")
+            hooks.on(f"after-call.sfn.{operation}", record, "labkit-saga-report")
+        hooks.on_reset(self.reported.clear)
 
 
 def _settled(sfn: Any, execution: str, reported: set[str]) -> tuple[str, int] | None:
@@ -272,17 +264,17 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
     >>> lab.stop()
     """
     sfn = lab.client("stepfunctions")
-    reported = _reported_tokens(lab)
+    reported = lab.part(TaskTokens).reported
     deadline = time.monotonic() + timeout
     previous: dict[str, tuple[str, int]] | None = None
     quiet_rounds = 0
-    runtime = getattr(lab, "functions", None)
+    runtime = lab.functions
     looks = {
         execution: _settled_in_process(lab, execution, reported)
         or functools.partial(_settled, sfn, execution, reported)
         for execution in executions
     }
-    with _quiet_tracer(lab):
+    with lab.tracer.internal():
         while True:
             snapshot: dict[str, tuple[str, int]] = {}
             for execution in executions:
@@ -299,8 +291,8 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
                 snapshot[execution] = state
             if all(status != "RUNNING" for status, _ in snapshot.values()):
                 break
-            ran = runtime.run_until_idle() if runtime is not None else None
-            if (ran is None or not ran.invocations) and snapshot == previous:
+            ran = runtime.run_until_idle()
+            if not ran.invocations and snapshot == previous:
                 quiet_rounds += 1
                 if quiet_rounds >= STUCK_ROUNDS:
                     break  # stuck: nothing left to run and nothing moved, round after round
@@ -345,7 +337,7 @@ def run_until_quiet(lab: Lab, *, max_rounds: int = 100) -> Quiet:
     1
     >>> lab.stop()
     """
-    runtime = lab.functions  # type: ignore[attr-defined]
+    runtime = lab.functions
     totals = [0, 0, 0, 0]
     seconds = 0.0
     for rounds in range(1, max_rounds + 1):
@@ -362,23 +354,6 @@ def run_until_quiet(lab: Lab, *, max_rounds: int = 100) -> Quiet:
         "they still had work",
         "look for events that trigger each other in a loop (a rule matching its own output)",
     )
-
-
-class _quiet_tracer:
-    """Keep the polling calls out of the lab's trace."""
-
-    def __init__(self, lab: Lab) -> None:
-        self.tracer = getattr(lab, "tracer", None)
-        self._paused: Any = None
-
-    def __enter__(self) -> None:
-        if self.tracer is not None and hasattr(self.tracer, "_internal"):
-            self._paused = self.tracer._internal()
-            self._paused.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._paused is not None:
-            self._paused.__exit__(*exc)
 
 
 # -- the shop's ledgers and its invariants ----------------------------------------------------
@@ -426,7 +401,7 @@ def read_shop(lab: Lab, tables: Mapping[str, str] | None = None) -> ShopState:
     shipments: ``order_id``.
     """
     names = {**SHOP_TABLES, **(tables or {})}
-    with _quiet_tracer(lab):
+    with lab.tracer.internal():
         orders = {i["order_id"]: str(i.get("status", "")) for i in _scan(lab, names["orders"])}
         accounts = _scan(lab, names["accounts"])
         inventory = _scan(lab, names["inventory"])

@@ -4,17 +4,16 @@ On the embedded backend the clock is frozen at a fixed start and only moves when
 it, so a 30-second visibility timeout passes in no time and every timestamp repeats run after run.
 On other backends advancing the clock really waits.
 
-Simulated time also reaches inside moto (see `patch_moto`): an SQS long poll on an empty queue
-moves the clock to the moment a message becomes receivable, or to the end of the wait, instead of
-blocking on a clock that never moves. Step Functions stays real-time: Wait states and Retry
-intervals really sleep on moto's execution thread (poll `describe_execution`), while the
-execution history is stamped with simulated time.
+Simulated time also reaches inside moto (``labkit.moto_patches.sqs_long_poll``): an SQS long
+poll on an empty queue moves the clock to the moment a message becomes receivable, or to the end
+of the wait, instead of blocking on a clock that never moves. Step Functions stays real-time:
+Wait states and Retry intervals really sleep on moto's execution thread (poll
+`describe_execution`), while the execution history is stamped with simulated time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import threading
 import time
 from collections.abc import Callable
@@ -22,33 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 import time_machine
 
+from labkit.endpoint import post_json
 from labkit.errors import LabError
-from labkit.lab.backends import post_json
+from labkit.moto_patches.sqs_long_poll import simulate_waits
 
 if TYPE_CHECKING:
-    from labkit.lab.session import Lab
+    from labkit.parts import Hooks
 
-__all__ = ["Clock", "LAB_EPOCH", "simulated_clock", "patch_moto", "attach"]
+__all__ = ["Clock", "LAB_EPOCH", "follow_long_polls"]
 
 #: Where simulated time starts: a Monday morning, so schedules read naturally.
 LAB_EPOCH = dt.datetime(2026, 1, 5, 9, 0, 0, tzinfo=dt.UTC)
 
-# In-process clocks whose simulated time is running, innermost last. moto's patched waits use the
-# innermost one; the lock keeps a long poll's jump and a lab's advance from interleaving.
-_RUNNING: list[Clock] = []
+# keeps a long poll's jump and a lab's advance from interleaving
 _SHIFT_LOCK = threading.RLock()
-
-
-def simulated_clock() -> Clock | None:
-    """The in-process clock whose simulated time is running, or None (time is real here).
-
-    >>> clock = Clock(virtual=True)
-    >>> clock.start()
-    >>> simulated_clock() is clock
-    True
-    >>> clock.stop()
-    """
-    return _RUNNING[-1] if _RUNNING else None
 
 
 class Clock:
@@ -71,6 +57,7 @@ class Clock:
         self._start = start
         self._traveller: time_machine.travel | None = None
         self._coordinates: time_machine.Coordinates | None = None
+        self._stop_simulating_waits: Callable[[], None] | None = None
         self._t0 = 0.0
         self._listeners: list[Callable[[float], None]] = []
         # simulated seconds the listeners know have passed (see catch_up)
@@ -83,15 +70,16 @@ class Clock:
         elif self.virtual and self._traveller is None:
             self._traveller = time_machine.travel(self._start, tick=False)
             self._coordinates = self._traveller.start()
-            _RUNNING.append(self)
+            self._stop_simulating_waits = simulate_waits(self.shift)
         self._t0 = time.time()
         self._known_elapsed = 0.0
 
     def stop(self) -> None:
         if self._traveller is not None:
             self._traveller.stop()
-        if self in _RUNNING:
-            _RUNNING.remove(self)
+        if self._stop_simulating_waits is not None:
+            self._stop_simulating_waits()
+            self._stop_simulating_waits = None
         self._traveller = None
         self._coordinates = None
 
@@ -193,107 +181,12 @@ class Clock:
         return answer
 
 
-# -- simulated time inside moto ---------------------------------------------------------------
+def follow_long_polls(clock: Clock, hooks: Hooks) -> None:
+    """After an SQS long poll, tell the clock's listeners (tracer, schedules) the time it took.
 
-#: Real seconds an empty long poll still listens for messages sent by other threads (a Step
-#: Functions execution, a function runtime) before simulated time jumps ahead.
-LONG_POLL_GRACE = 0.02
-
-
-def patch_moto() -> None:
-    """Make moto's own waits safe under a frozen clock (idempotent).
-
-    - SQS ReceiveMessage with WaitTimeSeconds (or the queue's ReceiveMessageWaitTimeSeconds)
-      on a queue with nothing receivable: while time is simulated, the call moves the clock to
-      the moment a message becomes receivable (visibility timeout or delay over), or to the end
-      of the wait, instead of looping forever. With real time it waits as moto does.
-    - Step Functions Wait states measure their real sleep with a monotonic clock; moto measures
-      it with time.time(), which a frozen clock never moves, so it would wait forever.
+    A long poll moves simulated time inside moto (``labkit.moto_patches.sqs_long_poll``); the
+    clock's listeners hear of it here, once the call is over.
     """
-    from moto.sqs.models import SQSBackend
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-        WaitFunction,
-    )
-
-    if not getattr(SQSBackend.receive_message, "_labkit_long_poll", False):
-        SQSBackend.receive_message = _long_poll_on_simulated_time(SQSBackend.receive_message)
-    if not getattr(WaitFunction._wait_interval, "_labkit_monotonic", False):
-        WaitFunction._wait_interval = _wait_interval_monotonic
-
-
-def _long_poll_on_simulated_time(receive: Callable[..., Any]) -> Callable[..., Any]:
-    from moto.core.utils import unix_time
-
-    @functools.wraps(receive)
-    def receive_message(
-        self: Any,
-        queue_name: str,
-        count: int,
-        wait_seconds_timeout: int,
-        visibility_timeout: int,
-        message_attribute_names: list[str] | None = None,
-    ) -> Any:
-        clock = simulated_clock()
-        if clock is None or not wait_seconds_timeout:
-            return receive(
-                self, queue_name, count, wait_seconds_timeout, visibility_timeout,
-                message_attribute_names,
-            )  # fmt: skip
-        queue = self.get_queue(queue_name)
-        polling_end = unix_time() + int(wait_seconds_timeout)
-        while True:
-            # one non-waiting receive is exactly moto's first pass of its long-poll loop
-            result = receive(
-                self, queue_name, count, 0, visibility_timeout, message_attribute_names
-            )
-            now = unix_time()
-            if result or now > polling_end:
-                return result
-            with queue._messages_lock:
-                sent_meanwhile = queue._messages_lock.wait(LONG_POLL_GRACE)
-            if sent_meanwhile:
-                continue
-            moment = _next_receivable(queue, now)
-            target = polling_end if moment is None else min(moment, polling_end)
-            # moto compares strictly (visible once now > visible_at): land just past the moment
-            clock.shift(target - now + 0.001)
-
-    receive_message._labkit_long_poll = True  # type: ignore[attr-defined]
-    return receive_message
-
-
-def _next_receivable(queue: Any, now: float) -> float | None:
-    """When the next message of `queue` stops being invisible or delayed (epoch seconds).
-
-    A message whose timeout ends exactly `now` counts: its timeout has elapsed, so it is due now
-    (moto, comparing strictly, hands it out one millisecond later; the caller lands there).
-    """
-    now_ms = now * 1000.0
-    upcoming = [
-        moment
-        for message in list(queue._messages)
-        if (moment := max(message.visible_at, message.delayed_until)) >= now_ms
-    ]
-    return min(upcoming) / 1000.0 if upcoming else None
-
-
-def _wait_interval_monotonic(self: Any, env: Any, wait_seconds: float) -> None:
-    """moto's WaitFunction._wait_interval, measuring the real wait with time.monotonic()."""
-    started = time.monotonic()
-    remaining = float(wait_seconds)
-    while remaining > 0:
-        env.program_state_event.wait(remaining)
-        remaining = wait_seconds - (time.monotonic() - started)
-        if not env.is_running():
-            return
-
-
-_wait_interval_monotonic._labkit_monotonic = True  # type: ignore[attr-defined]
-
-
-def attach(lab: Lab) -> None:
-    """After an SQS long poll, tell the clock's listeners (tracer, schedules) the time it took."""
-    clock = lab.clock
     if not clock.virtual:
         return
 
@@ -306,5 +199,5 @@ def attach(lab: Lab) -> None:
         if waited or (waited is None and not parsed.get("Messages")):
             clock.catch_up()
 
-    lab.on("provide-client-params.sqs.ReceiveMessage", note_wait, "labkit-clock-wait")
-    lab.on("after-call.sqs.ReceiveMessage", after_receive, "labkit-clock-long-poll")
+    hooks.on("provide-client-params.sqs.ReceiveMessage", note_wait, "labkit-clock-wait")
+    hooks.on("after-call.sqs.ReceiveMessage", after_receive, "labkit-clock-long-poll")

@@ -56,8 +56,8 @@ import random
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,7 +65,9 @@ from labkit.errors import LabError
 from labkit.trace.records import actor
 
 if TYPE_CHECKING:
-    from labkit.lab.session import Lab
+    from labkit.local.bridges import Bridges
+    from labkit.local.clock import Clock
+    from labkit.parts import Clients, Hooks, HopSink
 
 __all__ = [
     "Faults",
@@ -75,8 +77,6 @@ __all__ = [
     "RunResult",
     "Runtime",
     "LambdaContext",
-    "attach",
-    "patch_moto",
 ]
 
 Handler = Callable[[Any, "LambdaContext"], Any]
@@ -448,22 +448,49 @@ class Function:
 
 # -- the runtime ------------------------------------------------------------------------------
 class Runtime:
-    """A lab's functions (``lab.functions``): deploy handlers, connect queues, let time run."""
+    """A lab's functions (``lab.functions``): deploy handlers, connect queues, let time run.
 
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
+    The lab builds it with what it needs: its clients, its clock, where to register life-cycle
+    callbacks, the tracer (``hops``) and the bridges that queue SNS and EventBridge pushes.
+    ``in_process``: moto runs in this process (the embedded backend); ``moto``: moto answers
+    (here or in a server), so functions exist in its Lambda service and its account is fixed.
+    """
+
+    def __init__(
+        self,
+        *,
+        clients: Clients,
+        clock: Clock,
+        hooks: Hooks,
+        hops: HopSink,
+        bridges: Bridges,
+        seed: int,
+        in_process: bool,
+        moto: bool,
+    ) -> None:
+        self._clients = clients
+        self._clock = clock
+        self._hops = hops
+        self._bridges = bridges
+        self._seed = seed
+        self._in_process = in_process
+        self._moto = moto
         self._functions: dict[str, Function] = {}
         self._mappings: list[EventSourceMapping] = []
         self._invocations: list[Invocation] = []
         self._pending: list[tuple[float, int, _Pending]] = []
         self._seq = itertools.count(1)
-        self._ids = random.Random(lab.seed)
+        self._ids = random.Random(seed)
         self._role_arn = ""
         self._account = ""
         self._remote_now: float | None = None
         self._dead_lettered: list[str] = []
         self._discarded: list[str] = []
         self._retried = 0
+        self._sync_clock()
+        hooks.on_reset(self.clear)
+        if clock.remote_url is not None:
+            hooks.on_stop(clock.on_advance(self._advanced))
 
     # -- public ---------------------------------------------------------------------------
     def deploy(
@@ -590,7 +617,7 @@ class Runtime:
                 "AWS requires it too: pass window=1 (or more)",
             )
         url = self._queue_url(queue)
-        arn = _queue_arn(url, self.lab.region, self._account_id())
+        arn = _queue_arn(url, self._clients.region, self._account_id())
         for existing in self._mappings:
             if existing.queue_arn == arn and existing.function is fn:
                 raise LabError(
@@ -627,7 +654,7 @@ class Runtime:
         """Lab seconds since the lab (or its last reset) started."""
         if self._remote_now is not None:
             return self._remote_now
-        return self.lab.clock.elapsed()
+        return self._clock.elapsed()
 
     def clear(self) -> None:
         """Forget every function, mapping and invocation (the lab calls this on reset)."""
@@ -636,7 +663,7 @@ class Runtime:
         self._invocations.clear()
         self._pending.clear()
         self._seq = itertools.count(1)
-        self._ids = random.Random(self.lab.seed)
+        self._ids = random.Random(self._seed)
         self._role_arn = ""
         self._dead_lettered.clear()
         self._discarded.clear()
@@ -677,7 +704,7 @@ class Runtime:
                 if now >= end or not progress:
                     break
                 continue
-            self.lab.advance(step)
+            self._clock.advance(step)
         invocations = tuple(self._invocations[first_invocation:])
         return RunResult(
             started=start,
@@ -738,30 +765,26 @@ class Runtime:
 
     def _next_firing(self, now: float) -> float | None:
         """When labkit's scheduler fires next, in lab seconds (in this process only)."""
-        if self.lab.backend.name != "embedded":
-            return None
-        from labkit.local import bridges
-
-        at = bridges.next_firing()
+        at = self._bridges.next_firing()
         if at is None:
             return None
-        return now + max(at - self.lab.clock.now().timestamp(), 0.0)
+        return now + max(at - self._clock.now().timestamp(), 0.0)
 
     def _unknown_arrivals(self) -> bool:
         """Can work arrive that the runtime cannot foresee? (queues fed by others, pushes
         from a server's schedules)."""
         if self._mappings:
             return True
-        return bool(self._functions) and self.lab.backend.name != "embedded"
+        return bool(self._functions) and not self._in_process
 
     def _poll_interval(self) -> float:
-        return VIRTUAL_POLL_INTERVAL if self.lab.clock.virtual else REAL_POLL_INTERVAL
+        return VIRTUAL_POLL_INTERVAL if self._clock.virtual else REAL_POLL_INTERVAL
 
     def _adopt_lambda_mappings(self) -> None:
         """Follow mappings made with boto3's ``lambda.create_event_source_mapping`` (on moto)."""
-        if not self.lab.backend.is_moto or not self._functions:
+        if not self._moto or not self._functions:
             return
-        lam = self.lab.client("lambda")
+        lam = self._clients.client("lambda")
         known = {m.uuid for m in self._mappings}
         for fn in list(self._functions.values()):
             answer = lam.list_event_source_mappings(FunctionName=fn.arn)
@@ -822,15 +845,12 @@ class Runtime:
         so a traced lab polls through boto3 like any client. Both ways give the same records
         (tests/test_runtime.py checks it); the direct way is five times cheaper per batch.
         """
-        if self.lab.backend.name != "embedded":
-            return False
-        tracer = getattr(self.lab, "tracer", None)
-        return tracer is None or not getattr(tracer, "enabled", True)
+        return self._in_process and not self._hops.enabled
 
     def _sqs_backend(self) -> Any:
         from moto.sqs import sqs_backends
 
-        return sqs_backends[self._account_id()][self.lab.region]
+        return sqs_backends[self._account_id()][self._clients.region]
 
     def _receive(self, mapping: EventSourceMapping, count: int) -> list[dict[str, Any]]:
         if self._direct():
@@ -851,7 +871,7 @@ class Runtime:
         fn = mapping.function
         worker = fn._free_worker(now)
         assert worker is not None
-        records = [_sqs_record(m, mapping.queue_arn, self.lab.region) for m, _ in batch]
+        records = [_sqs_record(m, mapping.queue_arn, self._clients.region) for m, _ in batch]
         ids = tuple(r["messageId"] for r in records)
         for record in records:
             if int(record["attributes"].get("ApproximateReceiveCount", "1")) > 1:
@@ -911,22 +931,20 @@ class Runtime:
     ) -> None:
         fn = mapping.function
         deletes: list[dict[str, Any]] = []
-        tracer = getattr(self.lab, "tracer", None)
         for message, received_at in batch:
             sqs_id = message["MessageId"]
             back_at = round(received_at + mapping.visibility_timeout + VISIBILITY_EPSILON, 6)
             if sqs_id in failed:
                 mapping._expected[sqs_id] = back_at
                 count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                if tracer is not None:
-                    tracer.add_hop(
-                        mapping.queue_arn,
-                        actor(fn.name),
-                        sqs_id,
-                        "failed",
-                        detail=(error or "reported in batchItemFailures")[:200],
-                        labels=(("receive_count", str(count)),),
-                    )
+                self._hops.add_hop(
+                    mapping.queue_arn,
+                    actor(fn.name),
+                    sqs_id,
+                    "failed",
+                    detail=(error or "reported in batchItemFailures")[:200],
+                    labels=(("receive_count", str(count)),),
+                )
                 if mapping.dead_letter_arn and count >= mapping.max_receive_count > 0:
                     self._dead_lettered.append(sqs_id)
             elif fn._lose_delete():
@@ -979,16 +997,14 @@ class Runtime:
             fn, request_id, now, took, item.trigger, item.source, ids, outcome,
             ids if error else (), error, attempt=item.attempt,
         )  # fmt: skip
-        tracer = getattr(self.lab, "tracer", None)
-        if tracer is not None:
-            tracer.add_hop(
-                item.source or fn.arn,
-                fn.arn,
-                item.message_id,
-                "failed" if error else "processed",
-                detail=error[:200],
-                labels=(("attempt", str(item.attempt)),),
-            )
+        self._hops.add_hop(
+            item.source or fn.arn,
+            fn.arn,
+            item.message_id,
+            "failed" if error else "processed",
+            detail=error[:200],
+            labels=(("attempt", str(item.attempt)),),
+        )
         if not error:
             return
         if item.attempt <= fn.retries:
@@ -1020,22 +1036,16 @@ class Runtime:
                 MessageBody=json.dumps(item.event),
                 MessageAttributes=attributes,
             )
-        tracer = getattr(self.lab, "tracer", None)
-        if tracer is not None:
-            tracer.link(sent["MessageId"], item.message_id)
-            dlq = _queue_arn(fn.dead_letter_url, self.lab.region, self._account_id())
-            tracer.add_hop(
-                fn.arn, dlq, item.message_id, "dead-lettered",
-                detail=f"failed {item.attempt} attempts: {error}"[:200],
-            )  # fmt: skip
+        self._hops.link(sent["MessageId"], item.message_id)
+        dlq = _queue_arn(fn.dead_letter_url, self._clients.region, self._account_id())
+        self._hops.add_hop(
+            fn.arn, dlq, item.message_id, "dead-lettered",
+            detail=f"failed {item.attempt} attempts: {error}"[:200],
+        )  # fmt: skip
 
     def _collect_pushes(self) -> None:
         """Take the invocations labkit's bridges queued for this lab's functions."""
-        try:
-            from labkit.local import bridges
-        except ImportError:  # pragma: no cover - bridges are part of labkit
-            return
-        for item in bridges.take_invocations(self.lab):
+        for item in self._bridges.take_invocations():
             arn = item["function"]
             if not any(fn.arn == arn for fn in self._functions.values()):
                 continue
@@ -1088,21 +1098,17 @@ class Runtime:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def _sqs(self) -> Any:
-        return self.lab.client("sqs")
+        return self._clients.client("sqs")
 
-    @contextmanager
-    def _acting_as(self, name: str) -> Iterator[None]:
-        tracer = getattr(self.lab, "tracer", None)
-        acting = getattr(tracer, "acting_as", None)
-        with acting(name) if acting is not None else nullcontext():
-            yield
+    def _acting_as(self, name: str) -> AbstractContextManager[None]:
+        return self._hops.acting_as(name)
 
     def _account_id(self) -> str:
         if not self._account:
-            if self.lab.backend.is_moto:
+            if self._moto:
                 self._account = "123456789012"
             else:
-                self._account = self.lab.client("sts").get_caller_identity()["Account"]
+                self._account = self._clients.client("sts").get_caller_identity()["Account"]
         return self._account
 
     def _queue_url(self, queue: str) -> str:
@@ -1125,9 +1131,9 @@ class Runtime:
 
     def _create_function(self, name: str) -> str:
         """A real-looking ARN: on moto, a function really exists in its Lambda service."""
-        if not self.lab.backend.is_moto:
-            return f"arn:aws:lambda:{self.lab.region}:{self._account_id()}:function:{name}"
-        lam = self.lab.client("lambda")
+        if not self._moto:
+            return f"arn:aws:lambda:{self._clients.region}:{self._account_id()}:function:{name}"
+        lam = self._clients.client("lambda")
         try:
             lam.delete_function(FunctionName=name)
         except Exception:
@@ -1145,7 +1151,7 @@ class Runtime:
 
     def _role(self) -> str:
         if not self._role_arn:
-            iam = self.lab.client("iam")
+            iam = self._clients.client("iam")
             trust = {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -1165,8 +1171,8 @@ class Runtime:
         return self._role_arn
 
     def _sync_clock(self) -> None:
-        if self.lab.clock.remote_url is not None:
-            self._remote_now = self.lab.clock.elapsed()
+        if self._clock.remote_url is not None:
+            self._remote_now = self._clock.elapsed()
 
     def _advanced(self, seconds: float) -> None:
         if self._remote_now is not None:
@@ -1298,110 +1304,3 @@ def _redrive_policy(text: str) -> dict[str, Any]:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-# -- moto's per-message costs ----------------------------------------------------------------
-_PATCHED = False
-
-
-def patch_moto() -> None:
-    """Remove two per-message costs of moto that dominate a spike of thousands of messages.
-
-    * Every SNS -> SQS delivery made a new X.509 certificate and an RSA signature (about 6 ms
-      each, 30,000 of them in a 10,000-message fan-out to three queues). Envelopes delivered
-      to queues now carry a placeholder ``Signature`` (a SHA-256 digest of the string AWS
-      signs); the envelope's keys and values are otherwise moto's. HTTP(S) deliveries are
-      still signed by moto. Verify signatures against real AWS only.
-    * A receipt handle was 185 separate random draws; it is now 185 random bytes mapped to
-      letters, from the same seeded generator (same length, alphabet and determinism).
-    """
-    global _PATCHED
-    if _PATCHED:
-        return
-    import hashlib
-
-    from moto.core.utils import iso_8601_datetime_with_milliseconds
-    from moto.moto_api._internal import mock_random
-    from moto.sns import models as sns_models
-    from moto.sqs import models as sqs_models
-
-    letters = bytes(97 + b % 26 for b in range(256))
-
-    def generate_receipt_handle() -> str:
-        return mock_random.randbytes(185).translate(letters).decode()
-
-    sqs_models.generate_receipt_handle = generate_receipt_handle  # type: ignore[attr-defined]
-
-    original = sns_models.Subscription.get_post_data
-
-    def get_post_data(
-        self: Any,
-        message: str,
-        message_id: str,
-        subject: str | None,
-        message_attributes: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        if self.protocol != "sqs":
-            return original(self, message, message_id, subject, message_attributes)
-        key_name = f"SimpleNotificationService-{str(mock_random.uuid4()).replace('-', '')}.pem"
-        timestamp = iso_8601_datetime_with_milliseconds()
-        signed = (
-            f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
-            f"TopicArn\n{self.topic.arn}\nType\nNotification\n"
-        )
-        region = self.topic.sns_backend.region_name
-        post_data: dict[str, Any] = {
-            "Type": "Notification",
-            "MessageId": message_id,
-            "TopicArn": self.topic.arn,
-            "Message": message,
-            "Timestamp": timestamp,
-            "SignatureVersion": "2",
-            "Signature": base64.b64encode(hashlib.sha256(signed.encode()).digest()).decode(),
-            "SigningCertURL": f"https://sns.{region}.amazonaws.com/{key_name}",
-            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"
-            f"&SubscriptionArn=arn:aws:sns:us-east-1:{self.account_id}:{self.topic.name}"
-            ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
-        }
-        if subject:
-            post_data["Subject"] = subject
-        if message_attributes:
-            post_data["MessageAttributes"] = message_attributes
-        return post_data
-
-    sns_models.Subscription.get_post_data = get_post_data  # type: ignore[method-assign]
-
-    # moto's /moto-api/data.json (how a lab recognises a moto server) fails with HTTP 500 as
-    # soon as a function exists and Docker is absent: its docker_client property raises.
-    # An AttributeError is what data.json skips.
-    from moto.awslambda.models import LambdaFunction
-
-    docker_client = next(
-        (
-            k.__dict__["docker_client"]
-            for k in LambdaFunction.__mro__
-            if "docker_client" in k.__dict__
-        ),
-        None,
-    )
-    if isinstance(docker_client, property) and docker_client.fget is not None:
-        fget = docker_client.fget
-
-        def no_docker(self: Any) -> Any:
-            try:
-                return fget(self)
-            except Exception as exc:
-                raise AttributeError(f"docker_client: {exc}") from None
-
-        LambdaFunction.docker_client = property(no_docker)  # type: ignore[assignment,method-assign]
-    _PATCHED = True
-
-
-def attach(lab: Lab) -> None:
-    """Give the lab its function runtime (``lab.functions``); cleared on reset."""
-    runtime = Runtime(lab)
-    runtime._sync_clock()
-    lab.functions = runtime  # type: ignore[attr-defined]
-    lab.on_reset(runtime.clear)
-    if lab.clock.remote_url is not None:
-        lab.on_stop(lab.clock.on_advance(runtime._advanced))

@@ -18,13 +18,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["patch_moto", "unpatch_moto", "is_patched"]
+from labkit.moto_patches.registry import Change, Row, Wrap
+
+__all__ = ["CHANGE", "GUARDED"]
 
 #: The DynamoDBBackend methods that read or change items.
 GUARDED = ("put_item", "get_item", "update_item", "delete_item", "transact_write_items")
 
 _LOCK = threading.RLock()
-_ORIGINALS: dict[str, Callable[..., Any]] = {}
 
 
 def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,27 +37,17 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return one_at_a_time
 
 
-def patch_moto() -> None:
-    """Apply the correction in this process (idempotent)."""
+def _rows() -> list[Row]:
     from moto.dynamodb.models import DynamoDBBackend
 
-    if _ORIGINALS:
-        return
-    for name in GUARDED:
-        original = getattr(DynamoDBBackend, name)
-        _ORIGINALS[name] = original
-        setattr(DynamoDBBackend, name, _serialised(original))
+    return [Wrap(DynamoDBBackend, name, _serialised) for name in GUARDED]
 
 
-def unpatch_moto() -> None:
-    """Put moto's own behaviour back (idempotent)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name, original in _ORIGINALS.items():
-        setattr(DynamoDBBackend, name, original)
-    _ORIGINALS.clear()
-
-
-def is_patched() -> bool:
-    """Whether the correction is applied in this process."""
-    return bool(_ORIGINALS)
+CHANGE = Change(
+    "ddb_atomic",
+    "moto.dynamodb.models",
+    "each DynamoDB write is atomic: a condition is checked against the item as the write happens",
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+    "Expressions.ConditionExpressions.html",
+    _rows,
+)

@@ -14,32 +14,24 @@ Each correction is one small function named for what it fixes, routing moto's de
   arrays); labkit's bridges use moto's rule matching, so they follow too.
 - `event_pattern_validation`: PutRule rejects the patterns EventBridge rejects.
 
-They are written for moto 5.2.5 only: on another version `patch_moto` warns and changes nothing
-until the corrections are checked again.
-
->>> from labkit.moto_patches import filters_and_patterns as fidelity
->>> fidelity.patch_moto()
->>> fidelity.is_patched()
-True
+They are two changes in labkit's registry (``labkit.moto_patches``), one per service, written
+for moto 5.2.5 only: on another version the registry warns and leaves them off until they are
+checked again (tests/test_doc_cases.py).
 """
 
 from __future__ import annotations
 
 import json
-import warnings
+from collections.abc import Callable
 from typing import Any
 
 from labkit import matcher as matching
+from labkit.moto_patches.registry import Change, Row, Wrap
 
-__all__ = ["MOTO_VERSION", "patch_moto", "is_patched", "CORRECTIONS"]
-
-#: The moto version these corrections were written for and checked against.
-MOTO_VERSION = "5.2.5"
-
-_MARK = "_labkit_fidelity"
+__all__ = ["SNS_FILTER_POLICIES", "EVENT_PATTERNS"]
 
 
-def sns_filter_follows_documented_semantics() -> None:
+def sns_filter_follows_documented_semantics() -> Row:
     """moto's FilterPolicyMatcher.matches decides with labkit.matcher instead."""
     from moto.sns.utils import FilterPolicyMatcher
 
@@ -56,10 +48,10 @@ def sns_filter_follows_documented_semantics() -> None:
             attributes=message_attributes or {},
         )
 
-    _replace(FilterPolicyMatcher, "matches", matches)
+    return _instead(FilterPolicyMatcher, "matches", matches)
 
 
-def sns_filter_policy_validation() -> None:
+def sns_filter_policy_validation() -> Row:
     """moto's SNSBackend._validate_filter_policy raises what SNS raises, for what SNS rejects."""
     from moto.sns.exceptions import SNSInvalidParameter
     from moto.sns.models import SNSBackend
@@ -72,10 +64,10 @@ def sns_filter_policy_validation() -> None:
                 f"Invalid parameter: FilterPolicy: {error.aws_message}"
             ) from None
 
-    _replace(SNSBackend, "_validate_filter_policy", _validate_filter_policy)
+    return _instead(SNSBackend, "_validate_filter_policy", _validate_filter_policy)
 
 
-def event_pattern_follows_documented_semantics() -> None:
+def event_pattern_follows_documented_semantics() -> Row:
     """moto's EventPattern.matches_event decides with labkit.matcher instead."""
     from moto.events.models import EventPattern
 
@@ -89,18 +81,16 @@ def event_pattern_follows_documented_semantics() -> None:
         # moto hands over its own event dict; a JSON round trip gives the values AWS matches on
         return matching.pattern_matches(compiled, json.loads(json.dumps(event, default=str)))
 
-    _replace(EventPattern, "matches_event", matches_event)
+    return _instead(EventPattern, "matches_event", matches_event)
 
 
-def event_pattern_validation() -> None:
+def event_pattern_validation() -> Row:
     """moto's EventPatternParser.parse rejects what PutRule rejects, with EventBridge's reason."""
     from moto.events.exceptions import InvalidEventPatternException
     from moto.events.models import EventPatternParser
 
-    original = EventPatternParser.parse
-
     def parse(self: Any) -> dict[str, Any]:
-        pattern = original(self)
+        pattern = EventPatternParser.parse.__wrapped__(self)
         if pattern:
             try:
                 matching.validate_pattern(pattern)
@@ -108,51 +98,31 @@ def event_pattern_validation() -> None:
                 raise InvalidEventPatternException(reason=error.aws_message) from None
         return pattern
 
-    _replace(EventPatternParser, "parse", parse)
+    return _instead(EventPatternParser, "parse", parse)
 
 
-#: Every correction, in the order `patch_moto` applies them.
-CORRECTIONS = (
-    sns_filter_follows_documented_semantics,
-    sns_filter_policy_validation,
-    event_pattern_follows_documented_semantics,
-    event_pattern_validation,
+def _instead(owner: type, name: str, function: Callable[..., Any]) -> Row:
+    """Put `function` in place of moto's `owner.name`, which stays reachable as __wrapped__."""
+
+    def wrap(original: Any) -> Any:
+        function.__name__ = name
+        function.__wrapped__ = original  # type: ignore[attr-defined]
+        return function
+
+    return Wrap(owner, name, wrap)
+
+
+SNS_FILTER_POLICIES = Change(
+    "sns_filter_policies",
+    "moto.sns.models",
+    "SNS accepts, rejects and applies filter policies as its developer guide documents",
+    "https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html",
+    lambda: [sns_filter_follows_documented_semantics(), sns_filter_policy_validation()],
 )
-
-
-def _replace(owner: type, name: str, function: Any) -> None:
-    if getattr(getattr(owner, name), _MARK, False):
-        return
-    setattr(function, _MARK, True)
-    function.__name__ = name
-    function.__wrapped__ = getattr(owner, name)
-    setattr(owner, name, function)
-
-
-def is_patched() -> bool:
-    """Whether moto in this process runs with labkit's filter and pattern corrections."""
-    from moto.events.models import EventPattern
-    from moto.sns.utils import FilterPolicyMatcher
-
-    return bool(
-        getattr(FilterPolicyMatcher.matches, _MARK, False)
-        and getattr(EventPattern.matches_event, _MARK, False)
-    )
-
-
-def patch_moto() -> None:
-    """Apply every correction (idempotent); on another moto version, warn and change nothing."""
-    import moto
-
-    if moto.__version__ != MOTO_VERSION:
-        warnings.warn(
-            "labkit.moto_patches.filters_and_patterns was written for moto "
-            f"{MOTO_VERSION}, found {moto.__version__}: "
-            "filter policies and event patterns run on moto's own matcher until the "
-            "corrections are checked against this version (tests/test_doc_cases.py)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return
-    for correction in CORRECTIONS:
-        correction()
+EVENT_PATTERNS = Change(
+    "events_patterns",
+    "moto.events.models",
+    "EventBridge accepts, rejects and matches event patterns as its user guide documents",
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html",
+    lambda: [event_pattern_follows_documented_semantics(), event_pattern_validation()],
+)

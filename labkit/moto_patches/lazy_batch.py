@@ -6,11 +6,13 @@ moto 5.2.5's Step Functions interpreter imports one constant (``JobStatus``) fro
 models: close to a second of start-up (EC2 builds its region and zone tables) in every process
 that runs a state machine, though no lesson calls Batch or EC2.
 
-``patch_moto`` registers ``moto.batch`` as a package whose ``__init__`` runs on first use: its
+This change registers ``moto.batch`` as a package whose ``__init__`` runs on first use: its
 submodules (``moto.batch.utils``) import as usual, and the first look-up of anything else on the
 package (``batch_backends``, which moto asks for when a Batch request arrives) runs the real
 ``__init__`` and answers from it. Nothing changes for a Batch or EC2 call, only when it is paid.
-``tests/test_lean_imports.py`` checks both sides in fresh processes.
+``tests/test_lean_imports.py`` checks both sides in fresh processes. When the registry lets go,
+``moto.batch`` goes back to what it was: absent if nothing loaded it, a plain module if something
+did.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import threading
 from types import ModuleType
 from typing import Any
 
-__all__ = ["patch_moto"]
+from labkit.moto_patches.registry import Change, Custom, Row, Undo
+
+__all__ = ["CHANGE"]
 
 _PACKAGE = "moto.batch"
 _LOCK = threading.Lock()
@@ -53,16 +57,41 @@ def _load(module: _DeferredPackage) -> None:
         spec.loader.exec_module(module)
 
 
-def patch_moto() -> None:
-    """Defer ``moto.batch``'s ``__init__`` (idempotent; a no-op once Batch is imported)."""
+def _defer() -> Undo:
+    """Register ``moto.batch`` as a deferred package; the undo takes it away unless loaded."""
     if _PACKAGE in sys.modules:
-        return
+        return lambda: None
     spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or spec.loader is None:
-        return
+        return lambda: None
     module = importlib.util.module_from_spec(spec)
     module.__class__ = _DeferredPackage
     sys.modules[_PACKAGE] = module
     import moto
 
     moto.batch = module  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        with _LOCK:
+            if module._labkit_loaded:  # type: ignore[attr-defined]
+                module.__class__ = ModuleType  # Batch was used: keep the real package
+                return
+            if sys.modules.get(_PACKAGE) is module:
+                del sys.modules[_PACKAGE]
+            if vars(moto).get("batch") is module:
+                del moto.batch  # type: ignore[attr-defined]
+
+    return undo
+
+
+def _rows() -> list[Row]:
+    return [Custom(_defer)]
+
+
+CHANGE = Change(
+    "lazy_batch",
+    "moto",
+    "Step Functions starts without loading moto's Batch and EC2 models (nothing a client sees)",
+    "",
+    _rows,
+)

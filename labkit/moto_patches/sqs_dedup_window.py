@@ -10,33 +10,21 @@ window again.
 
 This is separate from the fast path (``labkit.moto_patches.sqs_fastpath``), which changes no
 behaviour.
-
->>> from labkit.moto_patches import sqs_dedup_window as sqs_fidelity
->>> sqs_fidelity.patch_moto()
->>> sqs_fidelity.is_patched()
-True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-__all__ = [
-    "DEDUPLICATION_WINDOW_SECONDS",
-    "patch_moto",
-    "unpatch_moto",
-    "is_patched",
-    "corrections_off",
-]
+from labkit.moto_patches.registry import Change, Row, Wrap
+
+__all__ = ["CHANGE", "DEDUPLICATION_WINDOW_SECONDS"]
 
 #: How long AWS remembers a FIFO MessageDeduplicationId after its first successful send.
 DEDUPLICATION_WINDOW_SECONDS = 300
 # past this many remembered ids a queue forgets those whose window is over
 _PRUNE_ABOVE = 1_000
-
-_ORIGINAL_ADD: Callable[..., None] | None = None
 
 
 def _with_dedup_window(add_message: Callable[..., None]) -> Callable[..., None]:
@@ -60,47 +48,20 @@ def _with_dedup_window(add_message: Callable[..., None]) -> Callable[..., None]:
             window[key] = sent_at
         add_message(self, message)
 
-    add_message_once_per_window._labkit_dedup_window = True  # type: ignore[attr-defined]
     return add_message_once_per_window
 
 
-def patch_moto() -> None:
-    """Apply the corrections to moto in this process (idempotent)."""
-    global _ORIGINAL_ADD
+def _rows() -> list[Row]:
     from moto.sqs.models import Queue
 
-    if _ORIGINAL_ADD is None:
-        _ORIGINAL_ADD = Queue.add_message
-        Queue.add_message = _with_dedup_window(_ORIGINAL_ADD)  # type: ignore[method-assign]
+    return [Wrap(Queue, "add_message", _with_dedup_window)]
 
 
-def unpatch_moto() -> None:
-    """Put moto's own behaviour back (idempotent)."""
-    global _ORIGINAL_ADD
-    from moto.sqs.models import Queue
-
-    if _ORIGINAL_ADD is not None:
-        Queue.add_message = _ORIGINAL_ADD  # type: ignore[method-assign]
-        _ORIGINAL_ADD = None
-
-
-def is_patched() -> bool:
-    """Whether the corrections are applied in this process."""
-    return _ORIGINAL_ADD is not None
-
-
-@contextmanager
-def corrections_off() -> Iterator[None]:
-    """Run a block on moto's own SQS behaviour, then restore the corrections if they were on.
-
-    >>> with corrections_off():
-    ...     is_patched()
-    False
-    """
-    was_patched = is_patched()
-    unpatch_moto()
-    try:
-        yield
-    finally:
-        if was_patched:
-            patch_moto()
+CHANGE = Change(
+    "sqs_dedup_window",
+    "moto.sqs.models",
+    "a FIFO deduplication id is remembered for 5 minutes, even after the message is deleted",
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
+    "FIFO-queues-exactly-once-processing.html",
+    _rows,
+)

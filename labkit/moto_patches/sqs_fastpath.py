@@ -17,16 +17,8 @@ to find a receipt handle. The fast path changes only how these answers are compu
 
 What a client observes (bodies, order, receive counts, dead-letter moves, attribute counters,
 errors) stays the same as stock moto; ``tests/test_fastpath.py`` checks that on random call
-sequences. It applies to moto 5.2.5 only; on any other version it warns and changes nothing.
-
->>> from labkit.moto_patches import sqs_fastpath as fastpath
->>> fastpath.patch_moto()
-True
->>> with fastpath.stock_moto():
-...     fastpath.is_patched()
-False
->>> fastpath.is_patched()
-True
+sequences. It is one change in labkit's registry (``labkit.moto_patches``), written for moto
+5.2.5: on another version the registry warns and leaves it off.
 """
 
 from __future__ import annotations
@@ -34,29 +26,14 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-__all__ = [
-    "SUPPORTED_MOTO",
-    "QueueAttributes",
-    "VisibleMessages",
-    "patch_moto",
-    "unpatch_moto",
-    "stock_moto",
-    "is_patched",
-]
+from labkit.moto_patches.registry import Change, Replace, Row, Wrap
 
-#: The moto release the fast path was checked against (differential test).
-SUPPORTED_MOTO = "5.2.5"
+__all__ = ["CHANGE", "QueueAttributes", "VisibleMessages"]
 
-# (owner, attribute name) -> moto's original, kept while the fast path is applied
-_ORIGINALS: dict[tuple[Any, str], Any] = {}
-# stands for "moto's class had no such attribute" in _ORIGINALS
-_ABSENT = object()
 # every receipt handle moto issued -> the message it was issued for (weak: deleted messages go)
 _HANDLES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
@@ -311,94 +288,38 @@ def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
     return _unix_time(dt) * 1000.0
 
 
-def _replacements() -> list[tuple[Any, str, Any]]:
+def _rows() -> list[Row]:
     from moto.sqs import models
     from moto.sqs.models import Message, Queue, SQSBackend
 
     return [
         # SQS reads the clock a few times per message; moto's helper rebuilds the epoch each time
-        (models, "unix_time", _unix_time),
-        (models, "unix_time_millis", _unix_time_millis),
-        (Queue, "attributes", property(QueueAttributes)),
-        (Queue, "messages", property(VisibleMessages)),
-        (
+        Replace(models, "unix_time", _unix_time),
+        Replace(models, "unix_time_millis", _unix_time_millis),
+        Replace(Queue, "attributes", property(QueueAttributes)),
+        Replace(Queue, "messages", property(VisibleMessages)),
+        Replace(
             Queue,
             "approximate_number_of_messages_delayed",
             property(_approximate_number_of_messages_delayed),
         ),
-        (
+        Replace(
             Queue,
             "approximate_number_of_messages_not_visible",
             property(_approximate_number_of_messages_not_visible),
         ),
-        (Message, "mark_received", _mark_received(Message.mark_received)),
-        (Message, "__deepcopy__", _message_deepcopy),
-        (Queue, "delete_message", _delete_message(Queue.delete_message)),
-        (
-            SQSBackend,
-            "delete_message_batch",
-            _delete_message_batch(SQSBackend.delete_message_batch),
-        ),
-        (
-            SQSBackend,
-            "change_message_visibility",
-            _change_message_visibility(SQSBackend.change_message_visibility),
-        ),
+        Wrap(Message, "mark_received", _mark_received),
+        Replace(Message, "__deepcopy__", _message_deepcopy),
+        Wrap(Queue, "delete_message", _delete_message),
+        Wrap(SQSBackend, "delete_message_batch", _delete_message_batch),
+        Wrap(SQSBackend, "change_message_visibility", _change_message_visibility),
     ]
 
 
-def patch_moto() -> bool:
-    """Apply the fast path to moto's SQS (idempotent); False, with a warning, if moto differs.
-
-    >>> patch_moto()
-    True
-    """
-    import moto
-
-    if moto.__version__ != SUPPORTED_MOTO:
-        warnings.warn(
-            f"labkit's SQS fast path expects moto {SUPPORTED_MOTO}, found moto "
-            f"{moto.__version__}: not applied, so SQS calls on deep queues stay slow. "
-            f"Install moto=={SUPPORTED_MOTO} (the workbook's pin) to get it back.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return False
-    if _ORIGINALS:
-        return True
-    for owner, name, replacement in _replacements():
-        _ORIGINALS[(owner, name)] = owner.__dict__.get(name, _ABSENT)
-        setattr(owner, name, replacement)
-    return True
-
-
-def unpatch_moto() -> None:
-    """Put moto's own SQS code back (idempotent)."""
-    for (owner, name), original in _ORIGINALS.items():
-        if original is _ABSENT:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, original)
-    _ORIGINALS.clear()
-
-
-def is_patched() -> bool:
-    """Whether the fast path is applied in this process."""
-    return bool(_ORIGINALS)
-
-
-@contextmanager
-def stock_moto() -> Iterator[None]:
-    """Run a block on stock moto SQS, then restore the fast path if it was applied.
-
-    >>> with stock_moto():
-    ...     is_patched()
-    False
-    """
-    was_patched = is_patched()
-    unpatch_moto()
-    try:
-        yield
-    finally:
-        if was_patched:
-            patch_moto()
+CHANGE = Change(
+    "sqs_fastpath",
+    "moto.sqs.models",
+    "SQS calls cost the same at any queue depth (the answers are moto's own)",
+    "",
+    _rows,
+)

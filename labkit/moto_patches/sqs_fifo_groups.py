@@ -10,11 +10,6 @@ with ``VisibilityTimeout=0``, moto delivers a group out of order.
 
 The correction: before each receive on a FIFO queue, forget the pending messages that are
 visible again. What is left in flight still blocks its group, exactly as before.
-
->>> from labkit.moto_patches import sqs_fifo_groups as fifo_groups
->>> fifo_groups.patch_moto()
->>> fifo_groups.is_patched()
-True
 """
 
 from __future__ import annotations
@@ -22,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["patch_moto", "unpatch_moto", "is_patched"]
+from labkit.moto_patches.registry import Change, Row, Wrap
 
-_ORIGINAL_RECEIVE: Callable[..., Any] | None = None
+__all__ = ["CHANGE"]
 
 
 def _forget_timed_out(receive: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,31 +31,20 @@ def _forget_timed_out(receive: Callable[..., Any]) -> Callable[..., Any]:
                 pending.discard(message)
         return receive(self, queue_name, *args, **kwargs)
 
-    receive_message._labkit_fifo_groups = True  # type: ignore[attr-defined]
     return receive_message
 
 
-def patch_moto() -> None:
-    """Apply the correction to moto in this process (idempotent)."""
-    global _ORIGINAL_RECEIVE
+def _rows() -> list[Row]:
     from moto.sqs.models import SQSBackend
 
-    if _ORIGINAL_RECEIVE is None:
-        _ORIGINAL_RECEIVE = SQSBackend.receive_message
-        SQSBackend.receive_message = _forget_timed_out(_ORIGINAL_RECEIVE)  # type: ignore[method-assign]
+    return [Wrap(SQSBackend, "receive_message", _forget_timed_out)]
 
 
-def unpatch_moto() -> None:
-    """Put moto's own receive back (idempotent); only safe when nothing wrapped it since."""
-    global _ORIGINAL_RECEIVE
-    from moto.sqs.models import SQSBackend
-
-    if _ORIGINAL_RECEIVE is not None:
-        if getattr(SQSBackend.receive_message, "_labkit_fifo_groups", False):
-            SQSBackend.receive_message = _ORIGINAL_RECEIVE  # type: ignore[method-assign]
-        _ORIGINAL_RECEIVE = None
-
-
-def is_patched() -> bool:
-    """Whether the correction is applied in this process."""
-    return _ORIGINAL_RECEIVE is not None
+CHANGE = Change(
+    "sqs_fifo_groups",
+    "moto.sqs.models",
+    "a FIFO message group is blocked only while one of its messages is in flight",
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
+    "FIFO-queues-understanding-logic.html",
+    _rows,
+)

@@ -4,16 +4,18 @@
     python -m labkit.server --port 0 -- pytest --nbval notebooks
                                               # serve on a free port, run a command against it
 
-The server is moto's ThreadedMotoServer. labkit adds one route, ``/labkit-api/clock``: GET
-answers the server's simulated time, POST ``{"advance": seconds}`` moves it, POST
-``{"reset": true}`` sends it back to the lab's start. A lab on the endpoint backend finds the
-route and advances time instead of waiting for it.
+The server is moto's ThreadedMotoServer with labkit's moto changes applied for its lifetime
+(``labkit.moto_patches``: the same corrections, bridges and speed-ups as the embedded backend).
+labkit adds two routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
+``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start; a
+lab on the endpoint backend finds the route and advances time instead of waiting for it.
+``/labkit-api/bridges``: POST answers (and forgets) what the bridges delivered since the last
+call, for the lab's trace and its local functions.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
 import os
@@ -32,6 +34,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from labkit.local.clock import Clock
+from labkit.moto_patches import REGISTRY, events_schedules, outbox
 
 __all__ = ["LabServer", "main"]
 
@@ -63,25 +66,30 @@ class ClockRoute:
         return [answer]
 
 
-def _cache_module_list() -> None:
-    """moto's server lists its own package directory on every request to find the service;
-    the list never changes while it runs, so list it once."""
-    from moto import backends
+class BridgesRoute:
+    """WSGI middleware: fires due schedules on every request, answers the bridges' route."""
 
-    listing = backends.list_of_moto_modules
-    if not hasattr(listing, "cache_info"):
-        backends.list_of_moto_modules = functools.cache(lambda: tuple(listing()))  # type: ignore[assignment]
+    def __init__(self, app: Wsgi) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        events_schedules.catch_up()
+        if environ.get("PATH_INFO") != outbox.ROUTE:
+            return self.app(environ, start_response)
+        body = json.dumps(outbox.take()).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
 
 
 class LabServer(ThreadedMotoServer):
-    """ThreadedMotoServer with the simulated-clock route and labkit's moto fixes applied."""
+    """ThreadedMotoServer with labkit's moto changes, its simulated clock and bridges routes."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
         self.clock = Clock(virtual=True)
 
     def _server_entry(self) -> None:
-        app = ClockRoute(DomainDispatcherApplication(create_backend_app), self.clock)
+        app = ClockRoute(BridgesRoute(DomainDispatcherApplication(create_backend_app)), self.clock)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )
@@ -91,10 +99,7 @@ class LabServer(ThreadedMotoServer):
     def start(self) -> None:
         for name in ("werkzeug", "moto"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        from labkit import _extensions
-
-        _extensions.patch_moto()
-        _cache_module_list()
+        REGISTRY.acquire()
         self.clock.start()
         super().start()
         host, port = self.get_host_and_port()
@@ -102,8 +107,11 @@ class LabServer(ThreadedMotoServer):
         os.environ["MOTO_PORT"] = str(port)
 
     def stop(self) -> None:
-        super().stop()
-        self.clock.stop()
+        try:
+            super().stop()
+        finally:
+            self.clock.stop()
+            REGISTRY.release()
 
     @property
     def url(self) -> str:

@@ -36,9 +36,10 @@ from labkit.trace.flows import Flow
 from labkit.trace.records import Call, Evidence, Hop, HopKind, Via, actor
 
 if TYPE_CHECKING:
-    from labkit.lab.session import Lab
+    from labkit.local.clock import Clock
+    from labkit.parts import Clients, Hooks
 
-__all__ = ["Tracer", "attach", "queue_arn", "DEFAULT_PUBLISHER", "DEFAULT_CONSUMER"]
+__all__ = ["Tracer", "queue_arn", "DEFAULT_PUBLISHER", "DEFAULT_CONSUMER"]
 
 #: Who sends or receives when no actor was named.
 DEFAULT_PUBLISHER = actor("publisher")
@@ -166,11 +167,20 @@ class _InFlight:
 class Tracer:
     """Records a lab's messaging calls and the hops between resources.
 
-    Made by :func:`attach` when a lab starts (``lab.tracer``); reset with the lab.
+    The lab builds one when it starts (``lab.tracer``) and hands it what it needs: where to
+    register its botocore hooks, where to get clients for its look-ups, the clock. ``moto``:
+    moto answers the calls, so the deliveries moto cannot make are labkit's bridges' (they
+    record those themselves); ``prefix``: only resources named with it are the lab's (on AWS).
     """
 
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
+    def __init__(
+        self, *, hooks: Hooks, clients: Clients, clock: Clock, moto: bool, prefix: str = ""
+    ) -> None:
+        self._hooks = hooks
+        self._clients = clients
+        self._clock = clock
+        self._moto = moto
+        self._prefix = "" if moto else prefix
         self._lock = threading.RLock()
         self._local = threading.local()
         self._calls: list[Call] = []
@@ -182,6 +192,7 @@ class Tracer:
         self._remote_elapsed: float | None = None
         self._epoch = dt.datetime.fromtimestamp(0, tz=dt.UTC)
         self._clear_state()
+        self._register()
 
     # -- public ------------------------------------------------------------------------------
     @property
@@ -303,28 +314,28 @@ class Tracer:
     # -- setup -------------------------------------------------------------------------------
     def _register(self) -> None:
         for service, event_id in TRACED.items():
-            self.lab.on(
+            self._hooks.on(
                 f"before-parameter-build.{event_id}",
                 self._before,
                 f"labkit-trace-before-{service}",
             )
-            self.lab.on(
+            self._hooks.on(
                 f"before-call.{event_id}", self._before_call, f"labkit-trace-call-{service}"
             )
-            self.lab.on(f"after-call.{event_id}", self._after, f"labkit-trace-after-{service}")
+            self._hooks.on(f"after-call.{event_id}", self._after, f"labkit-trace-after-{service}")
         # the generic events run after every service-specific handler (other hooks included),
         # so a call is over only then
-        self.lab.on("after-call", self._call_over, "labkit-trace-over")
-        self.lab.on("after-call-error", self._call_over, "labkit-trace-over-error")
-        self.lab.on_reset(self.clear)
-        if self.lab.clock.remote_url is not None:
+        self._hooks.on("after-call", self._call_over, "labkit-trace-over")
+        self._hooks.on("after-call-error", self._call_over, "labkit-trace-over-error")
+        self._hooks.on_reset(self.clear)
+        if self._clock.remote_url is not None:
             # a remote simulated clock only moves when this lab advances it: follow it locally
             # instead of asking the server on every call
-            self.lab.on_stop(self.lab.clock.on_advance(self._advanced))
+            self._hooks.on_stop(self._clock.on_advance(self._advanced))
         self._sync_clock()
 
     def _sync_clock(self) -> None:
-        clock = self.lab.clock
+        clock = self._clock
         elapsed = clock.elapsed()
         if clock.remote_url is not None:
             self._remote_elapsed = elapsed
@@ -337,7 +348,7 @@ class Tracer:
     def _now(self) -> float:
         if self._remote_elapsed is not None:
             return self._remote_elapsed
-        return self.lab.clock.elapsed()
+        return self._clock.elapsed()
 
     def _clear_state(self) -> None:
         self._aliases: dict[str, str] = {}
@@ -482,7 +493,7 @@ class Tracer:
             )
 
     def _resource(self, service: str, params: dict[str, Any], parsed: dict[str, Any]) -> str:
-        region = self.lab.region
+        region = self._clients.region
         if service == "sqs":
             url = params.get("QueueUrl") or parsed.get("QueueUrl")
             if not url:
@@ -511,18 +522,18 @@ class Tracer:
         return ""
 
     def _account(self) -> str:
-        return "123456789012" if self.lab.backend.is_moto else self._aws_account()
+        return "123456789012" if self._moto else self._aws_account()
 
     def _aws_account(self) -> str:
         if not hasattr(self, "_aws_account_id"):
             with self._internal():
-                self._aws_account_id = self.lab.client("sts").get_caller_identity()["Account"]
+                self._aws_account_id = self._clients.client("sts").get_caller_identity()["Account"]
         return str(self._aws_account_id)
 
     def _bus_arn(self, name: str) -> str:
         if name.startswith("arn:"):
             return name
-        return f"arn:aws:events:{self.lab.region}:{self._account()}:event-bus/{name}"
+        return f"arn:aws:events:{self._clients.region}:{self._account()}:event-bus/{name}"
 
     # SQS -----------------------------------------------------------------------------------
     def _on_sqs_SendMessage(self, params: dict, parsed: dict, queue: str, caller: str) -> list:
@@ -721,9 +732,10 @@ class Tracer:
     def _published(self, topic: str, mid: str, params: dict, caller: str) -> None:
         self._hop(caller or DEFAULT_PUBLISHER, topic, mid, "sent", evidence="observed")
         if topic.startswith("arn:") and ":sns:" in topic:
-            self._fan_out(topic, mid, params)
+            self.fan_out(topic, mid, params)
 
-    def _fan_out(self, topic: str, mid: str, params: dict, time: float | None = None) -> None:
+    def fan_out(self, topic: str, mid: str, params: dict, time: float | None = None) -> None:
+        """Infer the deliveries of message `mid` published to `topic` (its subscriptions)."""
         body = str(params.get("Message", ""))
         attributes = params.get("MessageAttributes") or {}
         for sub in self._topic_subscriptions(topic):
@@ -742,7 +754,7 @@ class Tracer:
                 pending.append(mid)
 
     def _natively_delivered(self, target: str, protocol: str = "") -> bool:
-        if not self.lab.backend.is_moto:
+        if not self._moto:
             return True
         service = protocol or (target.split(":")[2] if target.startswith("arn:") else "")
         return service in MOTO_NATIVE_TARGETS
@@ -816,7 +828,9 @@ class Tracer:
         for arn in list(self._executions):
             with self._internal():
                 try:
-                    status = self.lab.client("stepfunctions").describe_execution(executionArn=arn)
+                    status = self._clients.client("stepfunctions").describe_execution(
+                        executionArn=arn
+                    )
                 except Exception:
                     continue
             if status.get("status") != "RUNNING":
@@ -828,7 +842,7 @@ class Tracer:
             machine = self._executions.pop(execution, None)
         if machine is None:
             return
-        client = self.lab.client("stepfunctions")
+        client = self._clients.client("stepfunctions")
         with self._internal():
             events = client.get_execution_history(executionArn=execution, maxResults=1000)["events"]
         compensations = self._compensation_states(machine)
@@ -872,7 +886,7 @@ class Tracer:
             self.link(str(output["MessageId"]), execution)
         if scheduled.get("resourceType") == "sns" and output.get("MessageId"):
             params = json.loads(scheduled.get("parameters") or "{}")
-            self._fan_out(target, execution, params, time)
+            self.fan_out(target, execution, params, time)
 
     def _task_target(self, scheduled: dict) -> str:
         try:
@@ -880,7 +894,7 @@ class Tracer:
         except ValueError:
             params = {}
         service = scheduled.get("resourceType", "")
-        region = scheduled.get("region") or self.lab.region
+        region = scheduled.get("region") or self._clients.region
         if service == "sqs" and params.get("QueueUrl"):
             return queue_arn(str(params["QueueUrl"]), region)
         if service == "sns" and params.get("TopicArn"):
@@ -904,7 +918,7 @@ class Tracer:
         definition = self._definitions.get(machine)
         if definition is None:
             with self._internal():
-                described = self.lab.client("stepfunctions").describe_state_machine(
+                described = self._clients.client("stepfunctions").describe_state_machine(
                     stateMachineArn=machine
                 )
             definition = json.loads(described["definition"])
@@ -937,7 +951,7 @@ class Tracer:
         subs = self._subscriptions.get(topic)
         if subs is not None:
             return subs
-        sns = self.lab.client("sns")
+        sns = self._clients.client("sns")
         subs = []
         with self._internal():
             pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
@@ -965,7 +979,7 @@ class Tracer:
         rules = self._rules.get(bus)
         if rules is not None:
             return rules
-        events = self.lab.client("events")
+        events = self._clients.client("events")
         rules = []
         name = bus.rsplit("/", 1)[-1]
         with self._internal():
@@ -991,7 +1005,7 @@ class Tracer:
             return info
         with self._internal():
             try:
-                attrs = self.lab.client("sqs").get_queue_attributes(
+                attrs = self._clients.client("sqs").get_queue_attributes(
                     QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
                 )["Attributes"]
             except Exception:
@@ -1010,18 +1024,19 @@ class Tracer:
         """The lab's links as (source, target, what) and its dead-letter queues."""
         links: list[tuple[str, str, str]] = []
         dlqs: set[str] = set()
-        prefix = "" if self.lab.backend.is_moto else self.lab.prefix
+        prefix = self._prefix
         try:
             with self._internal():
-                sqs = self.lab.client("sqs")
+                sqs = self._clients.client("sqs")
                 urls = sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
-                sns = self.lab.client("sns")
+                sns = self._clients.client("sns")
                 topics = [t["TopicArn"] for t in sns.list_topics().get("Topics", [])]
                 buses = [
-                    b["Arn"] for b in self.lab.client("events").list_event_buses()["EventBuses"]
+                    b["Arn"]
+                    for b in self._clients.client("events").list_event_buses()["EventBuses"]
                 ]
             for url in urls:
-                info = self._queue_info(queue_arn(url, self.lab.region), url)
+                info = self._queue_info(queue_arn(url, self._clients.region), url)
                 if info and info.dlq:
                     dlqs.add(info.dlq)
                     links.append((info.arn, info.dlq, "redrive"))
@@ -1037,10 +1052,3 @@ class Tracer:
         except Exception:  # the wiring is decoration; a failing look-up must not hide the flow
             pass
         return tuple(links), frozenset(dlqs)
-
-
-def attach(lab: Lab) -> None:
-    """Give the lab a tracer (``lab.tracer``) whose hooks live as long as the lab."""
-    tracer = Tracer(lab)
-    tracer._register()
-    lab.tracer = tracer  # type: ignore[attr-defined]

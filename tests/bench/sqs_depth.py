@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
+from labkit.moto_patches import REGISTRY
 from labkit.moto_patches import sqs_fastpath as fastpath  # noqa: E402
 
 DEEP = 10_000
@@ -74,9 +75,10 @@ def ratio(
 
 def measure() -> dict[str, float]:
     lab = labkit.start_lab("embedded")
-    if not fastpath.is_patched():
-        raise SystemExit("the fast path is not applied (moto version?): nothing to measure")
     sqs = lab.client("sqs")
+    sqs.list_queues()  # moto's SQS is loaded: its changes apply
+    if fastpath.CHANGE.name not in REGISTRY.applied:
+        raise SystemExit("the fast path is not applied (moto version?): nothing to measure")
     counter = iter(range(1_000_000))
 
     def fresh_queue() -> str:
@@ -98,7 +100,7 @@ def measure() -> dict[str, float]:
     # stock moto: filled with the fast path (quick), measured without it
     stock_deep = sqs.create_queue(QueueName="stock-deep")["QueueUrl"]
     send_batches(sqs, stock_deep, STOCK_DEEP // 10, "fill")
-    with fastpath.stock_moto():
+    with REGISTRY.only():
         stock_ratio = ratio(sqs, stock_deep, fresh_queue, send_batches, STOCK_CALLS, 3)
     lab.stop()
 

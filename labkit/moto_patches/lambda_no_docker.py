@@ -1,0 +1,65 @@
+"""Lambda on moto without Docker: labkit's runtime polls a function's queues, and moto's admin
+data stays readable.
+
+AWS: an event source mapping makes Lambda poll the queue and invoke the function with batches.
+moto 5.2.5 invokes the function inside ``SendMessage``, through Docker. With this change moto
+keeps the mapping (``create_event_source_mapping`` answers as on AWS) but does not invoke; the
+lab's local function runtime polls the queue with the mapping's settings instead.
+
+moto's ``/moto-api/data.json`` (how a lab recognises a moto server) fails with HTTP 500 as soon
+as a function exists and Docker is absent, because its ``docker_client`` property raises; an
+AttributeError is what data.json skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from labkit.moto_patches.registry import Change, Replace, Row, Wrap
+
+__all__ = ["CHANGE"]
+
+
+def _kept_not_invoked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        esm = original(self, spec)
+        from moto.sqs import sqs_backends
+
+        # moto would invoke the function inside SendMessage (through Docker); labkit's runtime
+        # polls the queue with the mapping's settings instead
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+        return esm
+
+    return create_event_source_mapping
+
+
+def _rows() -> list[Row]:
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+    rows: list[Row] = [
+        Wrap(LambdaBackend, "create_event_source_mapping", _kept_not_invoked),
+    ]
+    owner = next((k for k in LambdaFunction.__mro__ if "docker_client" in vars(k)), None)
+    docker_client = vars(owner).get("docker_client") if owner is not None else None
+    if isinstance(docker_client, property) and docker_client.fget is not None:
+        fget = docker_client.fget
+
+        def no_docker(self: Any) -> Any:
+            try:
+                return fget(self)
+            except Exception as exc:
+                raise AttributeError(f"docker_client: {exc}") from None
+
+        rows.append(Replace(LambdaFunction, "docker_client", property(no_docker)))
+    return rows
+
+
+CHANGE = Change(
+    "lambda_no_docker",
+    "moto.awslambda.models",
+    "an SQS event source mapping is polled by the lab's function runtime, not run in Docker",
+    "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html",
+    _rows,
+)

@@ -1,0 +1,34 @@
+"""moto's server finds a request's service without listing its package directory each time.
+
+moto 5.2.5's server lists its own package directory on every request to find the service; the
+list never changes while it runs, so it is listed once. Nothing a client sees changes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from labkit.moto_patches.registry import Change, Row, Wrap
+
+__all__ = ["CHANGE"]
+
+
+def _listed_once(listing: Callable[[], Any]) -> Callable[[], Any]:
+    return functools.cache(lambda: tuple(listing()))
+
+
+def _rows() -> list[Row]:
+    from moto import backends
+
+    return [Wrap(backends, "list_of_moto_modules", _listed_once)]
+
+
+CHANGE = Change(
+    "server_module_list",
+    "moto.backends",
+    "moto's server looks its services up without listing a directory per request",
+    "",
+    _rows,
+)
