@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from labkit.lab.session import Lab
+from labkit.lessons.inbox import take_all
 
 __all__ = ["fan_out", "event_routing", "poison_message", "saga", "arn"]
 
@@ -55,16 +56,7 @@ def _queue(lab: Lab, name: str, **attributes: str) -> str:
 
 def drain(lab: Lab, url: str, consumer: str) -> int:
     """Receive and delete everything in a queue as `consumer`; how many messages."""
-    sqs = lab.client("sqs")
-    done = 0
-    with lab.tracer.acting_as(consumer):
-        while True:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-            if not got:
-                return done
-            for message in got:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            done += len(got)
+    return len(take_all(lab, url, consumer=consumer))
 
 
 def fan_out(lab: Lab, *, physical: int = 2, digital: int = 1) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import labkit
-from labkit.errors import LabError
 from labkit.lab.backends import Backend
+from labkit.lessons.inbox import take_all
 from labkit.local import bridges
 from labkit.local.clock import Clock
-from labkit.local.schedules import parse_schedule
+from labkit.moto_patches.schedule_expressions import InvalidSchedule, parse_schedule
 
 
 def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]:
@@ -26,18 +27,7 @@ def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]
 
 
 def bodies(lab: labkit.Lab, url: str) -> list[str]:
-    sqs, found = lab.client("sqs"), []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return found
-        found += [m["Body"] for m in got]
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-            ],
-        )
+    return [m["Body"] for m in take_all(lab, url)]
 
 
 def put_order(lab: labkit.Lab, detail: dict[str, Any] | None = None) -> str:
@@ -302,8 +292,17 @@ def test_schedule_expressions_follow_the_aws_syntax(expression: str, expected: l
     ],
 )
 def test_invalid_schedule_expressions_are_rejected(expression: str) -> None:
-    with pytest.raises(LabError):
+    with pytest.raises(InvalidSchedule):
         parse_schedule(expression)
+
+
+def test_put_rule_refuses_an_invalid_schedule_and_keeps_no_rule(embedded_lab: labkit.Lab) -> None:
+    events = embedded_lab.client("events")
+    with pytest.raises(ClientError) as caught:
+        events.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * * *)")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "Parameter ScheduleExpression is not valid." in str(caught.value)
+    assert events.list_rules()["Rules"] == []
 
 
 # -- redrive ---------------------------------------------------------------------------------

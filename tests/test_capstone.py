@@ -28,7 +28,7 @@ def _fan_out(lab: labkit.Lab, names: tuple[str, ...]) -> tuple[str, dict[str, st
     topic = sns.create_topic(Name="orders")["TopicArn"]
     urls = {}
     for name in names:
-        url, arn = subscriber_queue(name, topic, dead_letter_after=2, lab=lab)
+        url, arn = subscriber_queue(lab, name, topic, dead_letter_after=2)
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
         urls[name] = url
     assert sqs is not None

@@ -50,7 +50,7 @@ def _put(lab: labkit.Lab, n: int = 2) -> None:
 
 
 def _subscribe(lab: labkit.Lab, topic: str) -> None:
-    _, arn = subscriber_queue("marketing", topic, lab=lab)
+    _, arn = subscriber_queue(lab, "marketing", topic)
     lab.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
 
 
@@ -67,7 +67,7 @@ def test_marketing_needs_the_queue_and_its_subscription(lab: labkit.Lab) -> None
     topic = _shop(lab)
     with pytest.raises(CheckFailed, match="a queue named 'marketing'"):
         checks.marketing(lab)
-    subscriber_queue("marketing", topic, lab=lab)
+    subscriber_queue(lab, "marketing", topic)
     with pytest.raises(CheckFailed, match="subscribed to the topic 'orders'"):
         checks.marketing(lab)
 

@@ -45,7 +45,7 @@ def failure(call: Any) -> CheckFailed:
 # -- exercise 1 ------------------------------------------------------------------------------
 def shipping(lab: labkit.Lab, **attributes: str) -> str:
     topic = orders_topic(lab)
-    _, arn = subscriber_queue("shipping", topic, lab=lab)
+    _, arn = subscriber_queue(lab, "shipping", topic)
     subscribe(lab, topic, arn, **attributes)
     return topic
 
@@ -113,7 +113,7 @@ def test_shipping_before_the_lesson_names_the_topic(embedded_lab: labkit.Lab) ->
 # -- exercise 2 ------------------------------------------------------------------------------
 def billing_v2(lab: labkit.Lab, **attributes: str) -> None:
     topic = orders_topic(lab)
-    _, arn = subscriber_queue("billing-v2", topic, lab=lab)
+    _, arn = subscriber_queue(lab, "billing-v2", topic)
     subscribe(lab, topic, arn, **attributes)
 
 
@@ -159,7 +159,7 @@ def test_version_filter_without_a_policy_says_how_to_add_one(lab: labkit.Lab) ->
 def test_version_filter_is_checked_against_what_sns_delivers(lab: labkit.Lab) -> None:
     """The probes agree with the lab's own deliveries, on both backends."""
     topic = orders_topic(lab)
-    url, arn = subscriber_queue("billing-v2", topic, lab=lab)
+    url, arn = subscriber_queue(lab, "billing-v2", topic)
     subscribe(lab, topic, arn, FilterPolicy=json.dumps({"version": [2]}))
     for version in (1, 2, 3):
         place_order(lab, topic, {**V1, "version": version, "order_id": f"o-{version}"})
@@ -171,7 +171,7 @@ def test_version_filter_is_checked_against_what_sns_delivers(lab: labkit.Lab) ->
 def take(lab: labkit.Lab, url: str) -> list[dict[str, Any]]:
     from labkit.lessons.inbox import take_all
 
-    return take_all(url, lab=lab)
+    return take_all(lab, url)
 
 
 # -- exercise 3 ------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def broken_billing(lab: labkit.Lab, handler: Any) -> str:
     """Billing on the orders topic with a dead-letter queue; one richer order dead-lettered by a
     strict handler; then `handler` deployed (or not, when None). Returns the DLQ's ARN."""
     topic = orders_topic(lab)
-    url, arn = subscriber_queue("billing", topic, dead_letter_after=3, lab=lab)
+    url, arn = subscriber_queue(lab, "billing", topic, dead_letter_after=3)
     subscribe(lab, topic, arn, RawMessageDelivery="true")
 
     def strict(event: Any, context: Any) -> None:

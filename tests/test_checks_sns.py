@@ -190,7 +190,7 @@ def fifo_setup(lab: labkit.Lab) -> tuple[str, str]:
 def publish_and_read(lab: labkit.Lab, refunds: str, url: str, steps: Any, group: str) -> list:
     for step in steps:
         lab.client("sns").publish(TopicArn=refunds, Message=step, MessageGroupId=group)
-    return take_all(url, lab=lab)
+    return take_all(lab, url)
 
 
 def test_refund_ledger_passes_on_the_steps_in_order(lab: labkit.Lab) -> None:

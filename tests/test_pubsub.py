@@ -14,7 +14,7 @@ from labkit.lessons.pubsub import downstream, publisher_calls, sender_principal,
 
 def test_subscriber_queue_lets_in_only_its_topic(lab: labkit.Lab) -> None:
     topic = lab.client("sns").create_topic(Name="orders")["TopicArn"]
-    url, arn = subscriber_queue("billing", topic, lab=lab)
+    url, arn = subscriber_queue(lab, "billing", topic)
     policy = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
     text = policy["Attributes"]["Policy"]
     assert queue_policy_problem(text, arn, topic) == ""
@@ -26,7 +26,7 @@ def test_subscriber_queue_lets_in_only_its_topic(lab: labkit.Lab) -> None:
 def test_subscriber_queue_for_a_rule_names_eventbridge(embedded_lab: labkit.Lab) -> None:
     events = embedded_lab.client("events")
     rule = events.put_rule(Name="billing", EventPattern=json.dumps({"source": ["shop"]}))
-    url, _ = subscriber_queue("billing-events", rule["RuleArn"], lab=embedded_lab)
+    url, _ = subscriber_queue(embedded_lab, "billing-events", rule["RuleArn"])
     attrs = embedded_lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
     statement = json.loads(attrs["Attributes"]["Policy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
@@ -37,7 +37,7 @@ def test_subscriber_queue_dead_letter_queue_takes_a_message_after_the_last_recei
     lab: labkit.Lab,
 ) -> None:
     topic = lab.client("sns").create_topic(Name="orders")["TopicArn"]
-    url, _ = subscriber_queue("billing", topic, dead_letter_after=2, lab=lab)
+    url, _ = subscriber_queue(lab, "billing", topic, dead_letter_after=2)
     sqs = lab.client("sqs")
     redrive = json.loads(
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"][
@@ -75,10 +75,10 @@ def test_downstream_keeps_one_topic_and_what_it_feeds(embedded_lab: labkit.Lab) 
     lab = embedded_lab
     sns, events = lab.client("sns"), lab.client("events")
     topic = sns.create_topic(Name="orders")["TopicArn"]
-    _, billing = subscriber_queue("billing", topic, dead_letter_after=3, lab=lab)
+    _, billing = subscriber_queue(lab, "billing", topic, dead_letter_after=3)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=billing)
     rule = events.put_rule(Name="all", EventPattern=json.dumps({"source": ["shop"]}))["RuleArn"]
-    _, other = subscriber_queue("audit", rule, lab=lab)
+    _, other = subscriber_queue(lab, "audit", rule)
     events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": other}])
     with lab.tracer.acting_as("shop"):
         sns.publish(TopicArn=topic, Message="{}")

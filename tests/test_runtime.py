@@ -9,6 +9,7 @@ import pytest
 
 import labkit
 from labkit.errors import LabError
+from labkit.lessons.inbox import take_all
 from labkit.local.functions import Faults, RunResult
 
 
@@ -36,18 +37,7 @@ def send(lab: labkit.Lab, url: str, bodies: list[str]) -> None:
 
 
 def drain(lab: labkit.Lab, url: str) -> list[str]:
-    sqs, bodies = lab.client("sqs"), []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return bodies
-        bodies += [m["Body"] for m in got]
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-            ],
-        )
+    return [m["Body"] for m in take_all(lab, url)]
 
 
 # -- the event shape ------------------------------------------------------------------------

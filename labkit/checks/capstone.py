@@ -60,7 +60,7 @@ def marketing(lab: Lab, *, queue: str = "marketing", topic: str = "orders") -> P
         found is not None,
         f"a queue named {queue!r}",
         "no such queue",
-        f'create it with subscriber_queue("{queue}", topic_arn)',
+        f'create it with subscriber_queue(lab, "{queue}", topic_arn)',
     )
     assert found is not None
     _, arn = found

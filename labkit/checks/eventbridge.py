@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit import matcher as matching
+import labkit.matcher as matching
 from labkit.checks import Passed, expect, routing_hint
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit import matcher as matching
+import labkit.matcher as matching
 from labkit.checks import Passed, expect, routing_hint
 from labkit.checks.sns import (
     _queue,
@@ -180,7 +180,7 @@ def _policy_lets_in(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
         f"a queue policy on {short_name(queue_arn)!r} letting the topic "
         f"{short_name(topic_arn)!r} send to it (the mock does not enforce it; AWS does)",
         problem,
-        "create the queue with subscriber_queue(name, topic_arn): it sets that policy",
+        "create the queue with subscriber_queue(lab, name, topic_arn): it sets that policy",
     )
 
 
@@ -188,7 +188,7 @@ def _policy_lets_in(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
 def shipping_subscriber(lab: Lab) -> Passed:
     """Exercise 1: queue 'shipping' on the orders topic, and the publisher unchanged."""
     topic = _topic_arn(lab, TOPIC, SETUP)
-    url, arn = _queue(lab, "shipping", 'subscriber_queue("shipping", topic_arn)')
+    url, arn = _queue(lab, "shipping", 'subscriber_queue(lab, "shipping", topic_arn)')
     _policy_lets_in(lab, url, arn, topic)
     attrs = _subscription(
         lab,
@@ -240,7 +240,7 @@ def shipping_subscriber(lab: Lab) -> Passed:
 def version_filter(lab: Lab) -> Passed:
     """Exercise 2: queue 'billing-v2' subscribed with a policy that takes version 2 only."""
     topic = _topic_arn(lab, TOPIC, SETUP)
-    _, arn = _queue(lab, "billing-v2", 'subscriber_queue("billing-v2", topic_arn)')
+    _, arn = _queue(lab, "billing-v2", 'subscriber_queue(lab, "billing-v2", topic_arn)')
     attrs = _subscription(
         lab,
         topic,

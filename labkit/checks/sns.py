@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from labkit import matcher as matching
+import labkit.matcher as matching
 from labkit.checks import Passed, expect, routing_hint
 
 if TYPE_CHECKING:
@@ -517,9 +517,9 @@ def refund_ledger(lab: Lab, messages: Any = None) -> Passed:
     )
     expect(
         isinstance(messages, list) and all(isinstance(m, dict) and "Body" in m for m in messages),
-        "the list of messages take_all(refund_ledger_url) returned",
+        "the list of messages take_all(lab, refund_ledger_url) returned",
         f"{type(messages).__name__} {messages!r}"[:120],
-        "read the queue with ledger_messages = take_all(refund_ledger_url) and pass "
+        "read the queue with ledger_messages = take_all(lab, refund_ledger_url) and pass "
         "ledger_messages to the check",
     )
     groups = sorted({m.get("Attributes", {}).get("MessageGroupId", "none") for m in messages})

@@ -6,7 +6,7 @@ once a second lesson needs it, so no notebook keeps its own copy.
 
 from labkit.lessons import decoupling
 from labkit.lessons.capstone import ledger, pattern_table
-from labkit.lessons.inbox import take_all
+from labkit.lessons.inbox import take_all, take_bodies
 from labkit.lessons.message_groups import plot_group_order
 from labkit.lessons.pubsub import downstream, publisher_calls, subscriber_queue
 from labkit.lessons.saga import (
@@ -41,4 +41,5 @@ __all__ = [
     "subscriber_queue",
     "table",
     "take_all",
+    "take_bodies",
 ]

@@ -9,15 +9,19 @@ loop itself is taught in lesson 01, so here it is one call.
 >>> sqs = lab.client("sqs")
 >>> url = sqs.create_queue(QueueName="billing")["QueueUrl"]
 >>> _ = sqs.send_message(QueueUrl=url, MessageBody='{"order_id": "o-1"}')
->>> [m["Body"] for m in take_all(url)]
+>>> [m["Body"] for m in take_all(lab, url)]
 ['{"order_id": "o-1"}']
->>> take_all(url)
+>>> take_all(lab, url)
 []
+>>> _ = sqs.send_message(QueueUrl=url, MessageBody='{"order_id": "o-2"}')
+>>> take_bodies(lab, url)
+[{'order_id': 'o-2'}]
 >>> lab.stop()
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
@@ -27,7 +31,15 @@ from labkit.errors import LabError
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
-__all__ = ["take_all", "depth", "held", "COUNTERS", "MAX_MESSAGES"]
+__all__ = [
+    "take_all",
+    "take_bodies",
+    "depth",
+    "held",
+    "needs_lab",
+    "COUNTERS",
+    "MAX_MESSAGES",
+]
 
 #: A safety stop: a queue that keeps refilling (a loop of redeliveries) cannot hang a cell.
 MAX_MESSAGES = 10_000
@@ -37,6 +49,23 @@ COUNTERS = (
     "ApproximateNumberOfMessagesNotVisible",  # in flight: received, not yet deleted
     "ApproximateNumberOfMessagesDelayed",  # sent with a delay that has not run out
 )
+
+
+def needs_lab(lab: Any, call: str) -> None:
+    """A lesson helper was given its lab first, not a name or URL.
+
+    >>> try:
+    ...     needs_lab("https://queue/orders", "take_all(lab, queue_url)")
+    ... except LabError as error:
+    ...     print(error.expected)
+    the lab first: take_all(lab, queue_url)
+    """
+    if isinstance(lab, str) or not hasattr(lab, "client"):
+        raise LabError(
+            f"the lab first: {call}",
+            f"{lab!r} where the lab goes",
+            f"pass the lab the first cell started as the first argument: {call}",
+        )
 
 
 def held(attributes: Mapping[str, Any]) -> int:
@@ -55,7 +84,7 @@ def depth(sqs: Any, queue_url: str) -> int:
 
 
 def take_all(
-    queue_url: str, *, lab: Lab | None = None, consumer: str | None = None
+    lab: Lab, queue_url: str | None = None, *, consumer: str | None = None
 ) -> list[dict[str, Any]]:
     """Receive and delete every message waiting in `queue_url`; return them, oldest first.
 
@@ -64,10 +93,7 @@ def take_all(
     names the reader in the lab's trace (plots then show it instead of "consumer"). Messages
     that are in flight (received elsewhere and not yet visible again) are not taken.
     """
-    if lab is None:
-        from labkit.lab.session import current_lab
-
-        lab = current_lab()
+    needs_lab(lab, "take_all(lab, queue_url)")
     if not isinstance(queue_url, str) or "/" not in queue_url:
         raise LabError(
             "a queue URL (what create_queue or get_queue_url returns)",
@@ -94,3 +120,17 @@ def take_all(
             )
         taken.extend(batch)
     return taken
+
+
+def take_bodies(
+    lab: Lab, queue_url: str | None = None, *, consumer: str | None = None
+) -> list[Any]:
+    """`take_all`, keeping only each message's body: parsed when it is JSON, as text otherwise."""
+    needs_lab(lab, "take_bodies(lab, queue_url)")
+    bodies: list[Any] = []
+    for message in take_all(lab, queue_url, consumer=consumer):
+        try:
+            bodies.append(json.loads(message["Body"]))
+        except ValueError:
+            bodies.append(message["Body"])
+    return bodies

@@ -7,7 +7,7 @@ in the notebook; these helpers do the parts earlier lessons already taught.
 >>> lab = labkit.start_lab()
 >>> sns = lab.client("sns")
 >>> topic = sns.create_topic(Name="orders")["TopicArn"]
->>> url, arn = subscriber_queue("billing", topic, lab=lab)
+>>> url, arn = subscriber_queue(lab, "billing", topic)
 >>> _ = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
 >>> with lab.tracer.acting_as("shop"):
 ...     _ = sns.publish(TopicArn=topic, Message="{}")
@@ -24,6 +24,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.lessons.inbox import needs_lab
 from labkit.trace.flows import Flow, as_flow, short_name
 from labkit.trace.records import actor
 
@@ -54,11 +55,7 @@ def sender_principal(sender_arn: str) -> str:
 
 
 def subscriber_queue(
-    name: str,
-    sender_arn: str,
-    *,
-    dead_letter_after: int = 0,
-    lab: Lab | None = None,
+    lab: Lab, name: str = "", sender_arn: str = "", *, dead_letter_after: int = 0
 ) -> tuple[str, str]:
     """Create queue `name` that only `sender_arn` may send to; return its URL and ARN.
 
@@ -67,10 +64,7 @@ def subscriber_queue(
     `dead_letter_after` > 0 the queue also gets a dead-letter queue ``<name>-dlq`` that takes a
     message after that many receives (lesson 01).
     """
-    if lab is None:
-        from labkit.lab.session import current_lab
-
-        lab = current_lab()
+    needs_lab(lab, "subscriber_queue(lab, name, sender_arn)")
     principal = sender_principal(sender_arn)
     sqs = lab.client("sqs")
     attributes: dict[str, str] = {}

@@ -17,10 +17,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from labkit.local.schedules import parse_schedule
 from labkit.moto_patches.events_targets import BRIDGED_TARGETS, _service
 from labkit.moto_patches.outbox import post
 from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.schedule_expressions import InvalidSchedule, parse_schedule
 
 __all__ = ["CHANGE", "MAX_FIRINGS", "catch_up", "next_firing"]
 
@@ -33,9 +33,11 @@ _SCHEDULED: list[weakref.ref[Any]] = []
 
 def _anchoring(put_rule: Callable[..., Any]) -> Callable[..., Any]:
     def put_rule_and_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        expression = kwargs.get("scheduled_expression")
+        if expression:
+            _check(expression)  # before moto stores the rule: AWS keeps nothing it refuses
         rule = put_rule(self, *args, **kwargs)
         if rule.scheduled_expression:
-            parse_schedule(rule.scheduled_expression)  # reject what AWS rejects, early
             now = dt.datetime.fromtimestamp(time.time(), tz=dt.UTC)
             with _LOCK:
                 # the schedule starts when the rule is created (or updated)
@@ -124,6 +126,15 @@ def next_firing() -> float | None:
             if rule is not None and rule._labkit_next is not None and rule.state == "ENABLED"
         ]
     return min(times) if times else None
+
+
+def _check(expression: str) -> None:
+    from moto.events.exceptions import ValidationException
+
+    try:
+        parse_schedule(expression)
+    except InvalidSchedule as error:
+        raise ValidationException(f"Parameter ScheduleExpression is not valid. {error}") from None
 
 
 def _rows() -> list[Row]:

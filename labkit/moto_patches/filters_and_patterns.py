@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from labkit import matcher as matching
+import labkit.matcher as matching
 from labkit.moto_patches.registry import Change, Row, Wrap
 
 __all__ = ["SNS_FILTER_POLICIES", "EVENT_PATTERNS"]

@@ -10,7 +10,7 @@ trace and the clock; ``labkit.plots.animate_flow(lab)`` steps through a flow hop
 
 from __future__ import annotations
 
-from labkit import plots
+import labkit.plots as plots
 
 _NOTEBOOK = plots.SIZES["notebook"]
 

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from labkit import matcher as matching
+import labkit.matcher as matching
 from labkit.trace.flows import Flow
 from labkit.trace.records import Call, Evidence, Hop, HopKind, Via, actor
 

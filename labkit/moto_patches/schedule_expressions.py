@@ -1,7 +1,8 @@
 """EventBridge schedule expressions: ``rate(...)`` and six-field ``cron(...)``, parsed and stepped.
 
 Pure (standard library only): what AWS accepts and when each expression fires next.
-`labkit.moto_patches.events_schedules` fires scheduled rules on the lab's clock with it.
+`labkit.moto_patches.events_schedules` fires scheduled rules on the lab's clock with it, and
+refuses at PutRule what AWS refuses.
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-from labkit.errors import LabError
+__all__ = ["InvalidSchedule", "Schedule", "parse_schedule"]
 
-__all__ = ["Schedule", "parse_schedule"]
+
+class InvalidSchedule(ValueError):
+    """A schedule expression AWS refuses: what was expected, what was found, what to do."""
+
+    def __init__(self, expected: str, found: str, hint: str) -> None:
+        super().__init__(f"Expected {expected}, found {found}. What to do: {hint}")
+        self.expected, self.found, self.hint = expected, found, hint
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Schedule:
                                 return at
             day = (day + dt.timedelta(days=1)).replace(hour=0, minute=0)
             first = False
-        raise LabError(
+        raise InvalidSchedule(
             "a cron expression that fires within the next five years",
             self.expression,
             "check the day-of-month, month and year fields",
@@ -84,7 +91,7 @@ _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199))
 
 
 def parse_schedule(expression: str) -> Schedule:
-    """Parse an EventBridge ScheduleExpression, raising LabError for what AWS rejects."""
+    """Parse an EventBridge ScheduleExpression, raising InvalidSchedule for what AWS rejects."""
     text = expression.strip()
     hint = "write rate(5 minutes), rate(1 hour) or cron(0 12 * * ? *) (six fields, UTC)"
     if text.startswith("rate(") and text.endswith(")"):
@@ -92,10 +99,10 @@ def parse_schedule(expression: str) -> Schedule:
         units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400}
         units["days"] = 86400
         if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in units:
-            raise LabError("rate(<value> <unit>)", expression, hint)
+            raise InvalidSchedule("rate(<value> <unit>)", expression, hint)
         value, unit = int(parts[0]), parts[1]
         if value < 1 or (value == 1) != (not unit.endswith("s")):
-            raise LabError(
+            raise InvalidSchedule(
                 "a positive value, singular unit for 1 (rate(1 minute)), plural otherwise",
                 expression,
                 hint,
@@ -104,13 +111,13 @@ def parse_schedule(expression: str) -> Schedule:
     if text.startswith("cron(") and text.endswith(")"):
         parts = text[5:-1].split()
         if len(parts) != 6:
-            raise LabError(
+            raise InvalidSchedule(
                 "six cron fields (minutes hours day-of-month month day-of-week year)",
                 f"{len(parts)} in {expression}",
                 hint,
             )
         if (parts[2] == "?") == (parts[4] == "?"):
-            raise LabError(
+            raise InvalidSchedule(
                 "'?' in exactly one of day-of-month and day-of-week",
                 expression,
                 "AWS needs one of the two to be '?', e.g. cron(0 9 ? * MON-FRI *)",
@@ -121,7 +128,7 @@ def parse_schedule(expression: str) -> Schedule:
             for i, p in enumerate(parts)
         )
         return Schedule(text, fields=fields, last_day=last_day)
-    raise LabError("a rate(...) or cron(...) expression", repr(expression), hint)
+    raise InvalidSchedule("a rate(...) or cron(...) expression", repr(expression), hint)
 
 
 def _cron_field(text: str, index: int, expression: str) -> frozenset[int] | None:
@@ -136,7 +143,7 @@ def _cron_field(text: str, index: int, expression: str) -> frozenset[int] | None
         if token in names:
             return names[token]
         if not token.isdigit():
-            raise LabError(
+            raise InvalidSchedule(
                 f"numbers{' or names' if names else ''} in cron field {index + 1}",
                 f"{token!r} in {expression}",
                 "labkit supports , - * / ? and L (last day of month) in cron fields",
@@ -157,7 +164,7 @@ def _cron_field(text: str, index: int, expression: str) -> frozenset[int] | None
             start = number(part)
             stop = high if "/" in text else start
         if not (low <= start <= high and low <= stop <= high) or step < 1:
-            raise LabError(
+            raise InvalidSchedule(
                 f"values from {low} to {high} in cron field {index + 1}",
                 f"{part!r} in {expression}",
                 "check the ranges of each field",
