@@ -28,10 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.errors import LabError
+from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
 
 __all__ = [
     "Verdict",
+    "MatcherError",
     "InvalidFilterPolicy",
     "InvalidEventPattern",
     "explain_filter",
@@ -79,27 +80,6 @@ class Verdict:
     def __str__(self) -> str:
         head = "delivered" if self.matched else "not delivered"
         return f"{head}: {' '.join(self.reasons)}" if self.reasons else head
-
-
-class InvalidFilterPolicy(LabError):
-    """A filter policy that SNS rejects at Subscribe / SetSubscriptionAttributes time.
-
-    `aws_message` is the reason in the words SNS uses after "Invalid parameter: FilterPolicy: ".
-    """
-
-    def __init__(self, aws_message: str, hint: str) -> None:
-        self.aws_message = aws_message
-        super().__init__("a filter policy SNS accepts", f"one it rejects ({aws_message})", hint)
-
-
-class InvalidEventPattern(LabError):
-    """An event pattern that EventBridge rejects at PutRule time."""
-
-    def __init__(self, aws_message: str, hint: str) -> None:
-        self.aws_message = aws_message
-        super().__init__(
-            "an event pattern EventBridge accepts", f"one it rejects ({aws_message})", hint
-        )
 
 
 # -- compiled form -------------------------------------------------------------------------------
@@ -745,7 +725,7 @@ def validate_pattern(pattern: dict[str, Any] | str) -> None:
     _check_shape(pattern, InvalidEventPattern, nested_ok=True, depth=1)
 
 
-def _parse(value: dict[str, Any] | str, error: type[LabError]) -> dict[str, Any]:
+def _parse(value: dict[str, Any] | str, error: type[MatcherError]) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -762,7 +742,7 @@ def _parse(value: dict[str, Any] | str, error: type[LabError]) -> dict[str, Any]
 
 
 def _check_shape(
-    node: dict[str, Any], error: type[LabError], *, nested_ok: bool, depth: int
+    node: dict[str, Any], error: type[MatcherError], *, nested_ok: bool, depth: int
 ) -> None:
     for key, value in node.items():
         if key == "$or" and isinstance(value, list) and _is_or(key, value):
@@ -794,8 +774,8 @@ def _check_shape(
             _check_rule(rule, key, error)
 
 
-def _check_rule(rule: Any, key: str, error: type[LabError]) -> None:
-    def bad(message: str, hint: str) -> LabError:
+def _check_rule(rule: Any, key: str, error: type[MatcherError]) -> None:
+    def bad(message: str, hint: str) -> MatcherError:
         return error(message, hint)  # type: ignore[call-arg]
 
     if rule is None or isinstance(rule, (str, bool)) or _is_number(rule):
@@ -846,7 +826,7 @@ def _check_rule(rule: Any, key: str, error: type[LabError]) -> None:
         _check_anything_but(arg, bad)
 
 
-def _check_wildcard(arg: Any, bad: Callable[[str, str], LabError]) -> None:
+def _check_wildcard(arg: Any, bad: Callable[[str, str], MatcherError]) -> None:
     if not isinstance(arg, str):
         raise bad("wildcard match pattern must be a string", 'write {"wildcard": "dir/*.png"}')
     if "**" in arg:
@@ -867,7 +847,7 @@ def _check_wildcard(arg: Any, bad: Callable[[str, str], LabError]) -> None:
         i += 1
 
 
-def _check_cidr(arg: Any, bad: Callable[[str, str], LabError]) -> None:
+def _check_cidr(arg: Any, bad: Callable[[str, str], MatcherError]) -> None:
     if not isinstance(arg, str):
         raise bad("prefix match pattern must be a string", 'write {"cidr": "10.0.0.0/24"}')
     address, slash, mask = arg.partition("/")
@@ -885,7 +865,7 @@ def _check_cidr(arg: Any, bad: Callable[[str, str], LabError]) -> None:
         ) from None
 
 
-def _check_numeric(arg: Any, bad: Callable[[str, str], LabError]) -> None:
+def _check_numeric(arg: Any, bad: Callable[[str, str], MatcherError]) -> None:
     hint = 'write {"numeric": [">", 0, "<=", 5]} or {"numeric": ["=", 301.5]}'
     if not isinstance(arg, list) or not arg:
         raise bad("Invalid member in numeric match: ]", hint)
@@ -921,7 +901,7 @@ def _check_numeric(arg: Any, bad: Callable[[str, str], LabError]) -> None:
         raise bad("Too many terms in numeric range expression", "a range has two bounds at most")
 
 
-def _check_anything_but(arg: Any, bad: Callable[[str, str], LabError]) -> None:
+def _check_anything_but(arg: Any, bad: Callable[[str, str], MatcherError]) -> None:
     if isinstance(arg, dict):
         if len(arg) != 1:
             raise bad(
