@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import labkit
 from labkit import matcher as matching
 from labkit.errors import LabError
-from labkit.moto_patches import filters_and_patterns as fidelity
 from labkit.trace.tracer import _matched
 
 PACKAGE = Path(matching.__file__).parent
@@ -111,14 +111,18 @@ def test_an_event_is_read_as_moto_holds_it_and_left_unchanged(time: object) -> N
     assert repr(event) == before
 
 
-def test_moto_rule_matching_reads_its_event_dict_directly() -> None:
-    from moto.events.models import EventPattern
-
-    fidelity.patch_moto()
-    pattern = EventPattern.load(json.dumps({"time": [{"prefix": "2023-11-14"}], "source": ["s"]}))
-    event = {"source": "s", "time": WHEN.timestamp(), "detail": {}, "resources": []}
-    assert pattern.matches_event(event)
-    assert event["time"] == WHEN.timestamp()
+def test_a_rule_on_time_matches_the_events_moto_builds(embedded_lab: labkit.Lab) -> None:
+    events, sqs = embedded_lab.client("events"), embedded_lab.client("sqs")
+    url = sqs.create_queue(QueueName="at-that-minute")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    pattern = {"source": ["shop"], "time": [{"prefix": "2023-11-14T22:13"}]}
+    events.put_rule(Name="minute", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="minute", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
+    for when in (WHEN, WHEN + dt.timedelta(days=1)):
+        entry = {"Source": "shop", "DetailType": "Tick", "Detail": "{}", "Time": when}
+        events.put_events(Entries=[entry])
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["time"] for m in got] == ["2023-11-14T22:13:20Z"]
 
 
 def test_a_value_json_has_no_type_for_reads_as_its_text() -> None:
