@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 import labkit
 from labkit import matcher as matching
-from labkit.errors import LabError
 from labkit.moto_patches import REGISTRY
 
 S = lambda v: {"DataType": "String", "StringValue": v}  # noqa: E731
@@ -102,7 +101,7 @@ def test_invalid_policies_name_what_is_wrong(policy: Any, scope: str, words: str
     with pytest.raises(matching.InvalidFilterPolicy) as raised:
         matching.validate_filter_policy(policy, scope)
     assert words in raised.value.aws_message
-    assert isinstance(raised.value, LabError) and raised.value.hint
+    assert isinstance(raised.value, matching.MatcherError) and raised.value.hint
 
 
 def test_unknown_operator_suggests_the_near_one() -> None:
