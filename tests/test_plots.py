@@ -1,4 +1,4 @@
-"""Plots, checked through what they draw: labels, counts, lanes, steps, and no overlaps."""
+"""Plots, checked through what they draw (labels, counts, lanes, steps, no overlaps) and where."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
+from labkit.plots.layout import node_positions  # noqa: E402
 from labkit.trace.flows import Flow, short_name  # noqa: E402
 from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
 
@@ -55,6 +56,33 @@ def overlaps(ax: Any) -> list[tuple[str, str]]:
         for b, box_b in boxes[i + 1 :]
         if box_a.overlaps(box_b)
     ]
+
+
+def test_layout_is_layered_and_repeatable(embedded_lab: labkit.Lab) -> None:
+    event_routing(embedded_lab)
+    first = labkit.flow(embedded_lab)
+    pos = node_positions(first)
+    assert pos == node_positions(labkit.flow(embedded_lab))
+    column = {first.kind_of(n): x for n, (x, _) in pos.items()}
+    assert column["publisher"] < column["bus"] < column["rule"] < column["queue"]
+    assert column["queue"] < column["consumer"]
+    ys = [y for n, (x, y) in pos.items() if first.kind_of(n) == "rule"]
+    assert len(set(ys)) == 3  # no two nodes of a column on top of each other
+
+
+def test_a_topic_a_rule_feeds_sits_after_the_rule(embedded_lab: labkit.Lab) -> None:
+    events, sns, sqs = (embedded_lab.client(s) for s in ("events", "sns", "sqs"))
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
+    events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    events.put_targets(Rule="failures", Targets=[{"Id": "t", "Arn": topic}])
+    entry = {"Source": "shop", "DetailType": "PaymentFailed", "Detail": "{}"}
+    events.put_events(Entries=[entry])
+    flow = labkit.flow(embedded_lab)
+    x = {short_name(n): pos[0] for n, pos in node_positions(flow).items()}
+    assert x["default"] < x["failures"] < x["alerts"] < x["pager"], x
 
 
 @pytest.mark.parametrize("size", ["notebook", "presenter"])

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.plots.layout import node_positions
 from labkit.trace.flows import EDGE_KINDS, NODE_KINDS, Flow, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -310,7 +311,7 @@ def plot_topology(
     sz = _size(size)
     ax = _axes(ax, sz)
     graph = flow.graph()
-    pos = flow.layout(graph)
+    pos = node_positions(flow, graph)
     edges = topology_edges(flow)
     offsets = _offsets(edges)
     kinds_drawn: list[str] = []
@@ -376,7 +377,7 @@ def plot_sequence(
 
         height = max(sz.figsize[1], 1.2 + 0.28 * len(rows) * sz.font / 9.0)
         _, ax = plt.subplots(figsize=(sz.figsize[0], height), layout="constrained")
-    pos = flow.layout(flow.graph(idle=False))
+    pos = node_positions(flow, flow.graph(idle=False))
     lanes = sorted(pos, key=lambda n: (pos[n][0], -pos[n][1]))
     lane_x = {node: float(i) for i, node in enumerate(lanes)}
     for node, x in lane_x.items():
@@ -605,7 +606,7 @@ def animate_flow(
     sz = _size(size)
     hops = tuple(flow[:max_frames])
     graph = flow.graph()
-    pos = flow.layout(graph)
+    pos = node_positions(flow, graph)
     fig, ax = plt.subplots(figsize=sz.figsize, layout="constrained")
     plt.close(fig)  # shown through the HTML only, not as a second static picture
 
