@@ -314,7 +314,7 @@ def _ax(ax: Axes | None, size: tuple[float, float] = (9, 4.2)) -> Axes:
 
 def plot_side_by_side(timeline: Timeline, ax: Axes | None = None) -> Axes:
     """Cumulative requests over lab time: coupled succeeded/failed, decoupled accepted/processed."""
-    from labkit.plots import BLUE, GREEN, ORANGE, VERMILION
+    from labkit.plots.style import BLUE, GREEN, ORANGE, VERMILION
 
     ax = _ax(ax)
     xs = [0.0, *timeline.times]
@@ -354,7 +354,7 @@ def plot_side_by_side(timeline: Timeline, ax: Axes | None = None) -> Axes:
 
 def plot_drain(timeline: Timeline, *, limit: float | None = None, ax: Axes | None = None) -> Axes:
     """Queue depth (line, left axis) and messages processed per step (bars, right axis)."""
-    from labkit.plots import BLUE, GREEN, VERMILION
+    from labkit.plots.style import BLUE, GREEN, VERMILION
 
     ax = _ax(ax)
     xs = [0.0, *timeline.times]
@@ -399,7 +399,7 @@ def plot_drain_times(
     results: dict[int, float], *, deadline: float | None = None, ax: Axes | None = None
 ) -> Axes:
     """Drain time for each number of consumers."""
-    from labkit.plots import SKY, VERMILION
+    from labkit.plots.style import SKY, VERMILION
 
     ax = _ax(ax, (7, 3.8))
     labels = [str(n) for n in results]

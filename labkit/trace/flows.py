@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, overload, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, overload, runtime_checkable
 
 from labkit.errors import LabError
 from labkit.trace.records import Call, Hop
@@ -31,6 +31,7 @@ __all__ = [
     "NODE_KINDS",
     "EDGE_KINDS",
     "as_flow",
+    "FlowLike",
     "FlowSource",
     "short_name",
 ]
@@ -354,7 +355,11 @@ class FlowSource(Protocol):
     def flow(self) -> Flow: ...
 
 
-def as_flow(source: Flow | FlowSource | Sequence[Hop]) -> Flow:
+#: What a plot draws or `as_flow` reads: a Flow, anything with a ``flow()`` method, some hops.
+FlowLike: TypeAlias = Flow | FlowSource | Sequence[Hop]
+
+
+def as_flow(source: FlowLike) -> Flow:
     """A Flow from a Flow, anything with a ``flow()`` method (a lab), or a sequence of hops.
 
     >>> len(as_flow([]))
