@@ -16,7 +16,10 @@ returns an object that shows itself as HTML.
 """
 
 from labkit.plots.animation import FlowAnimation, animate_flow
+from labkit.plots.decoupling import plot_drain, plot_drain_times, plot_side_by_side
 from labkit.plots.depth import plot_queue_depth
+from labkit.plots.failure_matrix import plot_failure_matrix
+from labkit.plots.groups import plot_group_order
 from labkit.plots.layout import node_positions
 from labkit.plots.saga import plot_saga
 from labkit.plots.sequence import SequenceRow, plot_sequence, sequence_rows
@@ -36,9 +39,14 @@ __all__ = [
     "TopologyEdge",
     "animate_flow",
     "node_positions",
+    "plot_drain",
+    "plot_drain_times",
+    "plot_failure_matrix",
+    "plot_group_order",
     "plot_queue_depth",
     "plot_saga",
     "plot_sequence",
+    "plot_side_by_side",
     "plot_topology",
     "sequence_rows",
     "topology_edges",

@@ -86,6 +86,9 @@ SAGA_STYLE: Mapping[str, str] = MappingProxyType(
 )
 #: colours for series that have no kind of their own (one line per queue), in order
 SERIES = (BLUE, ORANGE, GREEN, PINK, SKY, PURPLE, BLACK, GREY)
+#: text sizes, in points at notebook size, of the plots drawn in matplotlib's own proportions
+#: (the lessons' plots): titles, axis and tick labels, and the smaller text of legends and notes
+TITLE_TEXT, LABEL_TEXT, SMALL_TEXT = 12.0, 10.0, 9.0
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,14 @@ def use_axes(ax: Axes | None, figsize: tuple[float, float], *, constrained: bool
 
     _, new_ax = plt.subplots(figsize=figsize, layout="constrained" if constrained else None)
     return new_ax
+
+
+def describe(ax: Axes, size: Size, *, title: str, xlabel: str, ylabel: str) -> None:
+    """Title, axis labels and tick labels in matplotlib's own proportions, grown with `size`."""
+    ax.set_title(title, fontsize=size.text(TITLE_TEXT))
+    ax.set_xlabel(xlabel, fontsize=size.text(LABEL_TEXT))
+    ax.set_ylabel(ylabel, fontsize=size.text(LABEL_TEXT))
+    ax.tick_params(labelsize=size.text(LABEL_TEXT))
 
 
 def legend(ax: Axes, handles: list[Any], size: Size, *, title: str | None = None) -> None:
