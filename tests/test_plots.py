@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -193,3 +197,41 @@ def test_animation_steps_through_hops_as_html(flows: dict[str, Flow]) -> None:
 def test_every_edge_kind_has_a_style_of_its_own() -> None:
     styles = list(plots.EDGE_STYLE.values())
     assert len(set(styles)) == len(styles), "two kinds of hop would look the same in a legend"
+
+
+#: what of labkit the plots may use: themselves, the flow and its records, and labkit's errors
+PLOTS_MAY_IMPORT = {"labkit.trace", "labkit.trace.flows", "labkit.trace.records", "labkit.errors"}
+
+
+def _labkit_imports(path: Path) -> list[str]:
+    """Every labkit module `path` imports, at any depth (TYPE_CHECKING blocks included)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            # relative: level 1 is labkit.plots itself, each level more a package further up
+            base = ["labkit", "plots"][: 3 - node.level] if node.level else []
+            names = [".".join([*base, *([node.module] if node.module else [])])]
+        else:
+            continue
+        found += [n for n in names if n == "labkit" or n.startswith("labkit.")]
+    return found
+
+
+def test_plots_import_nothing_of_labkit_but_the_trace_and_errors() -> None:
+    modules = sorted(Path(plots.__file__).parent.rglob("*.py"))
+    seen = {path.name: _labkit_imports(path) for path in modules}
+    assert "labkit.trace.flows" in seen["topology.py"]  # the parse finds what is there
+    for name, imported in seen.items():
+        stray = [
+            m for m in imported if not m.startswith("labkit.plots") and m not in PLOTS_MAY_IMPORT
+        ]
+        assert stray == [], f"labkit/plots/{name} imports {stray}"
+
+
+def test_importing_labkit_loads_no_plotting_library() -> None:
+    script = "import sys, labkit; print(sorted({'matplotlib', 'networkx'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
