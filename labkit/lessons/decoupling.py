@@ -3,7 +3,8 @@
 Everything runs on the lab's clock, in steps: each step the producer sends what arrived, every
 consumer takes at most ``rate * step`` messages (ReceiveMessage with 10, DeleteMessageBatch) and
 the clock moves on. The messages are real SQS messages on every backend; only the *work* a
-consumer does is simulated (a Python function per message).
+consumer does is simulated (a Python function per message). The runs' plots are
+`labkit.plots.decoupling`'s, taken from here by the lesson.
 
 >>> import labkit
 >>> lab = labkit.start_lab()
