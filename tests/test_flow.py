@@ -145,33 +145,6 @@ def test_saga_graph_and_steps(lab: labkit.Lab) -> None:
     assert flow.saga(result["execution"]) == steps
 
 
-def test_layout_is_layered_and_repeatable(embedded_lab: labkit.Lab) -> None:
-    event_routing(embedded_lab)
-    first = labkit.flow(embedded_lab)
-    pos = first.layout()
-    assert pos == labkit.flow(embedded_lab).layout()
-    column = {first.kind_of(n): x for n, (x, _) in pos.items()}
-    assert column["publisher"] < column["bus"] < column["rule"] < column["queue"]
-    assert column["queue"] < column["consumer"]
-    ys = [y for n, (x, y) in pos.items() if first.kind_of(n) == "rule"]
-    assert len(set(ys)) == 3  # no two nodes of a column on top of each other
-
-
-def test_a_topic_a_rule_feeds_sits_after_the_rule(embedded_lab: labkit.Lab) -> None:
-    events, sns, sqs = (embedded_lab.client(s) for s in ("events", "sns", "sqs"))
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    url = sqs.create_queue(QueueName="pager")["QueueUrl"]
-    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
-    events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
-    events.put_targets(Rule="failures", Targets=[{"Id": "t", "Arn": topic}])
-    entry = {"Source": "shop", "DetailType": "PaymentFailed", "Detail": "{}"}
-    events.put_events(Entries=[entry])
-    flow = labkit.flow(embedded_lab)
-    x = {short_name(n): pos[0] for n, pos in flow.layout().items()}
-    assert x["default"] < x["failures"] < x["alerts"] < x["pager"], x
-
-
 def test_flow_is_read_only_values(embedded_lab: labkit.Lab) -> None:
     fan_out(embedded_lab, physical=1, digital=0)
     flow = labkit.flow(embedded_lab)

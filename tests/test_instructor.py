@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
@@ -13,6 +15,8 @@ import pytest  # noqa: E402
 
 import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
+from labkit.lessons.decoupling import Outage, Timeline  # noqa: E402
+from labkit.lessons.saga import choreography_flow  # noqa: E402
 from labkit.tools import instructor  # noqa: E402
 from tests.scenarios import fan_out  # noqa: E402
 
@@ -42,6 +46,97 @@ def test_presenter_makes_every_default_plot_projector_size(lab) -> None:
     assert not instructor.presenting()
     assert _figsize(plots.plot_topology(lab)) == small
     assert max(t.get_fontsize() for t in plots.plot_topology(lab).texts) < big_font
+
+
+def _timeline() -> Timeline:
+    run = Timeline(step=5, outage=Outage(5, 10))
+    run.add(5, coupled_ok=1, coupled_failed=0, accepted=1, processed=1, depth=3)
+    run.add(10, coupled_ok=0, coupled_failed=1, accepted=1, processed=0, depth=1)
+    return run
+
+
+def _one_message(lab: labkit.Lab) -> tuple[Any, ...]:
+    flow = labkit.flow(lab)
+    return flow.path(flow.messages()[0])  # a few hops: the sequence keeps its shortest figure
+
+
+_SAGA_EVENTS = [
+    {"detail-type": "OrderPlaced", "source": "shop.orders"},
+    {"detail-type": "ShipmentFailed", "source": "shop.shipping"},
+    {"detail-type": "PaymentRefunded", "source": "shop.payments"},
+]
+
+#: every public plot, drawn from a lab holding the fan-out scenario, at a given size
+PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
+    "plot_topology": lambda lab, size: plots.plot_topology(lab, size=size),
+    "plot_sequence": lambda lab, size: plots.plot_sequence(_one_message(lab), size=size),
+    "plot_queue_depth": lambda lab, size: plots.plot_queue_depth(lab, size=size),
+    "plot_saga": lambda lab, size: plots.plot_saga(
+        choreography_flow(_SAGA_EVENTS, failures=["ShipmentFailed"], compensations=[]), size=size
+    ),
+    "animate_flow": lambda lab, size: plots.animate_flow(lab, size=size, max_frames=2),
+    "plot_side_by_side": lambda lab, size: plots.plot_side_by_side(_timeline(), size=size),
+    "plot_drain": lambda lab, size: plots.plot_drain(_timeline(), limit=2, size=size),
+    "plot_drain_times": lambda lab, size: plots.plot_drain_times(
+        {1: 80.0, 2: 40.0}, deadline=60, size=size
+    ),
+    "plot_group_order": lambda lab, size: plots.plot_group_order(
+        [("ana", "o-3"), ("ben", "o-2"), ("ana", "o-1")],
+        sent=[("ana", "o-1"), ("ben", "o-2"), ("ana", "o-3")],
+        size=size,
+    ),
+    "plot_failure_matrix": lambda lab, size: plots.plot_failure_matrix(
+        {"Ship": ["Refund", "Release"], "Charge": []}, ["Release", "Refund"], size=size
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Drawn:
+    figsize: tuple[float, float]
+    fonts: tuple[float, ...]  # every size of text on the figure, once each
+
+
+def _drawn(result: Any) -> Drawn:
+    """The figure's size and the font sizes of every text it shows once drawn."""
+    if isinstance(result, plots.FlowAnimation):
+        result.to_html()  # draws every frame; the last stays on the figure
+    fig = result.figure
+    fig.canvas.draw()
+    shown = []
+    for ax in fig.axes:
+        shown += [*ax.texts, ax.title]
+        if ax.get_legend() is not None:
+            shown += [*ax.get_legend().get_texts(), ax.get_legend().get_title()]
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis):
+                if axis.get_visible():
+                    shown += [axis.label, *axis.get_ticklabels()]
+    fonts = {round(t.get_fontsize(), 2) for t in shown if t.get_visible() and t.get_text()}
+    plt.close(fig)
+    return Drawn(_figsize(fig.axes[0]), tuple(sorted(fonts)))
+
+
+def test_the_presenter_test_draws_every_public_plot() -> None:
+    public = {n for n in plots.__all__ if n.startswith(("plot_", "animate_"))}
+    assert set(PLOTS) == public
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_presenter_grows_every_plot_unless_it_has_a_size(lab, name: str) -> None:
+    draw = PLOTS[name]
+    small = _drawn(draw(lab, None))
+    assert small == _drawn(draw(lab, "notebook")) and small.fonts
+    instructor.presenter()
+    big = _drawn(draw(lab, None))
+    kept = _drawn(draw(lab, "notebook"))
+    instructor.presenter(False)
+    notebook, presenter = plots.SIZES["notebook"], plots.SIZES["presenter"]
+    grow = [presenter.figsize[i] / notebook.figsize[i] for i in (0, 1)]
+    assert big.figsize == tuple(round(small.figsize[i] * grow[i], 2) for i in (0, 1))
+    text = presenter.font / notebook.font
+    assert big.fonts == tuple(sorted({round(f * text, 2) for f in small.fonts}))
+    assert kept == small
 
 
 def test_reset_between_demos_clears_lab_trace_and_clock(lab) -> None:

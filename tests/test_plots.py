@@ -1,8 +1,12 @@
-"""Plots, checked through what they draw: labels, counts, lanes, steps, and no overlaps."""
+"""Plots, checked through what they draw (labels, counts, lanes, steps, no overlaps) and where."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -15,6 +19,7 @@ import pytest  # noqa: E402
 import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
+from labkit.plots.layout import node_positions  # noqa: E402
 from labkit.trace.flows import Flow, short_name  # noqa: E402
 from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
 
@@ -55,6 +60,33 @@ def overlaps(ax: Any) -> list[tuple[str, str]]:
         for b, box_b in boxes[i + 1 :]
         if box_a.overlaps(box_b)
     ]
+
+
+def test_layout_is_layered_and_repeatable(embedded_lab: labkit.Lab) -> None:
+    event_routing(embedded_lab)
+    first = labkit.flow(embedded_lab)
+    pos = node_positions(first)
+    assert pos == node_positions(labkit.flow(embedded_lab))
+    column = {first.kind_of(n): x for n, (x, _) in pos.items()}
+    assert column["publisher"] < column["bus"] < column["rule"] < column["queue"]
+    assert column["queue"] < column["consumer"]
+    ys = [y for n, (x, y) in pos.items() if first.kind_of(n) == "rule"]
+    assert len(set(ys)) == 3  # no two nodes of a column on top of each other
+
+
+def test_a_topic_a_rule_feeds_sits_after_the_rule(embedded_lab: labkit.Lab) -> None:
+    events, sns, sqs = (embedded_lab.client(s) for s in ("events", "sns", "sqs"))
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
+    events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    events.put_targets(Rule="failures", Targets=[{"Id": "t", "Arn": topic}])
+    entry = {"Source": "shop", "DetailType": "PaymentFailed", "Detail": "{}"}
+    events.put_events(Entries=[entry])
+    flow = labkit.flow(embedded_lab)
+    x = {short_name(n): pos[0] for n, pos in node_positions(flow).items()}
+    assert x["default"] < x["failures"] < x["alerts"] < x["pager"], x
 
 
 @pytest.mark.parametrize("size", ["notebook", "presenter"])
@@ -165,3 +197,41 @@ def test_animation_steps_through_hops_as_html(flows: dict[str, Flow]) -> None:
 def test_every_edge_kind_has_a_style_of_its_own() -> None:
     styles = list(plots.EDGE_STYLE.values())
     assert len(set(styles)) == len(styles), "two kinds of hop would look the same in a legend"
+
+
+#: what of labkit the plots may use: themselves, the flow and its records, and labkit's errors
+PLOTS_MAY_IMPORT = {"labkit.trace", "labkit.trace.flows", "labkit.trace.records", "labkit.errors"}
+
+
+def _labkit_imports(path: Path) -> list[str]:
+    """Every labkit module `path` imports, at any depth (TYPE_CHECKING blocks included)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            # relative: level 1 is labkit.plots itself, each level more a package further up
+            base = ["labkit", "plots"][: 3 - node.level] if node.level else []
+            names = [".".join([*base, *([node.module] if node.module else [])])]
+        else:
+            continue
+        found += [n for n in names if n == "labkit" or n.startswith("labkit.")]
+    return found
+
+
+def test_plots_import_nothing_of_labkit_but_the_trace_and_errors() -> None:
+    modules = sorted(Path(plots.__file__).parent.rglob("*.py"))
+    seen = {path.name: _labkit_imports(path) for path in modules}
+    assert "labkit.trace.flows" in seen["topology.py"]  # the parse finds what is there
+    for name, imported in seen.items():
+        stray = [
+            m for m in imported if not m.startswith("labkit.plots") and m not in PLOTS_MAY_IMPORT
+        ]
+        assert stray == [], f"labkit/plots/{name} imports {stray}"
+
+
+def test_importing_labkit_loads_no_plotting_library() -> None:
+    script = "import sys, labkit; print(sorted({'matplotlib', 'networkx'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

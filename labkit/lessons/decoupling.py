@@ -3,7 +3,8 @@
 Everything runs on the lab's clock, in steps: each step the producer sends what arrived, every
 consumer takes at most ``rate * step`` messages (ReceiveMessage with 10, DeleteMessageBatch) and
 the clock moves on. The messages are real SQS messages on every backend; only the *work* a
-consumer does is simulated (a Python function per message).
+consumer does is simulated (a Python function per message). The runs' plots are
+`labkit.plots.decoupling`'s, taken from here by the lesson.
 
 >>> import labkit
 >>> lab = labkit.start_lab()
@@ -26,10 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.lessons.inbox import depth
+from labkit.plots import plot_drain, plot_drain_times, plot_side_by_side
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
     from labkit.lab.session import Lab
 
 __all__ = [
@@ -301,118 +301,6 @@ def slow_consumer_run(
             break
         lab.advance(10)
     return dict(sorted(times.items()))
-
-
-# -- plots (each takes ax=None and returns the Axes) -------------------------------------------
-def _ax(ax: Axes | None, size: tuple[float, float] = (9, 4.2)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=size)[1]
-
-
-def plot_side_by_side(timeline: Timeline, ax: Axes | None = None) -> Axes:
-    """Cumulative requests over lab time: coupled succeeded/failed, decoupled accepted/processed."""
-    from labkit.plots import BLUE, GREEN, ORANGE, VERMILION
-
-    ax = _ax(ax)
-    xs = [0.0, *timeline.times]
-    lines = [
-        ("coupled: succeeded", "coupled_ok", BLUE, "-"),
-        ("coupled: failed (lost)", "coupled_failed", VERMILION, "-"),
-        ("queue: accepted", "accepted", ORANGE, "--"),
-        ("queue: processed", "processed", GREEN, "-"),
-    ]
-    for label, name, colour, style in lines:
-        ax.step(
-            xs,
-            [0, *timeline.cumulative(name)],
-            where="post",
-            label=label,
-            color=colour,
-            linestyle=style,
-            # processed is drawn wide and underneath: where lines coincide, all stay visible
-            linewidth=4.5 if name == "processed" else 2,
-            zorder={"processed": 2, "accepted": 6}.get(name, 4),
-        )
-    if timeline.outage is not None:
-        ax.axvspan(
-            timeline.outage.start,
-            timeline.outage.end,
-            color="#DDDDDD",
-            alpha=0.6,
-            label="service down",
-        )
-    ax.set_xlabel("lab time (s)")
-    ax.set_ylabel("requests (running total)")
-    ax.set_title("Same requests, same outage: direct call vs queue")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
-    return ax
-
-
-def plot_drain(timeline: Timeline, *, limit: float | None = None, ax: Axes | None = None) -> Axes:
-    """Queue depth (line, left axis) and messages processed per step (bars, right axis)."""
-    from labkit.plots import BLUE, GREEN, VERMILION
-
-    ax = _ax(ax)
-    xs = [0.0, *timeline.times]
-    first = timeline.column("depth")[0] + timeline.column("processed")[0] if timeline.rows else 0
-    ax.plot(
-        xs,
-        [first, *timeline.column("depth")],
-        color=BLUE,
-        linewidth=2,
-        label="queue depth (left axis)",
-    )
-    ax.set_xlabel("lab time (s)")
-    ax.set_ylabel("messages in the queue")
-    right = ax.twinx()
-    right.bar(
-        [t - timeline.step / 2 for t in timeline.times],
-        timeline.column("processed"),
-        width=timeline.step * 0.8,
-        color=GREEN,
-        alpha=0.5,
-        label=f"processed per {timeline.step:g} s (right axis)",
-    )
-    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    if limit is not None:
-        handles.append(
-            right.axhline(
-                limit,
-                color=VERMILION,
-                linestyle="--",
-                label=f"consumers' limit: {limit:g} per step",
-            )
-        )
-    right.set_ylabel("processed per step")
-    right.set_ylim(0, max([limit or 0, *timeline.column("processed"), 1]) * 1.25)
-    ax.set_title("A spike drained at a fixed rate")
-    ax.grid(alpha=0.3)
-    ax.legend(handles=handles, loc="upper right", fontsize=9)
-    return ax
-
-
-def plot_drain_times(
-    results: dict[int, float], *, deadline: float | None = None, ax: Axes | None = None
-) -> Axes:
-    """Drain time for each number of consumers."""
-    from labkit.plots import SKY, VERMILION
-
-    ax = _ax(ax, (7, 3.8))
-    labels = [str(n) for n in results]
-    bars = ax.bar(labels, list(results.values()), color=SKY, label="time to empty the queue")
-    ax.bar_label(bars, fmt="%g s")
-    if deadline is not None:
-        ax.axhline(deadline, color=VERMILION, linestyle="--", label=f"deadline ({deadline:g} s)")
-    ax.set_xlabel("consumers")
-    ax.set_ylabel("lab seconds")
-    ax.set_ylim(0, max([*results.values(), deadline or 0, 1]) * 1.2)
-    ax.set_title("More consumers, shorter drain (the producer did not change)")
-    ax.legend(fontsize=9)
-    return ax
 
 
 def order_body(n: int, *, new_format: bool) -> str:

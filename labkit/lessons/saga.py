@@ -11,8 +11,8 @@ provides what sits around it.
 * `read_shop` / `check_consistency`: the shop's tables as plain values, and the invariants a saga
   must keep (nobody charged without stock, no stock held without payment, each compensation
   applied at most once, money and stock conserved).
-* `failure_matrix` / `plot_failure_matrix`: for each failure point, which compensations ran and in
-  which order.
+* `failure_matrix` / `plot_failure_matrix` (from `labkit.plots`): for each failure point, which
+  compensations ran and in which order.
 * `choreography_flow`: the events a choreographed saga put on its bus, as hops that
   `labkit.plots.plot_saga` draws like an orchestrated execution.
 
@@ -37,11 +37,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.plots.failure_matrix import failure_matrix, plot_failure_matrix
 from labkit.trace.records import Hop, actor
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
     from labkit.lab.session import Lab
     from labkit.parts import Hooks
     from labkit.trace.flows import Flow
@@ -529,58 +528,6 @@ def assert_consistent(state: ShopState, **kwargs: Any) -> Verdict:
             "find the step whose compensation did not run, or ran twice, in the saga's trace",
         )
     return verdict
-
-
-# -- which compensations ran ------------------------------------------------------------------
-def failure_matrix(
-    runs: Mapping[str, Sequence[str]], compensations: Sequence[str]
-) -> tuple[tuple[int, ...], ...]:
-    """For each run (failure point -> compensations in the order they ran), a row of numbers:
-    0 where a compensation did not run, k where it ran k-th.
-
-    >>> failure_matrix({"reserve": ["Refund", "Cancel"]}, ["Release", "Refund", "Cancel"])
-    ((0, 1, 2),)
-    """
-    rows = []
-    for ran in runs.values():
-        unknown = [c for c in ran if c not in compensations]
-        if unknown:
-            raise LabError(
-                f"compensations among {list(compensations)}",
-                repr(unknown),
-                "pass every compensation's name in `compensations`",
-            )
-        rows.append(tuple(list(ran).index(c) + 1 if c in ran else 0 for c in compensations))
-    return tuple(rows)
-
-
-def plot_failure_matrix(
-    runs: Mapping[str, Sequence[str]],
-    compensations: Sequence[str],
-    *,
-    title: str = "Which compensations ran, for each failure point",
-    ax: Axes | None = None,
-) -> Axes:
-    """A grid: one row per failure point, one column per compensation, numbered in run order."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-
-    matrix = failure_matrix(runs, compensations)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.8 + 1.6 * len(compensations), 0.9 + 0.55 * len(runs)))
-    ran = [[1 if cell else 0 for cell in row] for row in matrix]
-    ax.imshow(ran, cmap=ListedColormap(["#F2F2F2", "#E69F00"]), vmin=0, vmax=1, aspect="auto")
-    for i, row in enumerate(matrix):
-        for j, cell in enumerate(row):
-            text = f"ran #{cell}" if cell else "–"
-            ax.text(j, i, text, ha="center", va="center", fontsize=10)
-    ax.set_xticks(range(len(compensations)), list(compensations))
-    ax.set_yticks(range(len(runs)), list(runs))
-    ax.set_xlabel("compensation")
-    ax.set_ylabel("the step that failed")
-    ax.set_title(title)
-    ax.tick_params(length=0)
-    return ax
 
 
 # -- a choreographed saga as a flow ------------------------------------------------------------

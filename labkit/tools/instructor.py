@@ -10,17 +10,15 @@ trace and the clock; ``labkit.plots.animate_flow(lab)`` steps through a flow hop
 
 from __future__ import annotations
 
-import labkit.plots as plots
-
-_NOTEBOOK = plots.SIZES["notebook"]
+from labkit.plots.style import STYLE
 
 
 def presenter(on: bool = True) -> bool:
     """Make presenter size the default for every labkit plot (``on=False`` undoes it)."""
-    plots.SIZES["notebook"] = plots.SIZES["presenter"] if on else _NOTEBOOK
+    STYLE.present(on)
     return on
 
 
 def presenting() -> bool:
     """True while presenter size is the default."""
-    return plots.SIZES["notebook"] is not _NOTEBOOK
+    return STYLE.presenting

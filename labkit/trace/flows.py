@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, overload, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, overload, runtime_checkable
 
 from labkit.errors import LabError
 from labkit.trace.records import Call, Hop
@@ -31,6 +31,7 @@ __all__ = [
     "NODE_KINDS",
     "EDGE_KINDS",
     "as_flow",
+    "FlowLike",
     "FlowSource",
     "short_name",
 ]
@@ -50,25 +51,6 @@ NODE_KINDS = (
     "function",
     "consumer",
 )
-#: Which column of a layered layout each node kind goes in.
-COLUMN = {
-    "publisher": 0,
-    "topic": 1,
-    "bus": 1,
-    "state machine": 1,
-    "rule": 2,
-    "queue": 3,
-    "table": 3,
-    "log group": 3,
-    "service": 3,
-    "dead-letter queue": 4,
-    "function": 5,
-    "consumer": 5,
-}
-#: The column of a topic, bus or state machine that a rule targets: between rules and queues.
-RULE_TARGET = 2.5
-#: How far below its source queue a dead-letter queue sits, in rows.
-DLQ_DROP = 0.5
 #: Edge kinds: the hop kinds, plus "wired" for a link that carried nothing yet.
 EDGE_KINDS = (
     "sent",
@@ -265,51 +247,6 @@ class Flow(Sequence[Hop]):
             graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
         return graph
 
-    def layout(self, graph: nx.MultiDiGraph | None = None) -> dict[str, tuple[float, float]]:
-        """Deterministic layered positions: columns by node kind, left to right.
-
-        Within a column, nodes sit near the average height of what feeds them.
-        """
-        graph = self.graph() if graph is None else graph
-        order = {node: i for i, node in enumerate(self.nodes())}
-        columns: dict[float, list[str]] = defaultdict(list)
-        for node, data in graph.nodes(data=True):
-            column: float = COLUMN.get(data["kind"], 3)
-            if column < COLUMN["rule"] and any(
-                graph.nodes[p]["kind"] == "rule" for p in graph.predecessors(node)
-            ):
-                column = RULE_TARGET  # a topic, bus or state machine a rule feeds: after the rule
-            columns[column].append(node)
-        positions: dict[str, tuple[float, float]] = {}
-        for x, column in enumerate(sorted(columns)):
-            nodes = columns[column]
-            wanted: dict[str, float | None] = {}
-            for node in nodes:
-                ys = [positions[p][1] for p in graph.predecessors(node) if p in positions]
-                wanted[node] = sum(ys) / len(ys) if ys else None
-                if wanted[node] is not None and graph.nodes[node]["kind"] == "dead-letter queue":
-                    # half a row below its queue: the queue's arrow to its consumer passes above
-                    wanted[node] -= DLQ_DROP
-            n = len(nodes)
-            if all(w is None for w in wanted.values()):
-                # first column (and orphans): order of appearance, centred
-                nodes.sort(key=lambda m: order.get(m, 0))
-                ys = [(n - 1) / 2.0 - i for i in range(n)]
-            else:
-                # sit level with what feeds you, at least one unit apart
-                fallback = min((w for w in wanted.values() if w is not None), default=0.0)
-                desired = {m: (w if w is not None else fallback - 1.0) for m, w in wanted.items()}
-                nodes.sort(key=lambda m: (-desired[m], order.get(m, 0)))
-                ys = []
-                for node in nodes:
-                    y = desired[node]
-                    ys.append(min(y, ys[-1] - 1.0) if ys else y)
-                shift = (sum(desired.values()) - sum(ys)) / n  # zero unless pushed apart
-                ys = [y + shift for y in ys]
-            for node, y in zip(nodes, ys, strict=True):
-                positions[node] = (float(x), round(y, 6))
-        return positions
-
     # -- messages ----------------------------------------------------------------------------
     def messages(self) -> tuple[str, ...]:
         """Every message id (as first known), in order of first appearance."""
@@ -418,7 +355,11 @@ class FlowSource(Protocol):
     def flow(self) -> Flow: ...
 
 
-def as_flow(source: Flow | FlowSource | Sequence[Hop]) -> Flow:
+#: What a plot draws or `as_flow` reads: a Flow, anything with a ``flow()`` method, some hops.
+FlowLike: TypeAlias = Flow | FlowSource | Sequence[Hop]
+
+
+def as_flow(source: FlowLike) -> Flow:
     """A Flow from a Flow, anything with a ``flow()`` method (a lab), or a sequence of hops.
 
     >>> len(as_flow([]))

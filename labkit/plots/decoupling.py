@@ -1,0 +1,266 @@
+"""Lesson 05's plots: a direct call next to a queue through an outage, a spike drained, and how
+long draining takes with more consumers.
+
+They read a run step by step (`StepCounts`: ``labkit.lessons.decoupling.Timeline`` is one) or a
+table of drain times; the runs themselves are the lesson's (``labkit.lessons.decoupling``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from labkit.plots.style import (
+    BLUE,
+    GREEN,
+    LABEL_TEXT,
+    ORANGE,
+    SKY,
+    SMALL_TEXT,
+    STYLE,
+    VERMILION,
+    describe,
+    use_axes,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["Span", "StepCounts", "plot_drain", "plot_drain_times", "plot_side_by_side"]
+
+
+class Span(Protocol):
+    """A stretch of lab time, e.g. an outage: from `start` (included) to `end` (excluded)."""
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
+
+
+class StepCounts(Protocol):
+    """A run in steps: the lab time at the end of each step and named counts for it."""
+
+    @property
+    def step(self) -> float: ...
+
+    @property
+    def times(self) -> Sequence[float]: ...
+
+    @property
+    def outage(self) -> Span | None: ...
+
+    def column(self, name: str) -> list[int]: ...
+
+    def cumulative(self, name: str) -> list[int]: ...
+
+
+def plot_side_by_side(
+    timeline: StepCounts, *, ax: Axes | None = None, size: str | None = None
+) -> Axes:
+    """Cumulative requests over lab time: coupled succeeded/failed, decoupled accepted/processed.
+
+    Parameters
+    ----------
+    timeline : StepCounts
+        A run with the counts ``coupled_ok``, ``coupled_failed``, ``accepted`` and
+        ``processed`` per step, e.g. ``run_side_by_side(...)``; its outage is shaded.
+    ax : matplotlib Axes, optional
+        Draw here instead of on a new figure.
+    size : {"notebook", "presenter"}, optional
+        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> from labkit.lessons.decoupling import Outage, Timeline
+    >>> run = Timeline(step=5, outage=Outage(5, 10))
+    >>> run.add(5, coupled_ok=1, coupled_failed=0, accepted=1, processed=1)
+    >>> run.add(10, coupled_ok=0, coupled_failed=1, accepted=1, processed=0)
+    >>> ax = plot_side_by_side(run)
+    >>> lost = ax.get_lines()[1]
+    >>> lost.get_label(), lost.get_ydata().tolist()
+    ('coupled: failed (lost)', [0, 0, 1])
+    """
+    sz = STYLE.size(size)
+    ax = use_axes(ax, sz.figure(9, 4.2), constrained=False)
+    xs = [0.0, *timeline.times]
+    lines = [
+        ("coupled: succeeded", "coupled_ok", BLUE, "-"),
+        ("coupled: failed (lost)", "coupled_failed", VERMILION, "-"),
+        ("queue: accepted", "accepted", ORANGE, "--"),
+        ("queue: processed", "processed", GREEN, "-"),
+    ]
+    for label, name, colour, style in lines:
+        ax.step(
+            xs,
+            [0, *timeline.cumulative(name)],
+            where="post",
+            label=label,
+            color=colour,
+            linestyle=style,
+            # processed is drawn wide and underneath: where lines coincide, all stay visible
+            linewidth=sz.stroke(4.5 if name == "processed" else 2),
+            zorder={"processed": 2, "accepted": 6}.get(name, 4),
+        )
+    if timeline.outage is not None:
+        ax.axvspan(
+            timeline.outage.start,
+            timeline.outage.end,
+            color="#DDDDDD",
+            alpha=0.6,
+            label="service down",
+        )
+    describe(
+        ax,
+        sz,
+        title="Same requests, same outage: direct call vs queue",
+        xlabel="lab time (s)",
+        ylabel="requests (running total)",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=sz.text(SMALL_TEXT))
+    return ax
+
+
+def plot_drain(
+    timeline: StepCounts,
+    *,
+    limit: float | None = None,
+    ax: Axes | None = None,
+    size: str | None = None,
+) -> Axes:
+    """Queue depth (line, left axis) and messages processed per step (bars, right axis).
+
+    Parameters
+    ----------
+    timeline : StepCounts
+        A run with the counts ``depth`` and ``processed`` per step, e.g. ``drain(...)``.
+    limit : float, optional
+        The most the consumers can process in a step, drawn as a dashed line.
+    ax : matplotlib Axes, optional
+        Draw here instead of on a new figure.
+    size : {"notebook", "presenter"}, optional
+        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes with the depth line (the bars are on its twin, sharing the x axis).
+
+    Examples
+    --------
+    >>> from labkit.lessons.decoupling import Timeline
+    >>> run = Timeline(step=5)
+    >>> run.add(5, processed=10, depth=15)
+    >>> run.add(10, processed=10, depth=5)
+    >>> ax = plot_drain(run, limit=10)
+    >>> ax.get_lines()[0].get_ydata().tolist()
+    [25, 15, 5]
+    """
+    sz = STYLE.size(size)
+    ax = use_axes(ax, sz.figure(9, 4.2), constrained=False)
+    xs = [0.0, *timeline.times]
+    # before the first step the queue held what the step left plus what it processed
+    first = timeline.column("depth")[0] + timeline.column("processed")[0] if timeline.times else 0
+    ax.plot(
+        xs,
+        [first, *timeline.column("depth")],
+        color=BLUE,
+        linewidth=sz.stroke(2),
+        label="queue depth (left axis)",
+    )
+    right = ax.twinx()
+    right.bar(
+        [t - timeline.step / 2 for t in timeline.times],
+        timeline.column("processed"),
+        width=timeline.step * 0.8,
+        color=GREEN,
+        alpha=0.5,
+        label=f"processed per {timeline.step:g} s (right axis)",
+    )
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    if limit is not None:
+        handles.append(
+            right.axhline(
+                limit,
+                color=VERMILION,
+                linestyle="--",
+                linewidth=sz.stroke(1.5),
+                label=f"consumers' limit: {limit:g} per step",
+            )
+        )
+    describe(
+        ax,
+        sz,
+        title="A spike drained at a fixed rate",
+        xlabel="lab time (s)",
+        ylabel="messages in the queue",
+    )
+    right.set_ylabel("processed per step", fontsize=sz.text(LABEL_TEXT))
+    right.tick_params(labelsize=sz.text(LABEL_TEXT))
+    right.set_ylim(0, max([limit or 0, *timeline.column("processed"), 1]) * 1.25)
+    ax.grid(alpha=0.3)
+    ax.legend(handles=handles, loc="upper right", fontsize=sz.text(SMALL_TEXT))
+    return ax
+
+
+def plot_drain_times(
+    results: Mapping[int, float],
+    *,
+    deadline: float | None = None,
+    ax: Axes | None = None,
+    size: str | None = None,
+) -> Axes:
+    """Drain time for each number of consumers, one bar each.
+
+    Parameters
+    ----------
+    results : mapping of int to float
+        Number of consumers -> lab seconds until the queue was empty (``Timeline.drain_time``).
+    deadline : float, optional
+        The time the queue must be empty by, drawn as a dashed line.
+    ax : matplotlib Axes, optional
+        Draw here instead of on a new figure.
+    size : {"notebook", "presenter"}, optional
+        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> ax = plot_drain_times({1: 80.0, 2: 40.0}, deadline=60)
+    >>> [t.get_text() for t in ax.texts]
+    ['80 s', '40 s']
+    """
+    sz = STYLE.size(size)
+    ax = use_axes(ax, sz.figure(7, 3.8), constrained=False)
+    labels = [str(n) for n in results]
+    bars = ax.bar(labels, list(results.values()), color=SKY, label="time to empty the queue")
+    ax.bar_label(bars, fmt="%g s", fontsize=sz.text(LABEL_TEXT))
+    if deadline is not None:
+        ax.axhline(
+            deadline,
+            color=VERMILION,
+            linestyle="--",
+            linewidth=sz.stroke(1.5),
+            label=f"deadline ({deadline:g} s)",
+        )
+    describe(
+        ax,
+        sz,
+        title="More consumers, shorter drain (the producer did not change)",
+        xlabel="consumers",
+        ylabel="lab seconds",
+    )
+    ax.set_ylim(0, max([*results.values(), deadline or 0, 1]) * 1.2)
+    ax.legend(fontsize=sz.text(SMALL_TEXT))
+    return ax
