@@ -46,9 +46,12 @@ notebooks-check: $(STAMP)
 notebooks-endpoint: $(STAMP)
 	$(PY) -m labkit.server --port 0 -- $(PY) -m pytest -q $(NBVAL) notebooks
 
-## make notebooks: re-execute every notebook and store its outputs (never edit outputs by hand)
+## make notebooks: write the solutions notebooks from the lessons (tests/tools/solutions.py), then
+## re-execute every notebook and store its outputs (never edit outputs by hand); NB=<lesson> runs
+## that lesson and its solutions
 notebooks: $(STAMP)
-	$(PY) tests/tools/execute_notebooks.py $(NB)
+	built=$$($(PY) tests/tools/solutions.py build $(NB)) && \
+		$(PY) tests/tools/execute_notebooks.py $(if $(NB),$(NB) $$built)
 
 ## make property: the property tests at full size (200 examples each; make test draws fewer)
 property: $(STAMP)

@@ -2,6 +2,8 @@
 
 python tests/tools/execute_notebooks.py                 # every notebook
 python tests/tools/execute_notebooks.py notebooks/01-sqs-queues.ipynb
+
+`make notebooks` first writes the solutions notebooks from the lessons (tests/tools/solutions.py).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def execute(path: Path) -> float:
 
 
 def main(args: list[str]) -> int:
-    paths = [Path(a) for a in args] or sorted(
+    # a solutions notebook named on its own and built from its lesson runs once
+    paths = list({Path(a).resolve(): Path(a) for a in args}.values()) or sorted(
         p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
     )
     for path in paths:
