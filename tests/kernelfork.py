@@ -63,7 +63,8 @@ def _warm() -> None:
     )
     for name in lessons_use:
         __import__(name)
-    from labkit.lab.session import SERVICES, shared_loader
+    from labkit.lab.session import SERVICES
+    from labkit.loader import shared_loader
 
     # botocore's models for the lab's services, parsed once into the loader labs share
     for service in SERVICES:

@@ -20,13 +20,14 @@ LABKIT = Path(__file__).resolve().parents[1] / "labkit"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "endpoint": {"errors"},
+    "loader": set(),
     "matcher": set(),  # standard library only: it could go upstream
-    "moto_patches": {"matcher"},  # moto, the standard library and the matcher
+    "moto_patches": {"matcher", "loader"},  # moto, the standard library and the matcher
     "trace": {"errors", "matcher"},
     "parts": {"trace"},
     "local": {"errors", "endpoint", "moto_patches", "trace"},
     "plots": {"errors", "trace"},
-    "lab": {"errors", "endpoint", "parts", "local", "moto_patches", "trace"},
+    "lab": {"errors", "endpoint", "loader", "parts", "local", "moto_patches", "trace"},
     "lessons": {"errors", "local", "matcher", "plots", "trace", "tools"},
     "checks": {"errors", "lessons", "matcher", "trace"},
     "tools": {"errors", "local", "moto_patches", "plots", "trace"},

@@ -28,6 +28,7 @@ TOUCHED = (
     "moto",
     "moto.backends",
     "moto.core.utils",
+    "moto.core.base_backend",
     "moto.sqs.models",
     "moto.sqs.responses",
     "moto.sns.models",
@@ -161,6 +162,7 @@ def test_every_change_names_the_aws_behaviour_its_page_and_the_moto_version() ->
     speed_only = {c.name for c in CHANGES if not c.doc}
     assert speed_only == {
         "lazy_batch",
+        "moto_botocore_data",
         "server_module_list",
         "sqs_fastpath",
         "sqs_receipt_handles",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from labkit.lab.advice import advise_errors
 from labkit.lab.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend
 from labkit.lab.realaws import Created, prefix_tag_and_record
 from labkit.lab.safety import guard_real_aws, release_real_aws
+from labkit.loader import shared_loader
 from labkit.local.bridges import Bridges
 from labkit.local.clock import Clock, follow_long_polls
 from labkit.local.functions import Runtime
@@ -340,18 +340,6 @@ class Lab:
             url = self.backend.endpoint_url
             post_json(f"{url}/moto-api/seed?a={self.seed}")
             post_json(f"{url}/moto-api/config", MOTO_CONFIG)
-
-
-@functools.cache
-def shared_loader() -> botocore.loaders.Loader:
-    """The botocore data loader every lab in this process shares.
-
-    A loader caches the service models and endpoint tables it has parsed; a fresh one per lab
-    would parse them all again (a tenth of a second for the endpoint table alone, for every lab a
-    test starts).
-    """
-    loader: botocore.loaders.Loader = botocore.session.Session().get_component("data_loader")
-    return loader
 
 
 def start_lab(backend: str | None = None, **options: Any) -> Lab:

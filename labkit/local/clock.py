@@ -14,18 +14,20 @@ Wait states and Retry intervals really sleep on moto's execution thread (poll
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
-
-import time_machine
 
 from labkit.endpoint import post_json
 from labkit.errors import LabError
 from labkit.moto_patches.sqs_long_poll import simulate_waits
 
 if TYPE_CHECKING:
+    import time_machine
+
     from labkit.parts import Hooks
 
 __all__ = ["Clock", "LAB_EPOCH", "follow_long_polls"]
@@ -35,6 +37,24 @@ LAB_EPOCH = dt.datetime(2026, 1, 5, 9, 0, 0, tzinfo=dt.UTC)
 
 # keeps a long poll's jump and a lab's advance from interleaving
 _SHIFT_LOCK = threading.RLock()
+
+
+def _time_machine() -> ModuleType:
+    """time-machine, imported without its pytest plugin.
+
+    ``import time_machine`` imports pytest when it is installed (the workbook's dev tools install
+    it), only to offer a fixture labkit does not use: a tenth of a second in every notebook's
+    first cell. Where pytest is not loaded yet, time-machine is imported as if it were absent.
+    """
+    if "time_machine" in sys.modules or "pytest" in sys.modules:
+        import time_machine
+    else:
+        sys.modules["pytest"] = None  # type: ignore[assignment]  # makes `import pytest` fail
+        try:
+            import time_machine
+        finally:
+            del sys.modules["pytest"]
+    return time_machine
 
 
 class Clock:
@@ -68,7 +88,7 @@ class Clock:
             self._remote({"reset": True})
             self._known_elapsed = 0.0
         elif self.virtual and self._traveller is None:
-            self._traveller = time_machine.travel(self._start, tick=False)
+            self._traveller = _time_machine().travel(self._start, tick=False)
             self._coordinates = self._traveller.start()
             self._stop_simulating_waits = simulate_waits(self.shift)
         self._t0 = time.time()

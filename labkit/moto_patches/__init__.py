@@ -24,6 +24,7 @@ from labkit.moto_patches import (
     filters_and_patterns,
     lambda_no_docker,
     lazy_batch,
+    moto_botocore_data,
     server_module_list,
     sfn_wait_monotonic,
     sns_envelope,
@@ -42,6 +43,7 @@ __all__ = ["CHANGES", "REGISTRY", "Change", "Registry"]
 #: Every change, in the order it is applied.
 CHANGES: tuple[Change, ...] = (
     lazy_batch.CHANGE,
+    moto_botocore_data.CHANGE,
     server_module_list.CHANGE,
     # SQS: receive_message is wrapped three times, innermost first
     sqs_fifo_groups.CHANGE,
