@@ -151,3 +151,39 @@ def test_parts_find_each_other_by_what_they_are_given() -> None:
         if "current_lab(" in text and module not in ("labkit", "labkit.lab.session"):
             found.append(f"{module}: current_lab()")
     assert found == []
+
+
+def _notebook_code() -> list[tuple[str, str]]:
+    import json
+
+    cells = []
+    for path in sorted((LABKIT.parent / "notebooks").rglob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                source = "".join(cell["source"])
+                # IPython magics and shell escapes are not Python
+                lines = [line for line in source.splitlines() if line.lstrip()[:1] not in "%!"]
+                cells.append((path.name, "\n".join(lines)))
+    return cells
+
+
+def test_notebooks_import_the_face_their_checks_and_the_lessons_only() -> None:
+    allowed = re.compile(r"^labkit(\.lessons(\.\w+)?|\.checks\.\w+)?$")
+    found = []
+    for name, code in _notebook_code():
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            else:
+                modules = []
+            for module in modules:
+                if module.startswith("labkit") and not allowed.match(module):
+                    found.append(f"{name}: {module}")
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                if not node.attr.startswith("__"):
+                    found.append(f"{name}: .{node.attr}")
+            if isinstance(node, ast.ImportFrom) and any(a.name.startswith("_") for a in node.names):
+                found.append(f"{name}: private name from {node.module}")
+    assert found == []
