@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labkit.plots.layout import node_positions
-from labkit.plots.style import STYLE, legend, node_handles
+from labkit.plots.style import STYLE, documented, legend, node_handles
 from labkit.plots.topology import (
     arrow_ends,
     arrow_offsets,
@@ -49,6 +49,7 @@ class FlowAnimation:
         return self.to_html()
 
 
+@documented
 def animate_flow(
     flow: FlowLike,
     *,
@@ -65,8 +66,7 @@ def animate_flow(
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to animate: ``labkit.flow(lab)`` or the lab itself.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(size)s
     max_frames : int
         Animate the first `max_frames` hops only.
     interval : int

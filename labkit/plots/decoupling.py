@@ -20,6 +20,7 @@ from labkit.plots.style import (
     STYLE,
     VERMILION,
     describe,
+    documented,
     use_axes,
 )
 
@@ -56,6 +57,7 @@ class StepCounts(Protocol):
     def cumulative(self, name: str) -> list[int]: ...
 
 
+@documented
 def plot_side_by_side(
     timeline: StepCounts, *, ax: Axes | None = None, size: str | None = None
 ) -> Axes:
@@ -66,15 +68,10 @@ def plot_side_by_side(
     timeline : StepCounts
         A run with the counts ``coupled_ok``, ``coupled_failed``, ``accepted`` and
         ``processed`` per step, e.g. ``run_side_by_side(...)``; its outage is shaded.
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(ax)s
+    %(size)s
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------
@@ -128,6 +125,7 @@ def plot_side_by_side(
     return ax
 
 
+@documented
 def plot_drain(
     timeline: StepCounts,
     *,
@@ -143,10 +141,8 @@ def plot_drain(
         A run with the counts ``depth`` and ``processed`` per step, e.g. ``drain(...)``.
     limit : float, optional
         The most the consumers can process in a step, drawn as a dashed line.
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(ax)s
+    %(size)s
 
     Returns
     -------
@@ -210,6 +206,7 @@ def plot_drain(
     return ax
 
 
+@documented
 def plot_drain_times(
     results: Mapping[int, float],
     *,
@@ -225,15 +222,10 @@ def plot_drain_times(
         Number of consumers -> lab seconds until the queue was empty (``Timeline.drain_time``).
     deadline : float, optional
         The time the queue must be empty by, drawn as a dashed line.
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(ax)s
+    %(size)s
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labkit.plots.style import SERIES, STYLE, VERMILION, use_axes
+from labkit.plots.style import SERIES, STYLE, VERMILION, documented, use_axes
 from labkit.trace.flows import FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_queue_depth"]
 
 
+@documented
 def plot_queue_depth(
     flow: FlowLike,
     *,
@@ -29,17 +30,12 @@ def plot_queue_depth(
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to draw: ``labkit.flow(lab)`` or the lab itself.
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(ax)s
+    %(size)s
     queues : list of str, optional
         Only these queues, by ARN or name; default every queue of the flow.
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from labkit.errors import LabError
-from labkit.plots.style import LABEL_TEXT, ORANGE, STYLE, describe, use_axes
+from labkit.plots.style import LABEL_TEXT, ORANGE, STYLE, describe, documented, use_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -39,6 +39,7 @@ def failure_matrix(
     return tuple(rows)
 
 
+@documented
 def plot_failure_matrix(
     runs: Mapping[str, Sequence[str]],
     compensations: Sequence[str],
@@ -59,13 +60,9 @@ def plot_failure_matrix(
         The plot's title.
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure (sized to the grid).
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(size)s
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------

@@ -25,6 +25,7 @@ from labkit.plots.style import (
     STYLE,
     VERMILION,
     describe,
+    documented,
     use_axes,
 )
 
@@ -78,6 +79,7 @@ def group_order(
     return tuple(rows)
 
 
+@documented
 def plot_group_order(
     received: Sequence[tuple[str, str]],
     *,
@@ -98,13 +100,9 @@ def plot_group_order(
         Draw here instead of on a new figure (which grows taller with the number of groups).
     title : str
         The plot's title (the verdict is appended when `sent` is given).
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(size)s
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labkit.plots.style import GREY, SAGA_STYLE, STYLE, legend, use_axes
+from labkit.plots.style import GREY, SAGA_STYLE, STYLE, documented, legend, use_axes
 from labkit.trace.flows import FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_saga"]
 
 
+@documented
 def plot_saga(
     flow: FlowLike,
     *,
@@ -28,15 +29,10 @@ def plot_saga(
         A flow with a state machine's task steps (or ``choreography_flow``'s events).
     execution : str, optional
         The execution's ARN; default the last one that ran a task (see ``Flow.saga``).
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(ax)s
+    %(size)s
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------

@@ -12,6 +12,7 @@ from labkit.plots.style import (
     NODE_STYLE,
     NOTEBOOK,
     STYLE,
+    documented,
     edge_handles,
     legend,
     use_axes,
@@ -45,6 +46,7 @@ def sequence_rows(flow: Flow, *, limit: int = 40) -> tuple[SequenceRow, ...]:
     )
 
 
+@documented
 def plot_sequence(
     flow: FlowLike, *, ax: Axes | None = None, size: str | None = None, limit: int = 40
 ) -> Axes:
@@ -59,15 +61,11 @@ def plot_sequence(
         What to draw, e.g. one message's path: ``labkit.flow(lab).path(message_id)``.
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure (which grows taller with the number of hops).
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(size)s
     limit : int
         Draw the first `limit` hops only; the title says how many there were.
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------

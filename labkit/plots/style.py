@@ -13,10 +13,10 @@ presenter size while presenting (``labkit.tools.instructor.presenter()`` switche
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labkit.errors import LabError
 from labkit.trace.flows import EDGE_KINDS, NODE_KINDS
@@ -231,3 +231,33 @@ def edge_handles(kinds: list[str], size: Size) -> list[Any]:
         )
         for k in kinds
     ]
+
+
+#: The parameters and return value every plot shares, filled into docstrings by `documented`.
+SHARED_DOC = {
+    "ax": "ax : matplotlib Axes, optional\n        Draw here instead of on a new figure.",
+    "size": 'size : {"notebook", "presenter"}, optional\n'
+    "        Default: presenter size while presenting (``labkit.tools.instructor``), "
+    "else notebook.",
+    "returns": "Returns\n    -------\n    matplotlib Axes\n        The axes drawn on.",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def documented(function: F) -> F:
+    """Fill the shared parameter texts (``%(ax)s``, ``%(size)s``, ``%(returns)s``) into a
+    plot's docstring, as matplotlib's docstring interpolation does.
+
+    >>> @documented
+    ... def plot(ax=None):
+    ...     '''Draw.
+    ...
+    ...     %(ax)s
+    ...     '''
+    >>> "Draw here instead" in plot.__doc__
+    True
+    """
+    if function.__doc__:
+        function.__doc__ = function.__doc__ % SHARED_DOC
+    return function

@@ -16,6 +16,7 @@ from labkit.plots.style import (
     NODE_STYLE,
     STYLE,
     Size,
+    documented,
     edge_handles,
     legend,
     node_handles,
@@ -172,6 +173,7 @@ def frame(ax: Axes, pos: dict[str, Point]) -> None:
     ax.axis("off")
 
 
+@documented
 def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = None) -> Axes:
     """Draw who sent what where: nodes by kind, arrows labelled with their counts.
 
@@ -182,15 +184,10 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to draw: ``labkit.flow(lab)``, a part of it (``.where(...)``), or the lab itself.
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-    size : {"notebook", "presenter"}, optional
-        Default: presenter size while presenting (``labkit.tools.instructor``), else notebook.
+    %(ax)s
+    %(size)s
 
-    Returns
-    -------
-    matplotlib Axes
-        The axes drawn on.
+    %(returns)s
 
     Examples
     --------
