@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 
 __all__ = ["CHANGE", "GUARDED"]
 
@@ -37,17 +37,11 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return one_at_a_time
 
 
-def _rows() -> list[Row]:
-    from moto.dynamodb.models import DynamoDBBackend
-
-    return [Wrap(DynamoDBBackend, name, _serialised) for name in GUARDED]
-
-
 CHANGE = Change(
     "ddb_atomic",
     "moto.dynamodb.models",
     "each DynamoDB write is atomic: a condition is checked against the item as the write happens",
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
     "Expressions.ConditionExpressions.html",
-    _rows,
+    [Wrap("DynamoDBBackend", name, _serialised) for name in GUARDED],
 )

@@ -19,7 +19,7 @@ from typing import Any
 
 from labkit.moto_patches.events_targets import BRIDGED_TARGETS, _service
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 from labkit.moto_patches.schedule_expressions import InvalidSchedule, parse_schedule
 
 __all__ = ["CHANGE", "MAX_FIRINGS", "catch_up", "next_firing"]
@@ -137,16 +137,10 @@ def _check(expression: str) -> None:
         raise ValidationException(f"Parameter ScheduleExpression is not valid. {error}") from None
 
 
-def _rows() -> list[Row]:
-    from moto.events.models import EventsBackend
-
-    return [Wrap(EventsBackend, "put_rule", _anchoring)]
-
-
 CHANGE = Change(
     "events_schedules",
     "moto.events.models",
     "scheduled rules fire at the times their rate or cron expression names, on the lab's clock",
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html",
-    _rows,
+    [Wrap("EventsBackend", "put_rule", _anchoring)],
 )

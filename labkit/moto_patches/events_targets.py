@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 
 __all__ = ["BRIDGED_TARGETS", "CHANGE"]
 
@@ -144,16 +144,10 @@ def _service(arn: str) -> str:
     return parts[2] if len(parts) > 2 else ""
 
 
-def _rows() -> list[Row]:
-    from moto.events.models import Rule
-
-    return [Wrap(Rule, "send_to_targets", _with_bridged_targets)]
-
-
 CHANGE = Change(
     "events_targets",
     "moto.events.models",
     "rules deliver to SNS, Lambda and Step Functions targets; a disabled rule matches nothing",
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html",
-    _rows,
+    [Wrap("Rule", "send_to_targets", _with_bridged_targets)],
 )

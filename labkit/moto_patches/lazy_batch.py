@@ -23,7 +23,7 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Custom, Row, Undo
+from labkit.moto_patches.registry import Change, Custom, Undo
 
 __all__ = ["CHANGE"]
 
@@ -84,14 +84,10 @@ def _defer() -> Undo:
     return undo
 
 
-def _rows() -> list[Row]:
-    return [Custom(_defer)]
-
-
 CHANGE = Change(
     "lazy_batch",
     "moto",
     "Step Functions starts without loading moto's Batch and EC2 models (nothing a client sees)",
     "",
-    _rows,
+    [Custom(_defer)],
 )

@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 from labkit.loader import shared_loader
-from labkit.moto_patches.registry import Change, Replace, Row
+from labkit.moto_patches.registry import Change, Replace
 
 __all__ = ["CHANGE"]
 
@@ -33,16 +33,10 @@ def _get_session(cls: type) -> Any:
     return _session()
 
 
-def _rows() -> list[Row]:
-    from moto.core.base_backend import AccountSpecificBackend
-
-    return [Replace(AccountSpecificBackend, "get_session", classmethod(_get_session))]
-
-
 CHANGE = Change(
     "moto_botocore_data",
     "moto.core.base_backend",
     "moto parses botocore's endpoint table once, with the lab (nothing a client sees)",
     "",
-    _rows,
+    [Replace("AccountSpecificBackend", "get_session", classmethod(_get_session))],
 )

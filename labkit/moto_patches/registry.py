@@ -13,7 +13,7 @@ registry order, so a wrapper listed later wraps the ones listed before it.
 >>> import types
 >>> owner = types.SimpleNamespace(greet=lambda: "hello")
 >>> change = Change("shout", "labkit.moto_patches.registry", "doc example", "",
-...                 lambda: [Wrap(owner, "greet", lambda f: lambda: f().upper())], moto="")
+...                 [Wrap(owner, "greet", lambda f: lambda: f().upper())], moto="")
 >>> registry = Registry([change])
 >>> with registry.active():
 ...     owner.greet()
@@ -24,6 +24,7 @@ registry order, so a wrapper listed later wraps the ones listed before it.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -43,9 +44,23 @@ _ABSENT = object()
 
 
 class Row(Protocol):
-    """One replacement inside a change; applying it returns its undo."""
+    """One replacement inside a change; applying it (in the change's module) returns its undo."""
 
-    def apply(self) -> Undo: ...
+    def apply(self, module: ModuleType) -> Undo: ...
+
+
+Owner = Any  # a class or module, or where to find one: "Class.Inner" in the change's module,
+# "" for the module itself, "moto.sqs.responses:SQSResponse" in another module
+
+
+def _owner(owner: Owner, module: ModuleType) -> Any:
+    if not isinstance(owner, str):
+        return owner
+    where, _, path = owner.rpartition(":")
+    found: Any = importlib.import_module(where) if where else module
+    for name in filter(None, path.split(".")):
+        found = getattr(found, name)
+    return found
 
 
 def _set(owner: Any, name: str, value: Any) -> Undo:
@@ -65,12 +80,12 @@ def _set(owner: Any, name: str, value: Any) -> Undo:
 class Replace:
     """``owner.name = value`` (a function, a property, a constant)."""
 
-    owner: Any
+    owner: Owner
     name: str
     value: Any
 
-    def apply(self) -> Undo:
-        return _set(self.owner, self.name, self.value)
+    def apply(self, module: ModuleType) -> Undo:
+        return _set(_owner(self.owner, module), self.name, self.value)
 
 
 @dataclass(frozen=True)
@@ -78,12 +93,13 @@ class Wrap:
     """``owner.name = wrapper(owner.name)``: wraps whatever is there now (moto's, or a change
     listed before this one)."""
 
-    owner: Any
+    owner: Owner
     name: str
     wrapper: Callable[[Any], Any]
 
-    def apply(self) -> Undo:
-        return _set(self.owner, self.name, self.wrapper(getattr(self.owner, self.name)))
+    def apply(self, module: ModuleType) -> Undo:
+        owner = _owner(self.owner, module)
+        return _set(owner, self.name, self.wrapper(getattr(owner, self.name)))
 
 
 @dataclass(frozen=True)
@@ -92,7 +108,7 @@ class Custom:
 
     run: Callable[[], Undo]
 
-    def apply(self) -> Undo:
+    def apply(self, module: ModuleType) -> Undo:
         return self.run()
 
 
@@ -103,8 +119,8 @@ class Change:
     ``module``: the moto module that must be imported before the change can apply (it is applied
     the moment that module is imported). ``follows``: the AWS behaviour it gives moto, or the
     cost it removes. ``doc``: the AWS documentation page that says so ("" for a change that only
-    makes moto faster or quieter and changes nothing a client sees). ``rows``: builds the
-    replacements (called when the change applies, so moto is imported only then). ``moto``: the
+    makes moto faster or quieter and changes nothing a client sees). ``rows``: the replacements,
+    or a function that builds them (called when the change applies). ``moto``: the
     version it was written and tested for; on another version it warns and stays off.
     """
 
@@ -112,7 +128,7 @@ class Change:
     module: str
     follows: str
     doc: str
-    rows: Callable[[], Sequence[Row]] = field(repr=False)
+    rows: Sequence[Row] | Callable[[], Sequence[Row]] = field(repr=False)
     moto: str = "5.2.5"
 
 
@@ -258,8 +274,10 @@ class Registry:
                         stacklevel=4,
                     )
                 return
-        for row in change.rows():
-            self._undo.append((change.name, row.apply()))
+        module = importlib.import_module(change.module)
+        rows = change.rows() if callable(change.rows) else change.rows
+        for row in rows:
+            self._undo.append((change.name, row.apply(module)))
 
     def _revert_all(self) -> None:
         if self._finder is not None:

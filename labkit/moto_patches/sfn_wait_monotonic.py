@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Replace, Row
+from labkit.moto_patches.registry import Change, Replace
 
 __all__ = ["CHANGE"]
 
@@ -30,18 +30,10 @@ def _wait_interval_monotonic(self: Any, env: Any, wait_seconds: float) -> None:
             return
 
 
-def _rows() -> list[Row]:
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-        WaitFunction,
-    )
-
-    return [Replace(WaitFunction, "_wait_interval", _wait_interval_monotonic)]
-
-
 CHANGE = Change(
     "sfn_wait_monotonic",
     _MODULE,
     "a Wait state ends after its duration even while the lab's clock is frozen",
     "https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html",
-    _rows,
+    [Replace("WaitFunction", "_wait_interval", _wait_interval_monotonic)],
 )

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 
 __all__ = ["CHANGE"]
 
@@ -61,16 +61,10 @@ def _unsigned_for_queues(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_post_data
 
 
-def _rows() -> list[Row]:
-    from moto.sns.models import Subscription
-
-    return [Wrap(Subscription, "get_post_data", _unsigned_for_queues)]
-
-
 CHANGE = Change(
     "sns_envelope",
     "moto.sns.models",
     "SNS -> SQS envelopes without a per-delivery RSA signature (a placeholder digest instead)",
     "",
-    _rows,
+    [Wrap("Subscription", "get_post_data", _unsigned_for_queues)],
 )

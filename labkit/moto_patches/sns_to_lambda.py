@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 
 __all__ = ["CHANGE"]
 
@@ -78,16 +78,10 @@ def _to_local_functions(original: Callable[..., Any]) -> Callable[..., Any]:
     return publish
 
 
-def _rows() -> list[Row]:
-    from moto.sns.models import Subscription
-
-    return [Wrap(Subscription, "publish", _to_local_functions)]
-
-
 CHANGE = Change(
     "sns_to_lambda",
     "moto.sns.models",
     "a Lambda subscription gets the message as an SNS event record (run by labkit's functions)",
     "https://docs.aws.amazon.com/sns/latest/dg/sns-lambda-as-subscriber.html",
-    _rows,
+    [Wrap("Subscription", "publish", _to_local_functions)],
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 
 __all__ = ["CHANGE", "DEDUPLICATION_WINDOW_SECONDS"]
 
@@ -51,17 +51,11 @@ def _with_dedup_window(add_message: Callable[..., None]) -> Callable[..., None]:
     return add_message_once_per_window
 
 
-def _rows() -> list[Row]:
-    from moto.sqs.models import Queue
-
-    return [Wrap(Queue, "add_message", _with_dedup_window)]
-
-
 CHANGE = Change(
     "sqs_dedup_window",
     "moto.sqs.models",
     "a FIFO deduplication id is remembered for 5 minutes, even after the message is deleted",
     "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
     "FIFO-queues-exactly-once-processing.html",
-    _rows,
+    [Wrap("Queue", "add_message", _with_dedup_window)],
 )

@@ -288,32 +288,28 @@ def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
     return _unix_time(dt) * 1000.0
 
 
-def _rows() -> list[Row]:
-    from moto.sqs import models
-    from moto.sqs.models import Message, Queue, SQSBackend
-
-    return [
-        # SQS reads the clock a few times per message; moto's helper rebuilds the epoch each time
-        Replace(models, "unix_time", _unix_time),
-        Replace(models, "unix_time_millis", _unix_time_millis),
-        Replace(Queue, "attributes", property(QueueAttributes)),
-        Replace(Queue, "messages", property(VisibleMessages)),
-        Replace(
-            Queue,
-            "approximate_number_of_messages_delayed",
-            property(_approximate_number_of_messages_delayed),
-        ),
-        Replace(
-            Queue,
-            "approximate_number_of_messages_not_visible",
-            property(_approximate_number_of_messages_not_visible),
-        ),
-        Wrap(Message, "mark_received", _mark_received),
-        Replace(Message, "__deepcopy__", _message_deepcopy),
-        Wrap(Queue, "delete_message", _delete_message),
-        Wrap(SQSBackend, "delete_message_batch", _delete_message_batch),
-        Wrap(SQSBackend, "change_message_visibility", _change_message_visibility),
-    ]
+ROWS: list[Row] = [
+    # SQS reads the clock a few times per message; moto's helper rebuilds the epoch each time
+    Replace("", "unix_time", _unix_time),
+    Replace("", "unix_time_millis", _unix_time_millis),
+    Replace("Queue", "attributes", property(QueueAttributes)),
+    Replace("Queue", "messages", property(VisibleMessages)),
+    Replace(
+        "Queue",
+        "approximate_number_of_messages_delayed",
+        property(_approximate_number_of_messages_delayed),
+    ),
+    Replace(
+        "Queue",
+        "approximate_number_of_messages_not_visible",
+        property(_approximate_number_of_messages_not_visible),
+    ),
+    Wrap("Message", "mark_received", _mark_received),
+    Replace("Message", "__deepcopy__", _message_deepcopy),
+    Wrap("Queue", "delete_message", _delete_message),
+    Wrap("SQSBackend", "delete_message_batch", _delete_message_batch),
+    Wrap("SQSBackend", "change_message_visibility", _change_message_visibility),
+]
 
 
 CHANGE = Change(
@@ -321,5 +317,5 @@ CHANGE = Change(
     "moto.sqs.models",
     "SQS calls cost the same at any queue depth (the answers are moto's own)",
     "",
-    _rows,
+    ROWS,
 )

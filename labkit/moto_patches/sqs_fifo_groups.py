@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Row, Wrap
+from labkit.moto_patches.registry import Change, Wrap
 
 __all__ = ["CHANGE"]
 
@@ -34,17 +34,11 @@ def _forget_timed_out(receive: Callable[..., Any]) -> Callable[..., Any]:
     return receive_message
 
 
-def _rows() -> list[Row]:
-    from moto.sqs.models import SQSBackend
-
-    return [Wrap(SQSBackend, "receive_message", _forget_timed_out)]
-
-
 CHANGE = Change(
     "sqs_fifo_groups",
     "moto.sqs.models",
     "a FIFO message group is blocked only while one of its messages is in flight",
     "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
     "FIFO-queues-understanding-logic.html",
-    _rows,
+    [Wrap("SQSBackend", "receive_message", _forget_timed_out)],
 )

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Row, Undo, Wrap
+from labkit.moto_patches.registry import Change, Undo, Wrap
 
 __all__ = ["CHANGE", "LONG_POLL_GRACE", "simulate_waits", "simulating"]
 
@@ -116,17 +116,11 @@ def _next_receivable(queue: Any, now: float) -> float | None:
     return min(upcoming) / 1000.0 if upcoming else None
 
 
-def _rows() -> list[Row]:
-    from moto.sqs.models import SQSBackend
-
-    return [Wrap(SQSBackend, "receive_message", _long_poll_on_simulated_time)]
-
-
 CHANGE = Change(
     "sqs_long_poll",
     "moto.sqs.models",
     "a long poll returns when a message becomes receivable or the wait ends (on simulated time)",
     "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
     "sqs-short-and-long-polling.html",
-    _rows,
+    [Wrap("SQSBackend", "receive_message", _long_poll_on_simulated_time)],
 )

@@ -8,7 +8,7 @@ opaque on AWS too).
 
 from __future__ import annotations
 
-from labkit.moto_patches.registry import Change, Replace, Row
+from labkit.moto_patches.registry import Change, Replace
 
 __all__ = ["CHANGE"]
 
@@ -21,16 +21,10 @@ def _generate_receipt_handle() -> str:
     return mock_random.randbytes(185).translate(_LETTERS).decode()
 
 
-def _rows() -> list[Row]:
-    from moto.sqs import models
-
-    return [Replace(models, "generate_receipt_handle", _generate_receipt_handle)]
-
-
 CHANGE = Change(
     "sqs_receipt_handles",
     "moto.sqs.models",
     "receipt handles cost one random draw, not 185 (they stay opaque, as on AWS)",
     "",
-    _rows,
+    [Replace("", "generate_receipt_handle", _generate_receipt_handle)],
 )
