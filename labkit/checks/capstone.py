@@ -1,15 +1,5 @@
 """Checks for lesson 07 (the capstone): a new subscriber, a redriven poison message, and a saga
 failing at every step. Each reads the learner's lab and trace, and says what is missing.
-
->>> import labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     marketing(lab)
-... except CheckFailed as failure:
-...     print(failure.expected)
-a queue named 'marketing'
->>> lab.stop()
 """
 
 from __future__ import annotations

@@ -1,15 +1,5 @@
 """Checks for lesson 05 (decoupling): drain a spike in time, a slow consumer without duplicate
 work, and a consumer swap that loses nothing.
-
->>> import labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     spike_deadline(lab, None)
-... except CheckFailed as failure:
-...     print(failure.expected)
-a queue named 'exercise-spike'
->>> lab.stop()
 """
 
 from __future__ import annotations

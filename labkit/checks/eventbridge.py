@@ -1,15 +1,5 @@
 """Checks for lesson 03 (EventBridge): they read the learner's buses, rules, targets, archives,
 replays and queues, and say what is missing with a hint.
-
->>> import json, labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     refund_rule(lab)
-... except CheckFailed as failure:
-...     print(failure.expected)
-a custom event bus named 'shop'
->>> lab.stop()
 """
 
 from __future__ import annotations

@@ -1,15 +1,5 @@
 """Checks for lesson 04 (pub/sub): a subscriber added without touching the publisher, a filter
 policy for one version of the message format, and a tolerant consumer.
-
->>> import labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     shipping_subscriber(lab)
-... except CheckFailed as failure:
-...     print(failure.expected)
-an SNS topic named 'orders'
->>> lab.stop()
 """
 
 from __future__ import annotations

@@ -1,15 +1,5 @@
 """Checks for lesson 06 (sagas): they run the learner's travel saga, read their step kinds and
 their refund-alerts rule, and say what is missing with a hint.
-
->>> import labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     step_kinds({"Charge": "pivot"})
-... except CheckFailed as failure:
-...     print(failure.expected)
-a kind for each of ['Charge', 'Reserve', 'Ship', 'ConfirmOrder']
->>> lab.stop()
 """
 
 from __future__ import annotations

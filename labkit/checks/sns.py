@@ -1,15 +1,5 @@
 """Checks for lesson 02 (SNS): they read the learner's topics, subscriptions, queue policies and
 queues, try filter policies on sample orders, and say what is missing with a hint.
-
->>> import labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     shipping_subscriber(lab)
-... except CheckFailed as failure:
-...     print(failure.expected)
-an SNS topic named 'orders'
->>> lab.stop()
 """
 
 from __future__ import annotations

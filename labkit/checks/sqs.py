@@ -4,16 +4,6 @@ say what is missing with a hint.
 The checks only look. Where they must read messages (exercise 2), they receive with
 ``VisibilityTimeout=0``, which leaves the messages available to everyone; only their receive
 count goes up by one.
-
->>> import labkit
->>> from labkit.checks import CheckFailed
->>> lab = labkit.start_lab()
->>> try:
-...     payments_queue(lab)
-... except CheckFailed as failure:
-...     print(failure.expected)
-a queue named 'payments-dlq'
->>> lab.stop()
 """
 
 from __future__ import annotations
