@@ -20,6 +20,7 @@ from labkit.checks.sns import (
     queue_policy_problem,
     sns_attributes,
 )
+from labkit.lessons.inbox import depth
 from labkit.lessons.pubsub import publisher_calls
 from labkit.trace.flows import short_name
 
@@ -304,13 +305,7 @@ def _try_read(read_order: Callable[[str], Any], probe: ReadProbe) -> None:
 
 def _depth(lab: Lab, url: str) -> int:
     with _quiet(lab):
-        attrs = lab.client("sqs").get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(
-        attrs["ApproximateNumberOfMessagesNotVisible"]
-    )
+        return depth(lab.client("sqs"), url)
 
 
 def tolerant_billing(lab: Lab, read_order: Any = None) -> Passed:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import labkit.matcher as matching
 from labkit.checks import Passed, expect, routing_hint
+from labkit.lessons.inbox import depth
 
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
@@ -337,13 +338,7 @@ def _delivered_count(lab: Lab, queue_arn: str, url: str) -> int:
     if hops:
         return sum(1 for h in hops if h.kind == "delivered" and h.target == queue_arn)
     with _quiet(lab):
-        attrs = lab.client("sqs").get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(
-        attrs["ApproximateNumberOfMessagesNotVisible"]
-    )
+        return depth(lab.client("sqs"), url)
 
 
 def _filter_policy(attrs: dict[str, str], queue: str) -> dict[str, Any]:
@@ -416,20 +411,24 @@ def shipping_subscriber(lab: Lab) -> Passed:
     )
 
 
+def _filtered_subscription(lab: Lab, queue: str, subscribe: str) -> tuple[Any, str]:
+    """The filter policy and scope of `queue`'s subscription to the orders topic, after the
+    checks every filtered subscriber of this lesson shares (topic, queue, queue policy)."""
+    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 6 first (they create it)")
+    url, arn = _queue(lab, queue, f'queue_for_topic("{queue}", topic_arn)')
+    _check_policy(lab, url, arn, topic)
+    attrs = _subscription(lab, topic, arn, subscribe)
+    return _filter_policy(attrs, queue), attrs.get("FilterPolicyScope") or "MessageAttributes"
+
+
 def priority_filter(lab: Lab) -> Passed:
     """Exercise 2: queue 'priority' with an attribute filter (>= 200, eu-, not test)."""
-    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 6 first (they create it)")
-    url, arn = _queue(lab, "priority", 'queue_for_topic("priority", topic_arn)')
-    _check_policy(lab, url, arn, topic)
-    attrs = _subscription(
+    policy, scope = _filtered_subscription(
         lab,
-        topic,
-        arn,
+        "priority",
         "sns.subscribe(TopicArn=topic_arn, Protocol='sqs', Endpoint=priority_arn, "
         "Attributes={'FilterPolicy': json.dumps(priority_policy)})",
     )
-    policy = _filter_policy(attrs, "priority")
-    scope = attrs.get("FilterPolicyScope") or "MessageAttributes"
     expect(
         scope == "MessageAttributes",
         "a policy on the message attributes (the default scope)",
@@ -437,25 +436,16 @@ def priority_filter(lab: Lab) -> Passed:
         "leave FilterPolicyScope out: place_order sends total, region and channel as attributes",
     )
     _try_probes(policy, scope, PRIORITY_PROBES)
-    return Passed(
-        "Exercise 2",
-        f"your policy sorts all {len(PRIORITY_PROBES)} sample orders right",
-    )
+    return Passed("Exercise 2", f"your policy sorts all {len(PRIORITY_PROBES)} sample orders right")
 
 
 def gift_body_filter(lab: Lab) -> Passed:
     """Exercise 3: queue 'gift-wrap' with a body filter (gift.note exists, gold or silver)."""
-    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 6 first (they create it)")
-    url, arn = _queue(lab, "gift-wrap", 'queue_for_topic("gift-wrap", topic_arn)')
-    _check_policy(lab, url, arn, topic)
-    attrs = _subscription(
+    policy, scope = _filtered_subscription(
         lab,
-        topic,
-        arn,
+        "gift-wrap",
         "sns.subscribe(TopicArn=topic_arn, Protocol='sqs', Endpoint=gift_arn, Attributes=...)",
     )
-    policy = _filter_policy(attrs, "gift-wrap")
-    scope = attrs.get("FilterPolicyScope") or "MessageAttributes"
     expect(
         scope == "MessageBody",
         "FilterPolicyScope 'MessageBody' (the gift note is in the body, not in an attribute)",

@@ -29,14 +29,21 @@ from labkit.moto_patches.registry import Change, Replace, Wrap
 __all__ = ["SNS_FILTER_POLICIES", "EVENT_PATTERNS"]
 
 
+def _compiled(holder: Any, compile: Callable[[], Any]) -> Any:
+    """The compiled policy or pattern, kept on moto's object (compiled on first use)."""
+    found = vars(holder).get("_labkit_compiled")
+    if found is None:
+        found = holder._labkit_compiled = compile()
+    return found
+
+
 def _matches(self: Any, message_attributes: dict[str, Any] | None, message: str) -> bool:
     """moto's FilterPolicyMatcher.matches, decided by labkit.matcher."""
     if not self.filter_policy:
         return True
-    compiled = getattr(self, "_labkit_compiled", None)
-    if compiled is None:
-        compiled = matching.compile_policy(self.filter_policy, self.filter_policy_scope)
-        self._labkit_compiled = compiled
+    compiled = _compiled(
+        self, lambda: matching.compile_policy(self.filter_policy, self.filter_policy_scope)
+    )
     return matching.filter_matches(compiled, body=message, attributes=message_attributes or {})
 
 
@@ -54,10 +61,7 @@ def _matches_event(self: Any, event: Any) -> bool:
     """moto's EventPattern.matches_event, decided by labkit.matcher."""
     if not self._pattern:
         return True
-    compiled = getattr(self, "_labkit_compiled", None)
-    if compiled is None:
-        compiled = matching.compile_pattern(self._pattern)
-        self._labkit_compiled = compiled
+    compiled = _compiled(self, lambda: matching.compile_pattern(self._pattern))
     # the matcher reads moto's own event dict (epoch `time` included) as AWS reads the JSON
     return matching.pattern_matches(compiled, event)
 

@@ -8,7 +8,7 @@ table of drain times; the runs themselves are the lesson's (``labkit.lessons.dec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from labkit.plots.style import (
     BLUE,
@@ -19,6 +19,7 @@ from labkit.plots.style import (
     SMALL_TEXT,
     STYLE,
     VERMILION,
+    Size,
     describe,
     documented,
     use_axes,
@@ -182,15 +183,7 @@ def plot_drain(
     )
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     if limit is not None:
-        handles.append(
-            right.axhline(
-                limit,
-                color=VERMILION,
-                linestyle="--",
-                linewidth=sz.stroke(1.5),
-                label=f"consumers' limit: {limit:g} per step",
-            )
-        )
+        handles.append(_threshold(right, limit, sz, f"consumers' limit: {limit:g} per step"))
     describe(
         ax,
         sz,
@@ -239,13 +232,7 @@ def plot_drain_times(
     bars = ax.bar(labels, list(results.values()), color=SKY, label="time to empty the queue")
     ax.bar_label(bars, fmt="%g s", fontsize=sz.text(LABEL_TEXT))
     if deadline is not None:
-        ax.axhline(
-            deadline,
-            color=VERMILION,
-            linestyle="--",
-            linewidth=sz.stroke(1.5),
-            label=f"deadline ({deadline:g} s)",
-        )
+        _threshold(ax, deadline, sz, f"deadline ({deadline:g} s)")
     describe(
         ax,
         sz,
@@ -256,3 +243,8 @@ def plot_drain_times(
     ax.set_ylim(0, max([*results.values(), deadline or 0, 1]) * 1.2)
     ax.legend(fontsize=sz.text(SMALL_TEXT))
     return ax
+
+
+def _threshold(ax: Axes, value: float, sz: Size, label: str) -> Any:
+    """A dashed line at `value`: a limit or a deadline the plot measures against."""
+    return ax.axhline(value, color=VERMILION, linestyle="--", linewidth=sz.stroke(1.5), label=label)
