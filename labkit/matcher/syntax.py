@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OPERATORS", "STRING_OPERATORS", "SCOPES", "MAX_KEYS", "MAX_COMBINATIONS", "is_or"]
+__all__ = [
+    "OPERATORS",
+    "STRING_OPERATORS",
+    "SCOPES",
+    "MAX_KEYS",
+    "MAX_COMBINATIONS",
+    "NUMERIC_LIMIT",
+    "is_or",
+]
 
 SCOPES = ("MessageAttributes", "MessageBody")
 #: SNS limits (subscription-filter-policy-constraints): keys per policy, value combinations.
 MAX_KEYS = 5
 MAX_COMBINATIONS = 150
+#: SNS numeric matching: values from -10^9 to 10^9 (subscription-filter-policy-constraints).
+NUMERIC_LIMIT = 1e9
 OPERATORS = (
     "prefix",
     "suffix",

@@ -18,7 +18,15 @@ import json
 from typing import Any
 
 from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
-from .syntax import MAX_COMBINATIONS, MAX_KEYS, OPERATORS, SCOPES, STRING_OPERATORS, is_or
+from .syntax import (
+    MAX_COMBINATIONS,
+    MAX_KEYS,
+    NUMERIC_LIMIT,
+    OPERATORS,
+    SCOPES,
+    STRING_OPERATORS,
+    is_or,
+)
 from .values import is_number
 from .words import show
 
@@ -123,7 +131,10 @@ def _check_shape(node: dict[str, Any], error: type[MatcherError], *, nested_ok: 
 
 
 def _check_rule(rule: Any, key: str, error: type[MatcherError]) -> None:
-    if rule is None or isinstance(rule, (str, bool)) or is_number(rule):
+    if is_number(rule):
+        _check_plain_number(rule, error)
+        return
+    if rule is None or isinstance(rule, (str, bool)):
         return
     if not isinstance(rule, dict):
         raise error(
@@ -213,38 +224,59 @@ def _check_cidr(arg: Any, error: type[MatcherError]) -> None:
 
 def _check_numeric(arg: Any, error: type[MatcherError]) -> None:
     hint = 'write {"numeric": [">", 0, "<=", 5]} or {"numeric": ["=", 301.5]}'
+
+    def bad(message: str, hint: str = hint) -> MatcherError:
+        # SNS reads numeric expressions with its JSON reader, which says where it stopped
+        return error(message, hint, located=error is InvalidFilterPolicy)
+
     if not isinstance(arg, list) or not arg:
-        raise error("Invalid member in numeric match: ]", hint)
+        raise bad("Invalid member in numeric match: ]")
     op = arg[0]
     if not isinstance(op, str):
-        raise error(f"Invalid member in numeric match: {show(op)}", hint)
+        raise bad(f"Invalid member in numeric match: {show(op)}")
     if op not in ("<", "<=", "=", ">", ">="):
-        raise error(f"Unrecognized numeric range operator: {op}", "use <, <=, =, > or >=")
+        raise bad(f"Unrecognized numeric range operator: {op}", "use <, <=, =, > or >=")
     if len(arg) < 2 or not is_number(arg[1]):
-        raise error(
+        raise bad(
             f"Value of {'equals' if op == '=' else op} must be numeric",
             hint + " (numbers without quotes)",
         )
-    if abs(arg[1]) > 1e9:
-        raise error("Numeric value out of range", "numeric matching works between -1e9 and 1e9")
+    _check_range(arg[1], error)
     if len(arg) == 2:
         return
     if op not in (">", ">="):
-        raise error(
+        raise bad(
             "Too many elements in numeric expression", "a range starts with > or >=, then < or <="
         )
     second = arg[2]
     if not isinstance(second, str) or second not in ("<", "<="):
-        raise error(f"Bad numeric range operator: {second}", "a range ends with < or <=")
+        raise bad(f"Bad numeric range operator: {second}", "a range ends with < or <=")
     if len(arg) < 4 or not is_number(arg[3]):
-        raise error(f"Value of {second} must be numeric", hint)
+        raise bad(f"Value of {second} must be numeric")
+    _check_range(arg[3], error)
     if arg[3] <= arg[1]:
-        raise error(
+        raise bad(
             "Bottom must be less than top",
             f"swap the bounds: [{show(op)}, {arg[3]}, {show(second)}, {arg[1]}]",
         )
     if len(arg) > 4:
-        raise error("Too many terms in numeric range expression", "a range has two bounds at most")
+        raise bad("Too many terms in numeric range expression", "a range has two bounds at most")
+
+
+def _check_range(value: Any, error: type[MatcherError]) -> None:
+    """Numbers a numeric condition compares with lie within what the service matches."""
+    if abs(value) > NUMERIC_LIMIT:
+        raise error("Numeric value out of range", "numeric matching works between -1e9 and 1e9")
+
+
+def _check_plain_number(value: Any, error: type[MatcherError]) -> None:
+    """SNS matches numbers from -10^9 to 10^9; beyond, it answers an internal error."""
+    if error is InvalidFilterPolicy and abs(value) > NUMERIC_LIMIT:
+        raise error(
+            "Numeric value out of range",
+            "SNS matches numbers from -1,000,000,000 to 1,000,000,000: use a smaller value",
+            internal=True,
+        )
 
 
 def _check_anything_but(arg: Any, error: type[MatcherError]) -> None:
@@ -277,6 +309,8 @@ def _check_anything_but(arg: Any, error: type[MatcherError]) -> None:
         )
     strings = all(isinstance(i, str) for i in items)
     numbers = all(is_number(i) for i in items)
+    for item in items if numbers else ():
+        _check_plain_number(item, error)
     if not (strings or numbers):
         raise error(
             "Inside anything but list, start|null|boolean is not supported."

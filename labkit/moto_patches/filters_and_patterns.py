@@ -49,12 +49,14 @@ def _matches(self: Any, message_attributes: dict[str, Any] | None, message: str)
 
 def _validate_filter_policy(self: Any, value: Any, scope: str | None) -> None:
     """moto's SNSBackend._validate_filter_policy: raises what SNS raises, for what it rejects."""
-    from moto.sns.exceptions import SNSInvalidParameter
+    from moto.sns.exceptions import InternalError, SNSInvalidParameter
 
     try:
         matching.validate_filter_policy(value, scope or "MessageAttributes")
     except matching.InvalidFilterPolicy as error:
-        raise SNSInvalidParameter(f"Invalid parameter: FilterPolicy: {error.aws_message}") from None
+        if error.internal:
+            raise InternalError("Unknown") from None
+        raise SNSInvalidParameter(error.sns_message) from None
 
 
 def _matches_event(self: Any, event: Any) -> bool:
