@@ -145,7 +145,8 @@ def test_parts_find_each_other_by_what_they_are_given() -> None:
     for path in LABKIT.rglob("*.py"):
         text = path.read_text()
         module = _module(path)
-        for pattern in (r"getattr\(\s*(self\.)?lab\b", r"import_module\(", r"__import__\("):
+        wiring = r"(import_module|__import__)\(\s*f?[\"']labkit"  # a part named by a string
+        for pattern in (r"getattr\(\s*(self\.)?lab\b", wiring):
             if re.search(pattern, text):
                 found.append(f"{module}: {pattern}")
         if "current_lab(" in text and module not in ("labkit", "labkit.lab.session"):
