@@ -221,12 +221,25 @@ def _run_all(browser: Any, url: str, name: str) -> dict[str, Any]:
             if page.evaluate(ran):
                 break
         assert page.evaluate(ran), "Run All did not run the notebook's cells (4 attempts)"
-        with contextlib.suppress(Exception):  # images still decoding: give them a moment
+        # JupyterLab renders outputs a moment after the kernel goes idle (later still on a busy
+        # machine): wait until the page shows, decoded, every image the notebook's model holds
+        with contextlib.suppress(Exception):
             page.wait_for_function(
-                """() => [...document.querySelectorAll(
-                        '.jp-OutputArea-output[data-mime-type^="image/"] img')]
-                    .every(i => i.complete && i.naturalWidth > 0)""",
-                timeout=10_000,
+                """() => {
+                    const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+                    let held = 0;
+                    for (let i = 0; i < cells.length; i++) {
+                        const outs = cells.get(i).outputs;
+                        if (!outs) continue;
+                        held += outs.toJSON().filter(o => Object.keys(o.data || {})
+                            .some(k => k.startsWith('image/'))).length;
+                    }
+                    const shown = [...document.querySelectorAll(
+                        '.jp-OutputArea-output[data-mime-type^="image/"] img')];
+                    return shown.length >= held
+                        && shown.every(i => i.complete && i.naturalWidth > 0);
+                }""",
+                timeout=RUN_ALL_MS,
             )
         return page.evaluate(
             """(NAME) => {
