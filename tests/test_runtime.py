@@ -204,6 +204,21 @@ def test_an_exception_fails_the_whole_batch_until_the_dead_letter_queue(lab: lab
     assert sorted(result.dead_lettered) == sorted(set(result.dead_lettered))
 
 
+def test_the_mapping_reads_the_redrive_policy_sqs_answers(lab: labkit.Lab) -> None:
+    """The policy is the JSON document GetQueueAttributes returns, on moto with labkit's changes
+    (embedded, fast path) and in a labkit server alike."""
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=4)
+    dlq_arn = lab.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    answered = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert json.loads(answered["Attributes"]["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+        "maxReceiveCount": 4,
+    }
+    mapping = lab.functions.deploy("f", lambda event, context: None).consume(url)
+    assert mapping.max_receive_count == 4
+    assert mapping.dead_letter_arn == dlq_arn["Attributes"]["QueueArn"]
+
+
 def test_an_invalid_item_identifier_fails_the_whole_batch(embedded_lab: labkit.Lab) -> None:
     lab = embedded_lab
     url, dlq = queue_with_dlq(lab, "orders", max_receives=1)

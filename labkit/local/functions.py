@@ -1292,14 +1292,9 @@ def _batch_failures(answer: Any, ids: Sequence[str]) -> tuple[tuple[str, ...], s
 
 
 def _redrive_policy(text: str) -> dict[str, Any]:
-    try:
-        policy = json.loads(text)
-    except ValueError:
-        # some moto patches answer the policy as a Python literal; read that too
-        import ast
-
-        policy = ast.literal_eval(text)
-    return policy if isinstance(policy, dict) else {}
+    """A queue's ``RedrivePolicy`` attribute, the JSON document SQS answers, as a dict."""
+    policy: dict[str, Any] = json.loads(text)
+    return policy
 
 
 def _describe(exc: BaseException) -> str:
