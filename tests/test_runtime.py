@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 import labkit
 from labkit.errors import LabError
@@ -352,6 +354,28 @@ def test_learner_mistakes_are_explained(embedded_lab: labkit.Lab) -> None:
         fn.consume("orders")
     with pytest.raises(LabError, match="deployed"):
         lab.functions.get("nope")
+
+
+def test_look_ups_answer_what_is_missing_and_let_other_failures_surface(
+    embedded_lab: labkit.Lab,
+) -> None:
+    lab = embedded_lab
+    with Stubber(lab.client("iam")) as iam:
+        iam.add_client_error("get_role", "AccessDenied", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            lab.functions.deploy("f", lambda e, c: None)
+    with Stubber(lab.client("lambda")) as lam:
+        lam.add_client_error("delete_function", "AccessDeniedException", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            lab.functions.deploy("f", lambda e, c: None)
+    fn = lab.functions.deploy("f", lambda e, c: None)
+    missing = "arn:aws:sqs:us-east-1:123456789012:nope"
+    with pytest.raises(LabError, match="existing queue"):
+        fn.consume(missing)
+    with Stubber(lab.client("sqs")) as sqs:
+        sqs.add_client_error("get_queue_url", "AccessDenied", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            fn.consume(missing)
 
 
 def test_reset_forgets_functions(embedded_lab: labkit.Lab) -> None:

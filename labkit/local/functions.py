@@ -1115,12 +1115,13 @@ class Runtime:
         if queue.startswith("arn:"):
             name = queue.rsplit(":", 1)[-1]
             owner = queue.split(":")[4]
+            sqs = self._sqs()
             try:
-                return self._sqs().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=owner)[
-                    "QueueUrl"
-                ]
-            except Exception:
+                answer = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=owner)
+            except sqs.exceptions.QueueDoesNotExist:
                 pass
+            else:
+                return str(answer["QueueUrl"])
         elif queue.startswith(("http://", "https://")):
             return queue
         raise LabError(
@@ -1136,8 +1137,8 @@ class Runtime:
         lam = self._clients.client("lambda")
         try:
             lam.delete_function(FunctionName=name)
-        except Exception:
-            pass
+        except lam.exceptions.ResourceNotFoundException:
+            pass  # a first deploy: nothing to replace
         answer = lam.create_function(
             FunctionName=name,
             Runtime="python3.12",
@@ -1164,7 +1165,7 @@ class Runtime:
             }
             try:
                 self._role_arn = iam.get_role(RoleName=FUNCTION_ROLE)["Role"]["Arn"]
-            except Exception:
+            except iam.exceptions.NoSuchEntityException:
                 self._role_arn = iam.create_role(
                     RoleName=FUNCTION_ROLE, AssumeRolePolicyDocument=json.dumps(trust)
                 )["Role"]["Arn"]
