@@ -6,12 +6,13 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.local.functions.faults import Faults, draw, loses_delete
+from labkit.local.functions.faults import draw, loses_delete
 from labkit.local.functions.invocation import invoke_direct
 from labkit.local.functions.shared import TICK
 
 if TYPE_CHECKING:
     from labkit.local.functions.events import Handler
+    from labkit.local.functions.faults import Faults
     from labkit.local.functions.mapping import EventSourceMapping
     from labkit.local.functions.results import Invocation, Ledger
     from labkit.local.functions.runtime import Runtime

@@ -66,7 +66,7 @@ class Pushes:
         return ran
 
     def wake_times(self, functions: Iterable[Function]) -> list[float]:
-        """For each function with pushes waiting: when the first is due and a worker free."""
+        """For each function with pushes waiting: when its earliest is due and a worker free."""
         return [
             max(min(p.due for p in waiting), fn.free_at())
             for fn in functions
