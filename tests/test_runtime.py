@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 import labkit
 from labkit.errors import LabError
@@ -204,6 +206,21 @@ def test_an_exception_fails_the_whole_batch_until_the_dead_letter_queue(lab: lab
     assert sorted(result.dead_lettered) == sorted(set(result.dead_lettered))
 
 
+def test_the_mapping_reads_the_redrive_policy_sqs_answers(lab: labkit.Lab) -> None:
+    """The policy is the JSON document GetQueueAttributes returns, on moto with labkit's changes
+    (embedded, fast path) and in a labkit server alike."""
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=4)
+    dlq_arn = lab.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    answered = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert json.loads(answered["Attributes"]["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+        "maxReceiveCount": 4,
+    }
+    mapping = lab.functions.deploy("f", lambda event, context: None).consume(url)
+    assert mapping.max_receive_count == 4
+    assert mapping.dead_letter_arn == dlq_arn["Attributes"]["QueueArn"]
+
+
 def test_an_invalid_item_identifier_fails_the_whole_batch(embedded_lab: labkit.Lab) -> None:
     lab = embedded_lab
     url, dlq = queue_with_dlq(lab, "orders", max_receives=1)
@@ -337,6 +354,28 @@ def test_learner_mistakes_are_explained(embedded_lab: labkit.Lab) -> None:
         fn.consume("orders")
     with pytest.raises(LabError, match="deployed"):
         lab.functions.get("nope")
+
+
+def test_look_ups_answer_what_is_missing_and_let_other_failures_surface(
+    embedded_lab: labkit.Lab,
+) -> None:
+    lab = embedded_lab
+    with Stubber(lab.client("iam")) as iam:
+        iam.add_client_error("get_role", "AccessDenied", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            lab.functions.deploy("f", lambda e, c: None)
+    with Stubber(lab.client("lambda")) as lam:
+        lam.add_client_error("delete_function", "AccessDeniedException", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            lab.functions.deploy("f", lambda e, c: None)
+    fn = lab.functions.deploy("f", lambda e, c: None)
+    missing = "arn:aws:sqs:us-east-1:123456789012:nope"
+    with pytest.raises(LabError, match="existing queue"):
+        fn.consume(missing)
+    with Stubber(lab.client("sqs")) as sqs:
+        sqs.add_client_error("get_queue_url", "AccessDenied", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            fn.consume(missing)
 
 
 def test_reset_forgets_functions(embedded_lab: labkit.Lab) -> None:
