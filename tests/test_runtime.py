@@ -443,3 +443,25 @@ def test_boto3_event_source_mappings_are_followed(lab: labkit.Lab) -> None:
     assert sorted(sizes) == [1, 3, 3] and result.processed == 7
     (mapping,) = lab.functions.mappings
     assert mapping.report_failures and mapping.queue_arn == arn
+
+
+def test_a_new_push_does_not_wait_behind_a_pending_retry(embedded_lab: labkit.Lab) -> None:
+    """Lambda retries a failed asynchronous event a minute later; an event pushed meanwhile is
+    invoked as soon as a worker is free, not after that retry."""
+    calls: list[tuple[float, str]] = []
+
+    def handler(event: dict, context: object) -> None:
+        calls.append((embedded_lab.functions.now(), event["n"]))
+        if event["n"] == "first":
+            raise RuntimeError("down")
+
+    fn = embedded_lab.functions.deploy("audit", handler, retries=1)
+    embedded_lab.functions.deliver(
+        fn.arn, {"n": "first"}, trigger="events", source="", message_id="1"
+    )
+    embedded_lab.functions.run(10)
+    embedded_lab.functions.deliver(
+        fn.arn, {"n": "second"}, trigger="events", source="", message_id="2"
+    )
+    embedded_lab.functions.run(200)
+    assert [(round(t), n) for t, n in calls] == [(0, "first"), (10, "second"), (60, "first")]

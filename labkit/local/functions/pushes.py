@@ -44,7 +44,10 @@ class Pushes:
         self._waiting: dict[Function, list[Push]] = {}
 
     def add(self, fn: Function, push: Push) -> None:
-        self._waiting.setdefault(fn, []).append(push)
+        """Queue `push` by when it is due (a new push does not wait behind a later retry)."""
+        waiting = self._waiting.setdefault(fn, [])
+        waiting.append(push)
+        waiting.sort(key=lambda p: p.due)  # stable: pushes due together keep their order
 
     def forget(self, fn: Function) -> None:
         """Drop what waits for `fn` (it was replaced)."""
@@ -102,10 +105,7 @@ class Pushes:
         """Retry, or after the last retry send to the dead-letter queue or drop."""
         if push.attempt <= fn.retries:
             delay = ASYNC_RETRY_DELAYS[push.attempt - 1]
-            retry = replace(push, attempt=push.attempt + 1, due=now + invoked.took + delay)
-            waiting = self._waiting.setdefault(fn, [])
-            waiting.append(retry)
-            waiting.sort(key=lambda p: p.due)
+            self.add(fn, replace(push, attempt=push.attempt + 1, due=now + invoked.took + delay))
         elif fn.dead_letter_url:
             self._dead_letter(fn, push, invoked)
             self._shared.ledger.dead_lettered(push.message_id)
