@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -465,3 +466,50 @@ def test_a_new_push_does_not_wait_behind_a_pending_retry(embedded_lab: labkit.La
     )
     embedded_lab.functions.run(200)
     assert [(round(t), n) for t, n in calls] == [(0, "first"), (10, "second"), (60, "first")]
+
+
+@pytest.mark.parametrize("body", ["while True:\n    pass", "time.sleep(4)"])
+def test_a_handler_past_its_timeout_is_stopped_on_real_time(
+    embedded_lab: labkit.Lab, body: str
+) -> None:
+    """Lambda ends a function at its timeout; the message comes back after its visibility."""
+    namespace: dict[str, Any] = {"time": time}
+    exec(f"def handler(event, context):\n    {body.replace(chr(10), chr(10) + '    ')}", namespace)
+    sqs = embedded_lab.client("sqs")
+    url = sqs.create_queue(QueueName="slow", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    fn = embedded_lab.functions.deploy("stuck", namespace["handler"], timeout=0.2)
+    fn.consume(url, batch_size=1)
+    started = time.monotonic()
+    result = embedded_lab.functions.run(31)
+    assert time.monotonic() - started < 5
+    outcomes = [(i.outcome, i.error) for i in result.invocations]
+    assert outcomes[0] == ("timeout", "Task timed out after 0.20 seconds")
+    assert len(outcomes) == 2  # back after the visibility timeout, timed out again
+
+
+def test_a_handler_feeding_its_own_queue_is_stopped_after_16_invocations(
+    lab: labkit.Lab,
+) -> None:
+    """Lambda's recursive loop detection: the 17th invocation of one chain does not run; the
+    message goes back to its queue, and the queue's redrive policy moves it to the DLQ."""
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="echo-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    policy = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": 2}
+    url = sqs.create_queue(
+        QueueName="echo",
+        Attributes={"VisibilityTimeout": "5", "RedrivePolicy": json.dumps(policy)},
+    )["QueueUrl"]
+
+    def echo(event: dict, context: object) -> None:
+        for record in event["Records"]:
+            sqs.send_message(QueueUrl=url, MessageBody=record["body"])
+
+    lab.functions.deploy("echo", echo).consume(url, batch_size=1)
+    sqs.send_message(QueueUrl=url, MessageBody="again")
+    result = lab.functions.run_until_idle(max_seconds=120)
+    assert len(result.invocations) == 16
+    stopped = [h for h in lab.tracer.hops if "RecursiveInvocationException" in h.detail]
+    assert stopped and stopped[0].kind == "failed"
+    assert [m["Body"] for m in take_all(lab, dlq)] == ["again"]

@@ -10,14 +10,17 @@ invoke does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit.local.functions.deadline import HandlerTimedOut, time_limit
 from labkit.local.functions.events import LambdaContext, Outcome, Trigger
 from labkit.local.functions.results import Invocation
 
 if TYPE_CHECKING:
     from labkit.local.functions.function import Function
+    from labkit.local.functions.recursion import Chains
     from labkit.local.functions.results import Ledger
 
 __all__ = ["Invoked", "ReadAnswer", "describe", "invoke", "invoke_direct"]
@@ -48,22 +51,28 @@ def invoke(
     ids: tuple[str, ...],
     attempt: int = 1,
     read_answer: ReadAnswer | None = None,
+    chains: Chains | None = None,
+    depth: int = 0,
 ) -> Invoked:
     """Invoke `fn` on one of its free workers at lab time `now`, and record it.
 
-    ``ids``: what the event carries (fail together unless `read_answer` says which failed).
+    ``ids``: what the event carries (fail together unless `read_answer` says which failed);
+    ``depth``: the invocations that led to it (what the handler sends is one further on).
     """
     worker = fn.free_worker(now)
     assert worker is not None, "invoked with no free worker"
     request_id = ledger.new_id()
     error, extra = fn.draw_faults(now)
     answer: Any = None
+    timed_out = False
     if not error:
-        answer, exc = _call(fn, event, request_id)
+        with chains.invoking(depth) if chains is not None else nullcontext():
+            answer, exc = _call(fn, event, request_id)
+        timed_out = isinstance(exc, HandlerTimedOut)
         error = describe(exc) if exc is not None else ""
     took = fn.duration + extra
     outcome: Outcome = "error" if error else "ok"
-    if took > fn.timeout:
+    if timed_out or took > fn.timeout:
         took, outcome = fn.timeout, "timeout"
         error = f"Task timed out after {fn.timeout:.2f} seconds"
     failed = ids if error else ()
@@ -79,7 +88,10 @@ def invoke_direct(fn: Function, event: Any, now: float, *, ledger: Ledger) -> An
     """Call `fn`'s handler once, synchronously: its answer, or its error raised again."""
     request_id = ledger.new_id()
     answer, exc = _call(fn, event, request_id)
-    if exc is None:
+    if isinstance(exc, HandlerTimedOut):
+        exc = TimeoutError(f"Task timed out after {fn.timeout:.2f} seconds")
+        invoked = Invoked(request_id, fn.timeout, "timeout", (), str(exc))
+    elif exc is None:
         invoked = Invoked(request_id, 0.0, "ok", (), "")
     else:
         invoked = Invoked(request_id, 0.0, "error", (), describe(exc))
@@ -135,10 +147,15 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _call(fn: Function, event: Any, request_id: str) -> tuple[Any, Exception | None]:
+def _call(
+    fn: Function, event: Any, request_id: str
+) -> tuple[Any, Exception | HandlerTimedOut | None]:
     context = LambdaContext(fn.name, fn.arn, request_id, fn.timeout)
     try:
-        return fn.handler(event, context), None
+        with time_limit(fn.timeout):  # Lambda stops a function at its timeout
+            return fn.handler(event, context), None
+    except HandlerTimedOut as timed_out:
+        return None, timed_out
     except Exception as exc:
         # the handler is the learner's code: whatever it raises is the invocation's error, as
         # on Lambda (interrupts and exits are not caught)

@@ -16,6 +16,7 @@ from labkit.errors import LabError
 from labkit.local.functions.events import batch_failures, sqs_record
 from labkit.local.functions.invocation import invoke
 from labkit.local.functions.polling import SQS_RECEIVE_MAX
+from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
 from labkit.trace.records import actor
 
@@ -158,6 +159,10 @@ class EventSourceMapping:
 
     def _invoke(self, batch: list[Received], now: float) -> None:
         shared = self._shared
+        batch = self._stop_loops(batch)
+        if not batch:
+            return
+        depth = shared.chains.depth(m["MessageId"] for m, _ in batch)
         region = shared.resources.region
         records = [sqs_record(m, self.queue_arn, region) for m, _ in batch]
         ids = tuple(r["messageId"] for r in records)
@@ -173,6 +178,8 @@ class EventSourceMapping:
             source=self.queue_arn,
             ids=ids,
             read_answer=partial(batch_failures, ids=ids) if self.report_failures else None,
+            chains=shared.chains,
+            depth=depth,
         )
         if invoked.took > self.visibility_timeout:
             # still working when the visibility timeout runs out: the queue hands the messages
@@ -187,6 +194,20 @@ class EventSourceMapping:
             shared.agenda.later(now + invoked.took, finish)
         else:
             finish()
+
+    def _stop_loops(self, batch: list[Received]) -> list[Received]:
+        """Leave out the messages Lambda's recursive loop detection stops (16 invocations led
+        to them): not invoked, not deleted, they come back after the visibility timeout and the
+        queue's redrive policy moves them to its dead-letter queue."""
+        chains = self._shared.chains
+        kept = []
+        for message, received_at in batch:
+            if chains.allowed(chains.depth([message["MessageId"]])):
+                kept.append((message, received_at))
+                continue
+            self._expected[message["MessageId"]] = self._visible_again(received_at)
+            self._failed(message, RECURSION_STOPPED)
+        return kept
 
     def _finish(self, batch: list[Received], failed: set[str], error: str) -> None:
         """Delete what succeeded; what failed (or whose delete was lost) comes back later."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from labkit.local.functions.invocation import invoke
+from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
 
 if TYPE_CHECKING:
@@ -78,6 +79,14 @@ class Pushes:
 
     def _invoke(self, fn: Function, push: Push, now: float) -> None:
         shared = self._shared
+        depth = shared.chains.depth([push.message_id])
+        if not shared.chains.allowed(depth):
+            # Lambda's recursive loop detection: the event goes to the dead-letter queue, if any
+            shared.hops.add_hop(
+                push.source or fn.arn, fn.arn, push.message_id, "failed", detail=RECURSION_STOPPED
+            )
+            self._give_up(fn, push, RECURSION_STOPPED, request_id="")
+            return
         if push.attempt > 1:
             shared.ledger.count_retry()
         invoked = invoke(
@@ -89,6 +98,8 @@ class Pushes:
             source=push.source,
             ids=(push.message_id,),
             attempt=push.attempt,
+            chains=shared.chains,
+            depth=depth,
         )
         shared.hops.add_hop(
             push.source or fn.arn,
@@ -106,18 +117,23 @@ class Pushes:
         if push.attempt <= fn.retries:
             delay = ASYNC_RETRY_DELAYS[push.attempt - 1]
             self.add(fn, replace(push, attempt=push.attempt + 1, due=now + invoked.took + delay))
-        elif fn.dead_letter_url:
-            self._dead_letter(fn, push, invoked)
+        else:
+            self._give_up(fn, push, invoked.error, invoked.request_id)
+
+    def _give_up(self, fn: Function, push: Push, error: str, request_id: str) -> None:
+        """To the function's dead-letter queue if it has one, else dropped."""
+        if fn.dead_letter_url:
+            self._dead_letter(fn, push, error, request_id)
             self._shared.ledger.dead_lettered(push.message_id)
         else:
             self._shared.ledger.discarded(push.message_id)
 
-    def _dead_letter(self, fn: Function, push: Push, invoked: Invoked) -> None:
+    def _dead_letter(self, fn: Function, push: Push, error: str, request_id: str) -> None:
         """Send the event to the function's dead-letter queue, with Lambda's attributes."""
         attributes = {
-            "RequestID": {"DataType": "String", "StringValue": invoked.request_id},
+            "RequestID": {"DataType": "String", "StringValue": request_id or "none"},
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": invoked.error[:256] or "error"},
+            "ErrorMessage": {"DataType": "String", "StringValue": error[:256] or "error"},
         }
         shared = self._shared
         sent = shared.queues.send(
@@ -129,5 +145,5 @@ class Pushes:
             shared.resources.queue_arn(fn.dead_letter_url),
             push.message_id,
             "dead-lettered",
-            detail=f"failed {push.attempt} attempts: {invoked.error}"[:200],
+            detail=f"failed {push.attempt} attempts: {error}"[:200],
         )

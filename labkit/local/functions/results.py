@@ -146,6 +146,13 @@ class Ledger:
         """Add one invocation, numbered with `next_seq` when it ended."""
         self._invocations.append(invocation)
 
+    def invoked_since(self, first: int) -> list[Invocation]:
+        """The invocations from number `first` on (0-based, as `len` counted them)."""
+        return self._invocations[first:]
+
+    def __len__(self) -> int:
+        return len(self._invocations)
+
     def count_retry(self) -> None:
         self._retried += 1
 

@@ -48,6 +48,7 @@ process, or ``python -m labkit.server``).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
@@ -56,6 +57,7 @@ from labkit.local.functions.function import Function, check_settings
 from labkit.local.functions.mapping import EventSourceMapping, check_batching
 from labkit.local.functions.polling import Queues
 from labkit.local.functions.pushes import Push, Pushes
+from labkit.local.functions.recursion import Chains
 from labkit.local.functions.resources import Resources
 from labkit.local.functions.results import Ledger
 from labkit.local.functions.shared import TICK, Agenda, Shared
@@ -69,6 +71,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime"]
 
+#: Invocations at one lab instant after which a run is taken for a loop (no time passing).
+INSTANT_LIMIT = 5_000
 #: How long pollers let simulated time jump when nothing is known to be due.
 VIRTUAL_POLL_INTERVAL = 20.0
 REAL_POLL_INTERVAL = 1.0
@@ -108,7 +112,10 @@ class Runtime:
         queues = Queues(
             clients=clients, hops=hops, in_process=in_process, account=self._resources.account_id
         )
-        self._shared = Shared(self._ledger, self._agenda, queues, hops, self._resources)
+        self._chains = Chains(hooks.on, hops.origin)
+        self._shared = Shared(
+            self._ledger, self._agenda, queues, hops, self._resources, self._chains
+        )
         self._pushes = Pushes(self._shared)
         self._remote_now: float | None = None
         self._sync_clock()
@@ -251,6 +258,7 @@ class Runtime:
         self._agenda.clear()
         self._pushes.clear()
         self._resources.clear()
+        self._chains.clear()
         self._sync_clock()
 
     def deliver(
@@ -297,7 +305,9 @@ class Runtime:
     def _step(self, now: float) -> bool:
         """Do everything due at `now` until nothing more can happen without time passing."""
         moved = False
+        first = len(self._ledger)
         while True:
+            self._check_instant(now, first)
             progress = self._agenda.run_due(now)
             if self._pushes.run_due(self._functions.values(), now):
                 progress = True
@@ -307,6 +317,22 @@ class Runtime:
             if not progress:
                 return moved
             moved = True
+
+    def _check_instant(self, now: float, first: int) -> None:
+        """Stop a run that cannot leave lab time `now`: functions invoked over and over with no
+        time passing (a handler feeding the queue it reads, with a duration of 0)."""
+        if len(self._ledger) - first <= INSTANT_LIMIT:
+            return
+        names = Counter(i.function for i in self._ledger.invoked_since(first)).most_common(2)
+        busiest = ", ".join(f"{name!r} ({count} times)" for name, count in names)
+        raise LabError(
+            "lab time to move on while functions run",
+            f"{len(self._ledger) - first} invocations at lab time {now:g} s, of {busiest}, "
+            "without time passing",
+            "a handler that sends to the queue (or topic) that triggers it runs for ever: send "
+            "elsewhere, or stop after a while; give the function a duration "
+            "(deploy(..., duration=0.1)) so each invocation takes lab time",
+        )
 
     def _next_wake(self, now: float) -> float | None:
         """The next lab time something is known to happen; None when the runtime is idle."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from labkit.local.functions.polling import Queues
+    from labkit.local.functions.recursion import Chains
     from labkit.local.functions.resources import Resources
     from labkit.local.functions.results import Ledger
     from labkit.parts import HopSink
@@ -62,3 +63,4 @@ class Shared:
     queues: Queues
     hops: HopSink
     resources: Resources
+    chains: Chains
