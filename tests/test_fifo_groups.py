@@ -148,3 +148,12 @@ def test_every_receive_keeps_group_order_and_blocking(
                 model.handles[body] = message["ReceiptHandle"]
                 if visibility:  # moto leaves the timeout alone when asked for 0
                     model.visible_at[body] = model.now + visibility
+
+
+def test_visibility_zero_releases_a_message_at_once(lab: labkit.Lab) -> None:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="o-1")
+    handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    assert bodies(sqs.receive_message(QueueUrl=url)) == ["o-1"]

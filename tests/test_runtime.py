@@ -513,3 +513,17 @@ def test_a_handler_feeding_its_own_queue_is_stopped_after_16_invocations(
     stopped = [h for h in lab.tracer.hops if "RecursiveInvocationException" in h.detail]
     assert stopped and stopped[0].kind == "failed"
     assert [m["Body"] for m in take_all(lab, dlq)] == ["again"]
+
+
+@pytest.mark.parametrize("answer", [{"batchItemFailures": 5}, {"batchItemFailures": "a"}])
+def test_an_unreadable_batch_response_fails_the_whole_batch(
+    embedded_lab: labkit.Lab, answer: dict
+) -> None:
+    sqs = embedded_lab.client("sqs")
+    url = sqs.create_queue(QueueName="b", Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    fn = embedded_lab.functions.deploy("f", lambda event, context: answer)
+    fn.consume(url, report_failures=True)
+    result = embedded_lab.functions.run(4)
+    assert [i.outcome for i in result.invocations] == ["error"]
+    assert "the whole batch is retried" in result.invocations[0].error

@@ -276,3 +276,34 @@ def test_aws_backend_prefixes_tags_and_removes_what_it_creates() -> None:
         outside_events = boto3.client("events", region_name="us-east-1")
         names = [b["Name"] for b in outside_events.list_event_buses()["EventBuses"]]
         assert names == ["default"]
+
+
+def test_reset_leaves_moto_answering_the_urls_it_answered(embedded_lab: labkit.Lab) -> None:
+    import requests
+
+    url = "http://motoapi.amazonaws.com/moto-api/data.json"
+    assert requests.get(url, timeout=5).status_code == 200
+    embedded_lab.reset()
+    assert requests.get(url, timeout=5).status_code == 200
+
+
+def test_a_second_lab_on_the_same_world_is_refused(lab: labkit.Lab) -> None:
+    other = labkit.Lab(lab.backend.name, endpoint_url=lab.backend.endpoint_url)
+    with pytest.raises(labkit.LabError) as caught:
+        other.start()
+    assert "already running" in caught.value.found
+    assert "start_lab()" in caught.value.hint
+    assert lab.running and lab.client("sqs").list_queues()
+    assert not other.running
+
+
+def test_advance_refuses_what_the_clock_cannot_show_and_the_lab_goes_on(
+    lab: labkit.Lab,
+) -> None:
+    with pytest.raises(labkit.LabError) as caught:
+        lab.advance(1e12)
+    assert "100 years" in caught.value.expected
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="still-fine")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "x"

@@ -11,6 +11,7 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from moto import mock_aws
+from moto.core.base_backend import BackendDict
 
 from labkit.endpoint import post_json
 from labkit.errors import LabError, LabNotStarted
@@ -46,6 +47,8 @@ QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 DEFAULT_SEED = 15  # chapter 15
 
 _current: Lab | None = None
+# the running lab of each AWS world (see Lab._claim_world)
+_RUNNING: dict[str, Lab] = {}
 
 P = TypeVar("P")
 
@@ -116,6 +119,7 @@ class Lab:
             return self
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
+        self._claim_world()
         try:
             if self.backend.name != "aws":
                 guard_real_aws()
@@ -136,6 +140,32 @@ class Lab:
             self.stop()
             raise
         return self
+
+    def _world(self) -> str:
+        """What this lab's resources live in: this process's moto, a server, an account."""
+        if self.backend.name == "embedded":
+            return "moto in this process"
+        return self.backend.endpoint_url or f"the AWS account's region {self.region}"
+
+    def _claim_world(self) -> None:
+        """One running lab per world: a second one would share, reset and delete the first's
+        resources."""
+        other = _RUNNING.get(self._world())
+        if other is not None and other is not self and other.running:
+            raise LabError(
+                "one running lab at a time on the same AWS world",
+                f"{other!r} already running on {self._world()}",
+                "stop it first (lab.stop()), or run the setup cell again: start_lab() stops "
+                "the notebook's lab before it starts a new one",
+            )
+        world = self._world()
+        _RUNNING[world] = self
+
+        def release() -> None:
+            if _RUNNING.get(world) is self:
+                del _RUNNING[world]
+
+        self._holds.append(release)
 
     def _build_parts(self) -> None:
         """The lab's parts, in the order their hooks must run: botocore calls the handlers of
@@ -188,7 +218,8 @@ class Lab:
         """Wipe every queue, topic, bus and trace; simulated time goes back to its start."""
         self._require_running("reset the lab")
         if self.backend.name == "embedded":
-            self._mock.reset()
+            # the services' state only: moto's own reset also forgets which URLs it answers
+            BackendDict.reset()
         elif self.backend.name == "endpoint" and self.backend.is_moto:
             post_json(f"{self.backend.endpoint_url}/moto-api/reset")
         self.clock.reset()

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Clock", "LAB_EPOCH", "follow_long_polls"]
 
+#: The most one advance may move the clock: a century (dates stay far from the year 9999).
+MAX_ADVANCE = 100 * 365.25 * 86400
 #: Where simulated time starts: a Monday morning, so schedules read naturally.
 LAB_EPOCH = dt.datetime(2026, 1, 5, 9, 0, 0, tzinfo=dt.UTC)
 
@@ -133,6 +135,13 @@ class Clock:
                 "a duration of zero or more seconds",
                 f"{total} s",
                 "time only moves forward; pass a positive number, e.g. lab.advance(31)",
+            )
+        if not total < MAX_ADVANCE:
+            raise LabError(
+                f"a duration under {MAX_ADVANCE:.0f} seconds (about 100 years)",
+                f"{total:g} s",
+                "AWS's dates stop at the year 9999 and the lab's clock with them; advance by "
+                "what the lesson needs, e.g. lab.advance(minutes=60)",
             )
         if self.remote_url is not None:
             self._remote({"advance": total})

@@ -107,6 +107,12 @@ def batch_failures(answer: Any, ids: Sequence[str]) -> tuple[tuple[str, ...], st
     items = answer["batchItemFailures"]
     if items is None:
         return (), ""
+    if not isinstance(items, list):
+        # Lambda takes a response it cannot read as a failure of the whole batch
+        return (
+            (),
+            f"invalid batchItemFailures {items!r} (a list expected): the whole batch is retried",
+        )
     known = set(ids)
     failed: list[str] = []
     for item in items:
