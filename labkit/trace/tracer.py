@@ -131,8 +131,7 @@ class Tracer:
 
     @property
     def hops(self) -> tuple[Hop, ...]:
-        """Every hop, oldest first (harvesting finished Step Functions executions first)."""
-        self._executions.harvest()
+        """Every hop recorded so far, oldest first (`harvest` adds those of ended executions)."""
         return self._journal.hops
 
     @property
@@ -207,6 +206,13 @@ class Tracer:
         """Harvest this execution's tasks when it ends (for executions labkit starts itself)."""
         self._executions.track(execution_arn, machine_arn)
 
+    def harvest(self) -> None:
+        """Add the hops of tracked Step Functions executions that have ended.
+
+        Asks Step Functions about each execution still tracked; `flow` does this first.
+        """
+        self._executions.harvest()
+
     def clear(self) -> None:
         """Forget every record (the lab calls this on reset)."""
         with self._lock:
@@ -214,7 +220,9 @@ class Tracer:
         self._time.sync()
 
     def flow(self) -> Flow:
-        """The hops so far as a :class:`labkit.trace.flows.Flow` (with the lab's wiring)."""
+        """The hops so far as a :class:`labkit.trace.flows.Flow` (with the lab's wiring),
+        after harvesting the executions that have ended."""
+        self.harvest()
         hops = self.hops
         links, dlqs = self._wiring.links()
         with self._lock:
