@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -346,3 +347,25 @@ def test_hops_ask_nothing_and_harvest_adds_an_ended_execution(lab: labkit.Lab) -
     assert len(lab.tracer.calls) == calls  # the harvest's look-ups are labkit's own
     lab.tracer.harvest()  # harvested once
     assert [h.kind for h in lab.tracer.flow()] == ["started", "task"]
+
+
+def test_a_failing_look_up_is_noted_once_and_breaks_nothing(
+    lab: labkit.Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="quiet")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    lab.tracer.fan_out(arn("sns", "no-such-topic"), "m-1", {"Message": "x"})
+    [missing] = lab.tracer.errors
+    assert missing.startswith(f"fan-out of {arn('sns', 'no-such-topic')}: ")
+    real = lab.client
+
+    def client(service: str) -> Any:
+        if service == "sns":
+            raise RuntimeError("no SNS today")
+        return real(service)
+
+    monkeypatch.setattr(lab, "client", client)
+    assert [h.kind for h in lab.tracer.flow()] == ["sent"]
+    assert [h.kind for h in lab.tracer.flow()] == ["sent"]
+    assert lab.tracer.errors == (missing, "wiring: RuntimeError('no SNS today')")

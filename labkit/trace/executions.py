@@ -79,15 +79,20 @@ class Harvester:
     def harvest(self) -> None:
         """Ask about each tracked execution; harvest those that have ended."""
         for arn in list(self._state.running):
-            with self._internal():
-                try:
+            try:
+                with self._internal():
                     status = self._clients.client("stepfunctions").describe_execution(
                         executionArn=arn
                     )
-                except Exception:
-                    continue
-            if status.get("status") != "RUNNING":
+            except Exception as error:  # still tracked: the next harvest asks again
+                self._journal.failed(f"describing {arn}", error, once=True)
+                continue
+            if status.get("status") == "RUNNING":
+                continue
+            try:
                 self._harvest(arn)
+            except Exception as error:  # a tracer look-up must not break the learner's code
+                self._journal.failed(f"harvesting {arn}", error)
 
     def _harvest(self, execution: str) -> None:
         """Turn a finished execution's history into task / compensation hops."""

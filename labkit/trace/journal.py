@@ -44,9 +44,12 @@ class Journal:
         """What went wrong inside the tracer."""
         return tuple(self._records.errors)
 
-    def failed(self, where: str, error: BaseException) -> None:
-        """Note an error the tracer caught."""
-        self._records.errors.append(f"{where}: {error!r}")
+    def failed(self, where: str, error: BaseException, *, once: bool = False) -> None:
+        """Note an error the tracer caught (`once`: unless the same was noted before)."""
+        note = f"{where}: {error!r}"
+        errors = self._records.errors
+        if not (once and note in errors):
+            errors.append(note)
 
     def call(
         self,

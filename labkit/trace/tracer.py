@@ -200,7 +200,10 @@ class Tracer:
         self, topic: str, message_id: str, params: dict[str, Any], time: float | None = None
     ) -> None:
         """Infer the deliveries of `message_id` published to `topic` (its subscriptions)."""
-        self._router.fan_out(topic, message_id, params, time)
+        try:
+            self._router.fan_out(topic, message_id, params, time)
+        except Exception as error:  # tracing must never break the learner's call
+            self._journal.failed(f"fan-out of {topic}", error)
 
     def track_execution(self, execution_arn: str, machine_arn: str) -> None:
         """Harvest this execution's tasks when it ends (for executions labkit starts itself)."""

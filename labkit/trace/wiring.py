@@ -43,6 +43,8 @@ TOPOLOGY_CHANGES = {
 }
 #: SQS's visibility timeout when a queue sets none, in seconds.
 DEFAULT_VISIBILITY = 30
+#: What SQS answers for a queue that is not there (query and JSON protocols).
+_NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 #: (source, target, what): a topic's subscription, a bus's rule, a rule's target, a redrive.
 Link = tuple[str, str, str]
@@ -160,7 +162,9 @@ class Wiring:
                 attrs = self._clients.client("sqs").get_queue_attributes(
                     QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
                 )["Attributes"]
-            except Exception:
+            except Exception as error:  # a tracer look-up must not break the learner's call
+                if _error_code(error) not in _NO_QUEUE:  # a deleted queue is no tracer error
+                    self._journal.failed(f"attributes of {queue}", error, once=True)
                 return None
         redrive = json.loads(attrs.get("RedrivePolicy") or "{}")
         info = QueueInfo(
@@ -190,8 +194,8 @@ class Wiring:
         dlqs: set[str] = set()
         try:
             self._collect(links, dlqs)
-        except Exception:  # the wiring is decoration; a failing look-up must not hide the flow
-            pass
+        except Exception as error:  # the wiring is decoration: keep what was found, and the flow
+            self._journal.failed("wiring", error, once=True)
         return tuple(links), frozenset(dlqs)
 
     def _collect(self, links: list[Link], dlqs: set[str]) -> None:
@@ -218,3 +222,8 @@ class Wiring:
             for rule in self.rules(bus):
                 links.append((bus, rule.arn, "rule"))
                 links += [(rule.arn, target, "target") for target in rule.targets]
+
+
+def _error_code(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
