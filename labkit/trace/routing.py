@@ -17,7 +17,9 @@ from labkit.trace.wiring import Wiring
 
 __all__ = ["MOTO_NATIVE_TARGETS", "RAW_PENDING_LIMIT", "Router", "matched"]
 
-#: Deliveries stock moto performs itself; the others come from labkit's bridges (`add_hop`).
+#: Deliveries stock moto performs itself; the others come from labkit's bridges (`add_hop`),
+#: `labkit.moto_patches.events_targets.BRIDGED_TARGETS` (tests/test_bridges.py keeps the two
+#: apart and together covering the targets).
 MOTO_NATIVE_TARGETS = frozenset({"sqs", "logs", "events"})
 #: Raw deliveries remembered per queue and body, waiting to be seen.
 RAW_PENDING_LIMIT = 10_000
