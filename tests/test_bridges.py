@@ -17,6 +17,11 @@ from labkit.lessons.inbox import take_all
 from labkit.local import bridges
 from labkit.local.clock import Clock
 from labkit.moto_patches.schedule_expressions import InvalidSchedule, parse_schedule
+from labkit.trace.routing import MOTO_NATIVE_TARGETS
+
+#: The services of the targets a lab's rules can name: queues, topics, functions, state
+#: machines, log groups and other buses.
+TARGET_SERVICES = {"sqs", "sns", "lambda", "states", "logs", "events"}
 
 
 def make_queue(lab: labkit.Lab, name: str, **attributes: str) -> tuple[str, str]:
@@ -44,6 +49,13 @@ def rule_to(lab: labkit.Lab, target: dict[str, Any], name: str = "orders") -> st
     arn = events.put_rule(Name=name, EventPattern=json.dumps({"source": ["shop"]}))["RuleArn"]
     events.put_targets(Rule=name, Targets=[target])
     return str(arn)
+
+
+def test_every_target_is_delivered_by_moto_or_by_a_bridge_never_both() -> None:
+    """The tracer infers only moto's own deliveries; a bridge records each of the others."""
+    bridged = set(bridges.BRIDGED_TARGETS)
+    assert not MOTO_NATIVE_TARGETS & bridged
+    assert MOTO_NATIVE_TARGETS | bridged == TARGET_SERVICES
 
 
 # -- EventBridge -> SNS ----------------------------------------------------------------------

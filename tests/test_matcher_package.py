@@ -16,7 +16,7 @@ import pytest
 import labkit
 from labkit import matcher as matching
 from labkit.errors import LabError
-from labkit.trace.tracer import _matched
+from labkit.trace.routing import matched as route_matches
 
 PACKAGE = Path(matching.__file__).parent
 
@@ -55,7 +55,7 @@ def test_the_errors_survive_pickling() -> None:
 
 
 def test_a_learner_reads_the_error_through_the_tracer() -> None:
-    matched, reason = _matched({"store": "fans"}, attributes={})
+    matched, reason = route_matches({"store": "fans"}, attributes={})
     assert not matched
     assert reason.startswith("Expected a filter policy SNS accepts, found one it rejects")
     assert "What to do: put the value in a list" in reason

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 import labkit
 from labkit.trace.records import actor
-from tests.scenarios import arn, event_routing, fan_out, poison_message, saga
+from tests.scenarios import ACCOUNT, arn, event_routing, fan_out, poison_message, saga
 
 
 def short_counts(lab: labkit.Lab) -> dict[tuple[str, str, str], int]:
@@ -309,3 +311,61 @@ def test_an_event_path_runs_from_the_put_through_a_topic_target_to_its_queue(
         ("alerts", "phones", "delivered")
     )
     assert path[-1][1:] == ("consumer", "received")
+
+
+def test_hops_ask_nothing_and_harvest_adds_an_ended_execution(lab: labkit.Lab) -> None:
+    """Reading the hops makes no call; `harvest` (and `flow`) reads the ended executions."""
+    sfn, sqs = lab.client("stepfunctions"), lab.client("sqs")
+    url = sqs.create_queue(QueueName="tasks")["QueueUrl"]
+    send = {"QueueUrl": url, "MessageBody": "task"}
+    definition = {
+        "StartAt": "Send",
+        "States": {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": send,
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="one-task",
+        definition=json.dumps(definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    with lab.tracer.internal():  # wait without the DescribeExecution answer harvesting it
+        for _ in range(500):
+            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                break
+            time.sleep(0.01)  # moto runs the execution on a thread
+    calls = len(lab.tracer.calls)
+    assert [h.kind for h in lab.tracer.hops] == ["started"]
+    lab.tracer.harvest()
+    assert [h.kind for h in lab.tracer.hops] == ["started", "task"]
+    assert len(lab.tracer.calls) == calls  # the harvest's look-ups are labkit's own
+    lab.tracer.harvest()  # harvested once
+    assert [h.kind for h in lab.tracer.flow()] == ["started", "task"]
+
+
+def test_a_failing_look_up_is_noted_once_and_breaks_nothing(
+    lab: labkit.Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="quiet")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    lab.tracer.fan_out(arn("sns", "no-such-topic"), "m-1", {"Message": "x"})
+    [missing] = lab.tracer.errors
+    assert missing.startswith(f"fan-out of {arn('sns', 'no-such-topic')}: ")
+    real = lab.client
+
+    def client(service: str) -> Any:
+        if service == "sns":
+            raise RuntimeError("no SNS today")
+        return real(service)
+
+    monkeypatch.setattr(lab, "client", client)
+    assert [h.kind for h in lab.tracer.flow()] == ["sent"]
+    assert [h.kind for h in lab.tracer.flow()] == ["sent"]
+    assert lab.tracer.errors == (missing, "wiring: RuntimeError('no SNS today')")

@@ -203,6 +203,7 @@ def shipping_subscriber(lab: Lab) -> Passed:
         f"({'takes' if v1 else 'refuses'} version 1, {'takes' if v2 else 'refuses'} version 2)",
         "add 'FilterPolicy': json.dumps({'version': [1]}) to the subscription's Attributes",
     )
+    lab.tracer.harvest()
     delivered = sum(1 for h in lab.tracer.hops if h.kind == "delivered" and h.target == arn)
     expect(
         delivered >= 1,
@@ -321,6 +322,7 @@ def tolerant_billing(lab: Lab, read_order: Any = None) -> Passed:
         _try_read(read_order, probe)
     dlq_url, dlq_arn = _queue(lab, "billing-dlq", SETUP)
     billing_url, _ = _queue(lab, "billing", SETUP)
+    lab.tracer.harvest()
     redriven = [h for h in lab.tracer.hops if h.kind == "redriven" and h.source == dlq_arn]
     expect(
         bool(redriven),

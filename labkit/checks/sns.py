@@ -334,6 +334,7 @@ def _check_policy(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
 
 
 def _delivered_count(lab: Lab, queue_arn: str, url: str) -> int:
+    lab.tracer.harvest()
     hops = lab.tracer.hops
     if hops:
         return sum(1 for h in hops if h.kind == "delivered" and h.target == queue_arn)

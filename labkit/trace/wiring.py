@@ -1,0 +1,229 @@
+"""The lab's topology as the tracer routes by it: subscriptions, rules and their targets, redrive
+policies, state machine definitions. Looked up on first use, cached until a call changes it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from labkit.trace.journal import Journal
+from labkit.trace.resources import Resources, queue_arn
+from labkit.trace.state import QueueInfo, Rule, Subscription, WiringCache
+
+if TYPE_CHECKING:
+    from labkit.parts import Clients
+
+__all__ = ["DEFAULT_VISIBILITY", "TOPOLOGY_CHANGES", "Link", "Wiring"]
+
+#: Operations that change the wiring the tracer caches (service -> operations).
+TOPOLOGY_CHANGES = {
+    "sqs": {"CreateQueue", "DeleteQueue", "SetQueueAttributes"},
+    "sns": {
+        "CreateTopic",
+        "DeleteTopic",
+        "Subscribe",
+        "Unsubscribe",
+        "SetSubscriptionAttributes",
+        "ConfirmSubscription",
+    },
+    "events": {
+        "CreateEventBus",
+        "DeleteEventBus",
+        "PutRule",
+        "DeleteRule",
+        "EnableRule",
+        "DisableRule",
+        "PutTargets",
+        "RemoveTargets",
+    },
+    "stepfunctions": {"CreateStateMachine", "UpdateStateMachine", "DeleteStateMachine"},
+}
+#: SQS's visibility timeout when a queue sets none, in seconds.
+DEFAULT_VISIBILITY = 30
+#: What SQS answers for a queue that is not there (query and JSON protocols).
+_NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+#: (source, target, what): a topic's subscription, a bus's rule, a rule's target, a redrive.
+Link = tuple[str, str, str]
+
+
+class Wiring:
+    """Cached look-ups of the topology; its failures go to the journal's errors.
+
+    ``internal``: the look-ups are the tracer's own calls; ``prefix``: on AWS, only queues and
+    topics named with it are the lab's.
+    """
+
+    def __init__(
+        self,
+        clients: Clients,
+        resources: Resources,
+        cache: WiringCache,
+        journal: Journal,
+        *,
+        internal: Callable[[], AbstractContextManager[None]],
+        lock: threading.RLock,
+        prefix: str = "",
+    ) -> None:
+        self._clients = clients
+        self._resources = resources
+        self._cache = cache
+        self._journal = journal
+        self._internal = internal
+        self._lock = lock
+        self._prefix = prefix
+
+    def invalidate(self, service: str) -> None:
+        """Forget the cached wiring of a service (a call in `TOPOLOGY_CHANGES` succeeded)."""
+        cache = self._cache
+        with self._lock:
+            if service == "sqs":
+                cache.queues.clear()
+            elif service == "sns":
+                cache.subscriptions.clear()
+            elif service == "events":
+                cache.rules.clear()
+            elif service == "stepfunctions":
+                cache.definitions.clear()
+
+    def subscriptions(self, topic: str) -> list[Subscription]:
+        """The confirmed subscriptions of a topic."""
+        subs = self._cache.subscriptions.get(topic)
+        if subs is not None:
+            return subs
+        sns = self._clients.client("sns")
+        subs = []
+        with self._internal():
+            pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
+            for page in pages:
+                for sub in page.get("Subscriptions", []):
+                    arn = sub["SubscriptionArn"]
+                    if not arn.startswith("arn:"):
+                        continue  # pending confirmation: nothing is delivered yet
+                    attrs = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+                    policy = attrs.get("FilterPolicy")
+                    subs.append(
+                        Subscription(
+                            arn,
+                            sub["Protocol"],
+                            sub["Endpoint"],
+                            json.loads(policy) if policy else None,
+                            attrs.get("FilterPolicyScope") or "MessageAttributes",
+                            attrs.get("RawMessageDelivery") == "true",
+                        )
+                    )
+        self._cache.subscriptions[topic] = subs
+        return subs
+
+    def rules(self, bus: str) -> list[Rule]:
+        """The rules with an event pattern on a bus (scheduled rules fire by the clock)."""
+        rules = self._cache.rules.get(bus)
+        if rules is not None:
+            return rules
+        events = self._clients.client("events")
+        rules = []
+        name = bus.rsplit("/", 1)[-1]
+        with self._internal():
+            for page in events.get_paginator("list_rules").paginate(EventBusName=name):
+                for rule in page.get("Rules", []):
+                    if "EventPattern" not in rule:
+                        continue
+                    targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=name)
+                    rules.append(
+                        Rule(
+                            rule["Arn"],
+                            rule.get("EventPattern"),
+                            rule.get("State", "ENABLED") == "ENABLED",
+                            [t["Arn"] for t in targets.get("Targets", [])],
+                        )
+                    )
+        self._cache.rules[bus] = rules
+        return rules
+
+    def rules_targeting(self, queue: str) -> list[str]:
+        """The ARNs of the rules looked up so far that target `queue`."""
+        return [
+            rule.arn
+            for rules in self._cache.rules.values()
+            for rule in rules
+            if queue in rule.targets
+        ]
+
+    def queue(self, queue: str, url: str) -> QueueInfo | None:
+        """A queue's visibility timeout and redrive policy (None: no URL, or no such queue)."""
+        info = self._cache.queues.get(queue)
+        if info is not None or not url:
+            return info
+        with self._internal():
+            try:
+                attrs = self._clients.client("sqs").get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
+                )["Attributes"]
+            except Exception as error:  # a tracer look-up must not break the learner's call
+                if _error_code(error) not in _NO_QUEUE:  # a deleted queue is no tracer error
+                    self._journal.failed(f"attributes of {queue}", error, once=True)
+                return None
+        redrive = json.loads(attrs.get("RedrivePolicy") or "{}")
+        info = QueueInfo(
+            queue,
+            float(attrs.get("VisibilityTimeout", DEFAULT_VISIBILITY)),
+            str(redrive.get("deadLetterTargetArn", "")),
+            int(redrive.get("maxReceiveCount", 0) or 0),
+        )
+        self._cache.queues[queue] = info
+        return info
+
+    def definition(self, machine: str) -> dict[str, Any]:
+        """A state machine's definition."""
+        definition = self._cache.definitions.get(machine)
+        if definition is None:
+            with self._internal():
+                described = self._clients.client("stepfunctions").describe_state_machine(
+                    stateMachineArn=machine
+                )
+            definition = json.loads(described["definition"])
+            self._cache.definitions[machine] = definition
+        return definition
+
+    def links(self) -> tuple[tuple[Link, ...], frozenset[str]]:
+        """The lab's links and its dead-letter queues, as far as the look-ups get."""
+        links: list[Link] = []
+        dlqs: set[str] = set()
+        try:
+            self._collect(links, dlqs)
+        except Exception as error:  # the wiring is decoration: keep what was found, and the flow
+            self._journal.failed("wiring", error, once=True)
+        return tuple(links), frozenset(dlqs)
+
+    def _collect(self, links: list[Link], dlqs: set[str]) -> None:
+        prefix = self._prefix
+        with self._internal():
+            sqs = self._clients.client("sqs")
+            urls = sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+            sns = self._clients.client("sns")
+            topics = [t["TopicArn"] for t in sns.list_topics().get("Topics", [])]
+            buses = [
+                b["Arn"] for b in self._clients.client("events").list_event_buses()["EventBuses"]
+            ]
+        for url in urls:
+            info = self.queue(queue_arn(url, self._resources.region), url)
+            if info and info.dlq:
+                dlqs.add(info.dlq)
+                links.append((info.arn, info.dlq, "redrive"))
+        for topic in topics:
+            if prefix and not topic.rsplit(":", 1)[-1].startswith(prefix):
+                continue
+            for sub in self.subscriptions(topic):
+                links.append((topic, sub.endpoint, "subscription"))
+        for bus in buses:
+            for rule in self.rules(bus):
+                links.append((bus, rule.arn, "rule"))
+                links += [(rule.arn, target, "target") for target in rule.targets]
+
+
+def _error_code(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
