@@ -35,6 +35,7 @@ from labkit.moto_patches import (
     sqs_long_poll,
     sqs_message_moves,
     sqs_receipt_handles,
+    sqs_validation,
 )
 from labkit.moto_patches.registry import Change, Registry
 
@@ -52,6 +53,7 @@ CHANGES: tuple[Change, ...] = (
     sqs_fastpath.CHANGE,
     sqs_dedup_window.CHANGE,
     sqs_receipt_handles.CHANGE,
+    sqs_validation.CHANGE,
     # SNS
     filters_and_patterns.SNS_FILTER_POLICIES,
     sns_envelope.CHANGE,
