@@ -29,6 +29,7 @@ from labkit.moto_patches import (
     sfn_wait_monotonic,
     sns_envelope,
     sns_to_lambda,
+    sns_validation,
     sqs_dedup_window,
     sqs_fastpath,
     sqs_fifo_groups,
@@ -58,6 +59,7 @@ CHANGES: tuple[Change, ...] = (
     filters_and_patterns.SNS_FILTER_POLICIES,
     sns_envelope.CHANGE,
     sns_to_lambda.CHANGE,
+    sns_validation.CHANGE,
     # EventBridge
     filters_and_patterns.EVENT_PATTERNS,
     events_targets.CHANGE,
