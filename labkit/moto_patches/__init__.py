@@ -19,6 +19,7 @@ True
 
 from labkit.moto_patches import (
     ddb_atomic,
+    events_input_transformer,
     events_schedules,
     events_targets,
     filters_and_patterns,
@@ -60,9 +61,11 @@ CHANGES: tuple[Change, ...] = (
     sns_envelope.CHANGE,
     sns_to_lambda.CHANGE,
     sns_validation.CHANGE,
-    # EventBridge
+    # EventBridge: send_to_targets is wrapped twice (targets, then the rule its transformers
+    # read)
     filters_and_patterns.EVENT_PATTERNS,
     events_targets.CHANGE,
+    events_input_transformer.CHANGE,
     events_schedules.CHANGE,
     # Lambda, Step Functions, DynamoDB
     lambda_no_docker.CHANGE,
