@@ -22,6 +22,7 @@ from labkit.moto_patches import (
     events_input_transformer,
     events_schedules,
     events_targets,
+    events_validation,
     filters_and_patterns,
     lambda_no_docker,
     lazy_batch,
@@ -62,11 +63,12 @@ CHANGES: tuple[Change, ...] = (
     sns_to_lambda.CHANGE,
     sns_validation.CHANGE,
     # EventBridge: send_to_targets is wrapped twice (targets, then the rule its transformers
-    # read)
+    # read); put_rule twice (schedules, then limits)
     filters_and_patterns.EVENT_PATTERNS,
     events_targets.CHANGE,
     events_input_transformer.CHANGE,
     events_schedules.CHANGE,
+    events_validation.CHANGE,
     # Lambda, Step Functions, DynamoDB
     lambda_no_docker.CHANGE,
     sfn_wait_monotonic.CHANGE,
