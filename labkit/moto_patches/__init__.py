@@ -28,6 +28,7 @@ from labkit.moto_patches import (
     lazy_batch,
     moto_botocore_data,
     server_module_list,
+    sfn_errors,
     sfn_wait_monotonic,
     sns_envelope,
     sns_to_lambda,
@@ -72,6 +73,7 @@ CHANGES: tuple[Change, ...] = (
     # Lambda, Step Functions, DynamoDB
     lambda_no_docker.CHANGE,
     sfn_wait_monotonic.CHANGE,
+    sfn_errors.CHANGE,
     ddb_atomic.CHANGE,
 )
 
