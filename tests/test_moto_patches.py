@@ -32,11 +32,14 @@ TOUCHED = (
     "moto.sqs.models",
     "moto.sqs.responses",
     "moto.sns.models",
+    "moto.sns.responses",
     "moto.sns.utils",
     "moto.events.models",
     "moto.events.utils",
     "moto.stepfunctions.models",
     "moto.stepfunctions.responses",
+    "moto.stepfunctions.parser.api",
+    "moto.stepfunctions.parser.models",
     "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
     "moto.dynamodb.models",
     "moto.awslambda.models",
@@ -168,6 +171,14 @@ def test_every_change_names_the_aws_behaviour_its_page_and_the_moto_version() ->
         "sqs_receipt_handles",
         "sns_envelope",
     }
+
+
+def test_the_error_codes_given_while_a_lab_runs_are_taken_back() -> None:
+    from moto.stepfunctions.parser import api, models  # noqa: F401  (the change's module)
+
+    with REGISTRY.active():
+        assert api.InvalidDefinition.TYPE == "InvalidDefinition"
+    assert api.InvalidDefinition.TYPE is None
 
 
 def test_a_lab_holds_the_registry_and_the_last_to_stop_reverts_it() -> None:

@@ -31,7 +31,7 @@ from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
 from .evaluate import filter_matches, pattern_matches
 from .explain import Verdict, explain_filter, explain_pattern
 from .syntax import MAX_COMBINATIONS, MAX_KEYS, OPERATORS, SCOPES
-from .validate import combinations, validate_filter_policy, validate_pattern
+from .validate import combinations, uses_wildcard, validate_filter_policy, validate_pattern
 from .validate import combinations as _combinations  # noqa: F401  (a name callers use)
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "pattern_matches",
     "validate_filter_policy",
     "validate_pattern",
+    "uses_wildcard",
     "combinations",
     "SCOPES",
     "OPERATORS",

@@ -16,6 +16,8 @@ __all__ = [
     "SCOPES",
     "MAX_KEYS",
     "MAX_COMBINATIONS",
+    "MAX_POLICY_BYTES",
+    "MAX_WILDCARD_RULES",
     "NUMERIC_LIMIT",
     "is_or",
 ]
@@ -24,6 +26,10 @@ SCOPES = ("MessageAttributes", "MessageBody")
 #: SNS limits (subscription-filter-policy-constraints): keys per policy, value combinations.
 MAX_KEYS = 5
 MAX_COMBINATIONS = 150
+#: SNS (subscription-filter-policy-constraints): "The maximum size of a filter policy is 256 KB".
+MAX_POLICY_BYTES = 256 * 1024
+#: EventBridge quotas (eb-quota): at most 30 rules per event bus may hold wildcard filters.
+MAX_WILDCARD_RULES = 30
 #: SNS numeric matching: values from -10^9 to 10^9 (subscription-filter-policy-constraints).
 NUMERIC_LIMIT = 1e9
 OPERATORS = (

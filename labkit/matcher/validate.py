@@ -21,6 +21,7 @@ from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
 from .syntax import (
     MAX_COMBINATIONS,
     MAX_KEYS,
+    MAX_POLICY_BYTES,
     NUMERIC_LIMIT,
     OPERATORS,
     SCOPES,
@@ -30,7 +31,7 @@ from .syntax import (
 from .values import is_number
 from .words import show
 
-__all__ = ["validate_filter_policy", "validate_pattern", "combinations"]
+__all__ = ["validate_filter_policy", "validate_pattern", "combinations", "uses_wildcard"]
 
 
 def validate_filter_policy(policy: dict[str, Any] | str, scope: str = "MessageAttributes") -> None:
@@ -48,6 +49,13 @@ def validate_filter_policy(policy: dict[str, Any] | str, scope: str = "MessageAt
         raise InvalidFilterPolicy(
             f"Invalid value for FilterPolicyScope: {scope}",
             'set FilterPolicyScope to "MessageAttributes" or "MessageBody"',
+        )
+    if isinstance(policy, str) and len(policy.encode()) > MAX_POLICY_BYTES:
+        # SNS documents the limit (256 KB), not the words it refuses a larger policy with
+        raise InvalidFilterPolicy(
+            "Filter policy can not be larger than 256 KB",
+            f"this policy is {len(policy.encode()):,} bytes of JSON, SNS takes at most "
+            f"{MAX_POLICY_BYTES:,}: list fewer values, or use prefix / anything-but / wildcard",
         )
     policy = _parse(policy, InvalidFilterPolicy)
     _check_shape(policy, InvalidFilterPolicy, nested_ok=scope == "MessageBody")
@@ -81,6 +89,28 @@ def validate_pattern(pattern: dict[str, Any] | str) -> None:
     """
     pattern = _parse(pattern, InvalidEventPattern)
     _check_shape(pattern, InvalidEventPattern, nested_ok=True)
+
+
+def uses_wildcard(pattern: dict[str, Any], in_rule: bool = False) -> bool:
+    """Whether an event pattern holds a wildcard filter (EventBridge limits such rules per bus).
+
+    >>> uses_wildcard({"detail": {"file": [{"anything-but": {"wildcard": "*/lib/*"}}]}})
+    True
+    >>> uses_wildcard({"detail": {"wildcard": ["a field named wildcard"]}})
+    False
+    """
+    for key, value in pattern.items():
+        if in_rule and key == "wildcard":
+            return True
+        if is_or(key, value):
+            found = any(uses_wildcard(branch) for branch in value)
+        elif isinstance(value, list):
+            found = any(isinstance(rule, dict) and uses_wildcard(rule, True) for rule in value)
+        else:
+            found = isinstance(value, dict) and uses_wildcard(value, in_rule)
+        if found:
+            return True
+    return False
 
 
 def _parse(value: dict[str, Any] | str, error: type[MatcherError]) -> dict[str, Any]:

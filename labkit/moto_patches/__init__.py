@@ -19,22 +19,27 @@ True
 
 from labkit.moto_patches import (
     ddb_atomic,
+    events_input_transformer,
     events_schedules,
     events_targets,
+    events_validation,
     filters_and_patterns,
     lambda_no_docker,
     lazy_batch,
     moto_botocore_data,
     server_module_list,
+    sfn_errors,
     sfn_wait_monotonic,
     sns_envelope,
     sns_to_lambda,
+    sns_validation,
     sqs_dedup_window,
     sqs_fastpath,
     sqs_fifo_groups,
     sqs_long_poll,
     sqs_message_moves,
     sqs_receipt_handles,
+    sqs_validation,
     sqs_zero_visibility,
 )
 from labkit.moto_patches.registry import Change, Registry
@@ -54,17 +59,23 @@ CHANGES: tuple[Change, ...] = (
     sqs_dedup_window.CHANGE,
     sqs_receipt_handles.CHANGE,
     sqs_zero_visibility.CHANGE,
+    sqs_validation.CHANGE,
     # SNS
     filters_and_patterns.SNS_FILTER_POLICIES,
     sns_envelope.CHANGE,
     sns_to_lambda.CHANGE,
-    # EventBridge
+    sns_validation.CHANGE,
+    # EventBridge: send_to_targets is wrapped twice (targets, then the rule its transformers
+    # read); put_rule twice (schedules, then limits)
     filters_and_patterns.EVENT_PATTERNS,
     events_targets.CHANGE,
+    events_input_transformer.CHANGE,
     events_schedules.CHANGE,
+    events_validation.CHANGE,
     # Lambda, Step Functions, DynamoDB
     lambda_no_docker.CHANGE,
     sfn_wait_monotonic.CHANGE,
+    sfn_errors.CHANGE,
     ddb_atomic.CHANGE,
 )
 

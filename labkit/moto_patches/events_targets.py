@@ -17,11 +17,11 @@ Every such delivery is posted for the lab's trace too (``via="labkit"``).
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
 
+from labkit.moto_patches.events_input_transformer import aws_event, transform_input
 from labkit.moto_patches.outbox import post
 from labkit.moto_patches.registry import Change, Wrap
 
@@ -31,23 +31,10 @@ __all__ = ["BRIDGED_TARGETS", "CHANGE"]
 BRIDGED_TARGETS = ("sns", "states", "lambda")
 
 
-def _iso(value: Any) -> str:
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
-
-
-def _clean_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as AWS delivers it (moto keeps `time` as a number and adds ingestion-time)."""
-    out = {k: v for k, v in event.items() if k != "ingestion-time"}
-    if "time" in out:
-        out["time"] = _iso(out["time"])
-    return out
-
-
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
-    """What a target receives: the event, or its Input / InputPath / InputTransformer result."""
-    clean = _clean_event(event)
+    """What a target receives: the event, or its Input / InputPath value, or the text its
+    InputTransformer makes."""
+    clean = aws_event(event)
     if target.get("Input"):
         return json.loads(target["Input"])
     if target.get("InputPath"):
@@ -57,13 +44,7 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         return found[0].value if found else None
     transformer = target.get("InputTransformer")
     if transformer:
-        from moto.events.utils import EventTemplateParser
-
-        return EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event={**clean, "ingestion-time": event.get("ingestion-time", 0)},
-        )
+        return transform_input(transformer, event)  # the text itself, as AWS sends it
     return clean
 
 
@@ -104,6 +85,12 @@ def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any], why: str)
         delivery["execution"] = execution.execution_arn
         delivery["links"] = [execution.execution_arn]
     elif arn.service == "lambda":
+        if isinstance(payload, str) and "InputTransformer" in target:
+            # a function is invoked with the text's JSON when the text is JSON
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                pass
         post(
             "invocations",
             {
@@ -133,8 +120,13 @@ def _with_bridged_targets(original: Callable[..., Any]) -> Callable[..., Any]:
         if not bridged or not self.event_pattern.matches_event(original_event):
             return
         why = "scheduled" if original_event.get("detail-type") == "Scheduled Event" else "rule"
+        from moto.core.exceptions import ServiceException
+
         for target in bridged:
-            _deliver(self, target, original_event, why)
+            try:
+                _deliver(self, target, original_event, why)
+            except ServiceException:
+                pass  # the target refused the event: a failed invocation, not PutEvents' error
 
     return send_to_targets
 

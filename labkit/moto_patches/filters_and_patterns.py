@@ -26,7 +26,7 @@ from typing import Any
 import labkit.matcher as matching
 from labkit.moto_patches.registry import Change, Replace, Wrap
 
-__all__ = ["SNS_FILTER_POLICIES", "EVENT_PATTERNS"]
+__all__ = ["SNS_FILTER_POLICIES", "EVENT_PATTERNS", "refuse_invalid_filter_policy"]
 
 
 def _compiled(holder: Any, compile: Callable[[], Any]) -> Any:
@@ -47,16 +47,21 @@ def _matches(self: Any, message_attributes: dict[str, Any] | None, message: str)
     return matching.filter_matches(compiled, body=message, attributes=message_attributes or {})
 
 
-def _validate_filter_policy(self: Any, value: Any, scope: str | None) -> None:
-    """moto's SNSBackend._validate_filter_policy: raises what SNS raises, for what it rejects."""
+def refuse_invalid_filter_policy(policy: Any, scope: str | None) -> None:
+    """Raise what SNS raises for a filter policy it rejects (its JSON text, or parsed)."""
     from moto.sns.exceptions import InternalError, SNSInvalidParameter
 
     try:
-        matching.validate_filter_policy(value, scope or "MessageAttributes")
+        matching.validate_filter_policy(policy, scope or "MessageAttributes")
     except matching.InvalidFilterPolicy as error:
         if error.internal:
             raise InternalError("Unknown") from None
         raise SNSInvalidParameter(error.sns_message) from None
+
+
+def _validate_filter_policy(self: Any, value: Any, scope: str | None) -> None:
+    """moto's SNSBackend._validate_filter_policy: raises what SNS raises, for what it rejects."""
+    refuse_invalid_filter_policy(value, scope)
 
 
 def _matches_event(self: Any, event: Any) -> bool:

@@ -1,0 +1,84 @@
+"""SNS refuses a topic name where it wants an ARN and a FilterPolicy that is not JSON, and a
+refused Subscribe leaves no subscription behind.
+
+AWS (API reference, Publish / Subscribe / SetSubscriptionAttributes): ``TopicArn`` is the topic's
+ARN, and a request parameter that does not comply with its constraints is answered with
+``InvalidParameter``; a filter policy is a JSON object (SNS Developer Guide, filter policy
+constraints). moto 5.2.5 answers ``publish(TopicArn="orders-topic")`` with Python's own "not enough
+values to unpack (expected 6, got 1)" (and other calls with a bare ValueError), a FilterPolicy
+that is not JSON with a bare JSONDecodeError, and Subscribe creates the subscription before it
+checks its attributes, so a refused filter policy leaves a subscription without its filter. Here
+a malformed ARN is refused with ``InvalidParameter``, the policy's text goes through labkit's
+matcher (which refuses what is not JSON, or larger than the documented 256 KB), and a Subscribe
+that fails takes back the subscription it created.
+
+The API reference does not give the messages: they follow moto's "Invalid parameter: X" family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from labkit.moto_patches.filters_and_patterns import refuse_invalid_filter_policy
+from labkit.moto_patches.registry import Change, Wrap
+
+__all__ = ["CHANGE"]
+
+
+def _is_arn(value: Any) -> bool:
+    # arn:partition:service:region:account:resource, the six parts moto's parse_arn unpacks
+    return isinstance(value, str) and value.startswith("arn:") and value.count(":") >= 5
+
+
+def _arn_only(get_topic: Callable[..., Any]) -> Callable[..., Any]:
+    def get_topic_by_arn(self: Any, arn: Any) -> Any:
+        if not _is_arn(arn):
+            from moto.sns.exceptions import SNSInvalidParameter
+
+            raise SNSInvalidParameter("Invalid parameter: TopicArn")
+        return get_topic(self, arn)
+
+    return get_topic_by_arn
+
+
+def _policy_text_checked(set_attribute: Callable[..., Any]) -> Callable[..., Any]:
+    def set_subscription_attributes(self: Any, arn: str, name: str, value: Any) -> None:
+        if name == "FilterPolicy" and isinstance(value, str) and value:
+            scope = next(
+                (s.attributes.get("FilterPolicyScope") for s in self.subscriptions.values()
+                 if s.arn == arn),
+                None,
+            )  # fmt: skip
+            refuse_invalid_filter_policy(value, scope)
+        set_attribute(self, arn, name, value)
+
+    return set_subscription_attributes
+
+
+def _whole_or_nothing(subscribe: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def subscribe_whole(self: Any) -> Any:
+        before = set(self.backend.subscriptions)
+        try:
+            return subscribe(self)
+        except Exception:
+            # moto subscribes first and sets the attributes after: take back what it created
+            for arn in set(self.backend.subscriptions) - before:
+                self.backend.unsubscribe(arn)
+            raise
+
+    return subscribe_whole
+
+
+CHANGE = Change(
+    "sns_validation",
+    "moto.sns.models",
+    "a topic name where an ARN belongs and a FilterPolicy that is not JSON are refused with "
+    "InvalidParameter, and a refused Subscribe creates no subscription",
+    "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
+    [
+        Wrap("SNSBackend", "get_topic", _arn_only),
+        Wrap("SNSBackend", "set_subscription_attributes", _policy_text_checked),
+        Wrap("moto.sns.responses:SNSResponse", "subscribe", _whole_or_nothing),
+    ],
+)
