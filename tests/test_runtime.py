@@ -527,3 +527,22 @@ def test_an_unreadable_batch_response_fails_the_whole_batch(
     result = embedded_lab.functions.run(4)
     assert [i.outcome for i in result.invocations] == ["error"]
     assert "the whole batch is retried" in result.invocations[0].error
+
+
+def test_dead_lettered_counts_what_the_dead_letter_queue_holds(lab: labkit.Lab) -> None:
+    """Failed or with its delete lost, a message past maxReceiveCount is in the DLQ, counted."""
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="d")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    policy = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": 2}
+    url = sqs.create_queue(
+        QueueName="q", Attributes={"VisibilityTimeout": "10", "RedrivePolicy": json.dumps(policy)}
+    )["QueueUrl"]
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)]
+    )
+    faults = Faults(crash=0.3, duplicate=0.3, seed=3)
+    lab.functions.deploy("w", lambda e, c: None, faults=faults, duration=1).consume(url)
+    result = lab.functions.run_until_idle()
+    held = sorted(m["MessageId"] for m in take_all(lab, dlq))
+    assert held and sorted(result.dead_lettered) == held

@@ -219,6 +219,7 @@ class EventSourceMapping:
                 self._failed(message, error)
             elif self.function.lose_delete():
                 self._expected[sqs_id] = self._visible_again(received_at)
+                self._kept(message)
             else:
                 deletes.append(message["ReceiptHandle"])
         self._shared.queues.delete(
@@ -238,8 +239,14 @@ class EventSourceMapping:
             detail=(error or "reported in batchItemFailures")[:200],
             labels=(("receive_count", str(count)),),
         )
+        self._kept(message)
+
+    def _kept(self, message: dict[str, Any]) -> None:
+        """A message left in the queue (failed, or its delete lost): after its last allowed
+        receive, the queue's redrive policy moves it to the dead-letter queue."""
+        count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         if self.dead_letter_arn and count >= self.max_receive_count > 0:
-            self._shared.ledger.dead_lettered(sqs_id)
+            self._shared.ledger.dead_lettered(message["MessageId"])
 
     def _visible_again(self, received_at: float) -> float:
         return round(received_at + self.visibility_timeout + VISIBILITY_EPSILON, 6)
