@@ -9,7 +9,10 @@ from typing import Any
 
 from labkit.errors import LabError
 
-__all__ = ["post_json", "probe_endpoint"]
+__all__ = ["MOTO_CONFIG", "post_json", "probe_endpoint"]
+
+#: moto's Step Functions runs state machines only when asked to.
+MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
 
 
 def probe_endpoint(url: str) -> dict[str, bool]:
@@ -35,11 +38,30 @@ def probe_endpoint(url: str) -> dict[str, bool]:
 
 
 def post_json(url: str, payload: Any = None) -> Any:
-    """POST to a moto-server admin route and return the decoded answer (or None)."""
+    """POST to a moto-server admin route and return the decoded answer (or None).
+
+    >>> post_json("http://127.0.0.1:9/labkit-api/clock")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.LabError: Expected the lab's server answering at http://127.0.0.1:9, ...
+    """
     data = json.dumps(payload).encode() if payload is not None else b""
     req = urllib.request.Request(url, data=data, method="POST")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = resp.read()
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+    except urllib.error.HTTPError:
+        raise
+    except (urllib.error.URLError, OSError) as exc:
+        server = url.split("/", 3)
+        base = "/".join(server[:3])
+        reason = getattr(exc, "reason", exc)
+        raise LabError(
+            f"the lab's server answering at {base}",
+            f"no answer ({reason})",
+            f"start it again (python -m labkit.server --port {server[2].rsplit(':', 1)[-1]}), "
+            "then run the notebook's first cell again: start_lab() resets the new server",
+        ) from None
     try:
         return json.loads(body) if body else None
     except ValueError:

@@ -18,7 +18,8 @@ _BANNER = re.compile(r"labkit server on (http://\S+)")
 
 
 class LabServerProcess:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.proc: subprocess.Popen[str] | None = None
         self.url: str | None = None
 
@@ -28,7 +29,7 @@ class LabServerProcess:
             return self.url
         self.stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labkit.server", "--port", "0"],
+            [sys.executable, "-m", "labkit.server", "--port", str(self.port)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

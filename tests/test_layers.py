@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "lab": {"errors", "endpoint", "loader", "parts", "local", "moto_patches", "trace"},
     "lessons": {"errors", "local", "matcher", "plots", "trace", "tools"},
     "checks": {"errors", "lessons", "matcher", "trace"},
-    "tools": {"errors", "local", "moto_patches", "plots", "trace"},
+    "tools": {"errors", "endpoint", "local", "moto_patches", "plots", "trace"},
     "server": {"tools"},
 }
 #: within a package allowed above, the only modules one may reach

@@ -307,3 +307,42 @@ def test_advance_refuses_what_the_clock_cannot_show_and_the_lab_goes_on(
     url = sqs.create_queue(QueueName="still-fine")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="x")
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "x"
+
+
+def test_a_dead_server_is_named_and_a_restarted_one_runs_state_machines() -> None:
+    """After the server dies the lab says which URL and how to start it; a server restarted on
+    the same port runs Step Functions executions without the lab configuring it again."""
+    import json
+    import time
+
+    from tests.labserver import LabServerProcess
+
+    server = LabServerProcess()
+    url = server.start()
+    lab = labkit.start_lab("endpoint", endpoint_url=url)
+    try:
+        server.stop()
+        with pytest.raises(labkit.LabError) as caught:
+            lab.advance(5)
+        assert url in caught.value.expected and "python -m labkit.server" in caught.value.hint
+        port = url.rsplit(":", 1)[1]
+        restarted = LabServerProcess(port=int(port))
+        assert restarted.start() == url
+        try:
+            sfn = lab.client("stepfunctions")
+            definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+            machine = sfn.create_state_machine(
+                name="m",
+                definition=json.dumps(definition),
+                roleArn="arn:aws:iam::123456789012:role/lab",
+            )["stateMachineArn"]
+            run = sfn.start_execution(stateMachineArn=machine, name="first")["executionArn"]
+            for _ in range(100):
+                if sfn.describe_execution(executionArn=run)["status"] != "RUNNING":
+                    break
+                time.sleep(0.05)
+            assert sfn.describe_execution(executionArn=run)["status"] == "SUCCEEDED"
+        finally:
+            restarted.stop()
+    finally:
+        lab.stop()

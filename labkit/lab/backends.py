@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from labkit.endpoint import probe_endpoint
 from labkit.errors import AwsNotAllowed, LabError, UnknownBackend
@@ -14,8 +13,6 @@ __all__ = ["BACKENDS", "AWS_OPT_IN_VALUE", "Backend", "choose_backend"]
 BACKENDS = ("embedded", "endpoint", "aws")
 #: The value LABKIT_ALLOW_AWS must hold before the lab touches a real account.
 AWS_OPT_IN_VALUE = "yes-i-know-this-uses-my-account"
-#: moto's Step Functions runs state machines only when asked to.
-MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 

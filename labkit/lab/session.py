@@ -13,10 +13,10 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 
-from labkit.endpoint import post_json
+from labkit.endpoint import MOTO_CONFIG, post_json
 from labkit.errors import LabError, LabNotStarted
 from labkit.lab.advice import advise_errors
-from labkit.lab.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend
+from labkit.lab.backends import FAKE_CREDENTIALS, Backend, choose_backend
 from labkit.lab.realaws import Created, prefix_tag_and_record
 from labkit.lab.safety import guard_real_aws, release_real_aws
 from labkit.loader import shared_loader

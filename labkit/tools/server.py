@@ -24,7 +24,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from unittest import mock
 
+from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -33,6 +35,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from labkit.endpoint import MOTO_CONFIG
 from labkit.local.clock import Clock
 from labkit.moto_patches import REGISTRY, events_schedules, outbox
 
@@ -87,6 +90,7 @@ class LabServer(ThreadedMotoServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
         self.clock = Clock(virtual=True)
+        self._config = mock.patch.dict(default_user_config, MOTO_CONFIG)
 
     def _server_entry(self) -> None:
         app = ClockRoute(BridgesRoute(DomainDispatcherApplication(create_backend_app)), self.clock)
@@ -100,6 +104,9 @@ class LabServer(ThreadedMotoServer):
         for name in ("werkzeug", "moto"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         REGISTRY.acquire()
+        # a server restarted on a lab's port runs state machines from the start, as the lab
+        # asked the one before it to (put back when the server stops)
+        self._config.start()
         self.clock.start()
         super().start()
         host, port = self.get_host_and_port()
@@ -111,6 +118,7 @@ class LabServer(ThreadedMotoServer):
             super().stop()
         finally:
             self.clock.stop()
+            self._config.stop()
             REGISTRY.release()
 
     @property
