@@ -44,6 +44,7 @@ SERVICES = (
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 DEFAULT_SEED = 15  # chapter 15
+BOUND = "labkit-client-bound-to-its-lab"
 
 _current: Lab | None = None
 
@@ -307,12 +308,33 @@ class Lab:
         if self.backend.name == "aws":
             self._session = boto3.Session(botocore_session=core, region_name=self.region)
         else:
+            # registered before anything else, so every client of this session (lab.client or
+            # lab.session.client) carries it, and kept after stop (Lab.on's hooks are removed)
+            core.register("provide-client-params", self._bound_to(core), unique_id=BOUND)
             self._session = boto3.Session(
                 botocore_session=core, region_name=self.region, **FAKE_CREDENTIALS
             )
         # boto3 adds its own data folder to the loader of every session it wraps: keep it once
         paths = shared_loader().search_paths
         paths[:] = dict.fromkeys(paths)
+
+    def _bound_to(self, core: botocore.session.Session) -> Hook:
+        """A handler refusing calls once this session's lab has stopped: the first event of a
+        call, before any endpoint, name lookup or socket."""
+
+        def refuse_when_stopped(model: Any, **_: Any) -> None:
+            if self.running and self._core() is core:
+                return
+            service = model.service_model.service_name
+            raise LabNotStarted(
+                f"the running lab behind this {service} client",
+                f"{service}.{model.name} on a client of a lab that has stopped (lab.stop(), the "
+                "end of a `with` block, or the setup cell run again)",
+                f"make the client again from the running lab: {service} = "
+                f"lab.client({service!r}), after lab = labkit.start_lab() if no lab runs",
+            )
+
+        return refuse_when_stopped
 
     def _core(self) -> botocore.session.Session:
         assert self._session is not None
@@ -345,15 +367,18 @@ class Lab:
 def start_lab(backend: str | None = None, **options: Any) -> Lab:
     """Start (or restart) the notebook's lab; safe to run again: the old lab stops first.
 
+    The arguments are checked (the backend resolved, an endpoint probed) before the old lab
+    stops, so a mistaken setup cell leaves the working lab running.
+
     >>> lab = start_lab()
     >>> lab is current_lab()
     True
     >>> lab.stop()
     """
     global _current
+    lab = Lab(backend, **options)
     if _current is not None:
         _current.stop()
-    lab = Lab(backend, **options)
     lab.start()
     _current = lab
     return lab
