@@ -1,4 +1,5 @@
-"""On `embedded` and `endpoint` nothing reaches real AWS, whatever credentials are around.
+"""On `embedded` and `endpoint` nothing reaches real AWS, whatever credentials and proxies are
+around.
 
 Every test runs with real-looking credentials in the environment and a network monitor installed
 *beneath* labkit's guard (`tests.netmonitor`, autouse `network` below): it records every name
@@ -9,18 +10,28 @@ was even attempted.
 
 from __future__ import annotations
 
+import gzip
+import http.client
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore
 import pytest
+from botocore.config import Config
+from moto.core.models import botocore_stubber
 
 import labkit
+from labkit.lab.awshosts import is_aws_host
 from labkit.lab.safety import guard_active
 from tests.conftest import BACKEND_PARAMS, assert_explained
 from tests.netmonitor import Monitor
@@ -39,6 +50,11 @@ CONFIG_FILES = {
     "credentials": f"[production]\naws_access_key_id = {PROFILE_KEY}\n"
     "aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n",
 }
+#: a proxy that does not exist, named so that any use of it shows in the monitor
+PROXY = "http://proxy.example.invalid:3128"
+#: documentation addresses (RFC 5737): outside the machine, and never anyone's server
+OUTSIDE_IP = "198.51.100.7"
+NO_RETRY = Config(retries={"max_attempts": 1}, connect_timeout=1)
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +82,30 @@ def options(request: pytest.FixtureRequest) -> dict[str, Any]:
     if request.param == "endpoint":
         return {"backend": "endpoint", "endpoint_url": request.getfixturevalue("server_url")}
     return {"backend": "embedded"}
+
+
+def _refusal(error: BaseException) -> labkit.RealAwsBlocked:
+    """The guard's refusal inside `error` (botocore wraps what its HTTP client raises)."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, labkit.RealAwsBlocked):
+        seen = getattr(seen, "kwargs", {}).get("error") or seen.__cause__ or seen.__context__
+    assert isinstance(seen, labkit.RealAwsBlocked), repr(error)
+    return seen
+
+
+def _refused(call: Callable[[], Any], *fragments: str) -> labkit.RealAwsBlocked:
+    with pytest.raises(Exception) as caught:
+        call()
+    refusal = _refusal(caught.value)
+    assert_explained(refusal, *fragments)
+    return refusal
+
+
+def _unmocked(service: str, **kwargs: Any) -> Any:
+    """A plain boto3 client that moto does not intercept (as one made before moto's import)."""
+    client = boto3.client(service, region_name="us-east-1", config=NO_RETRY, **kwargs)
+    client.meta.events.unregister("before-send", botocore_stubber)
+    return client
 
 
 # -- 1. a lab's clients are bound to it ------------------------------------------------------------
@@ -116,6 +156,7 @@ def test_a_client_of_a_replaced_lab_refuses(options: dict, network: Monitor) -> 
     [
         {"backend": "embeded"},
         {"backend": "endpoint", "endpoint_url": "http://127.0.0.1:9"},
+        {"backend": "endpoint", "endpoint_url": "https://sqs.us-east-1.amazonaws.com"},
         {"backend": "aws", "allow_aws": False},
     ],
 )
@@ -129,6 +170,152 @@ def test_a_failed_setup_cell_leaves_the_working_lab_running(
     assert labkit.current_lab() is lab and lab.running
     sqs.send_message(QueueUrl=url, MessageBody="still here")
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "still here"
+    assert network.outside == []
+
+
+def test_an_aws_url_is_no_endpoint_even_before_any_lab(network: Monitor) -> None:
+    """The first setup cell: no lab holds the guard yet, and the URL is not even probed."""
+    with pytest.raises(labkit.LabError) as err:
+        labkit.start_lab("endpoint", endpoint_url="https://sqs.us-east-1.amazonaws.com")
+    assert "a real AWS endpoint" in str(err.value) and "python -m labkit.server" in str(err.value)
+    assert network.seen == []
+
+
+# -- 2. the guard refuses at the connection ----------------------------------------------------
+
+
+def test_an_endpoint_written_as_an_address_is_refused(lab: labkit.Lab, network: Monitor) -> None:
+    for url in (f"https://{OUTSIDE_IP}", "https://[2001:db8::7]:443"):
+        _refused(_unmocked("sqs", endpoint_url=url).list_queues, "no name lookup gave")
+    _refused(lambda: socket.create_connection((OUTSIDE_IP, 443), timeout=1), OUTSIDE_IP)
+    with socket.socket() as raw:
+        _refused(lambda: raw.connect_ex((OUTSIDE_IP, 443)), OUTSIDE_IP)
+    assert network.outside == []
+
+
+def test_an_address_a_name_lookup_gave_is_let_through(lab: labkit.Lab, network: Monitor) -> None:
+    """The rule is about addresses nobody named: a named server still reaches the network
+    (here the monitor, which stands for it, records and refuses the connection)."""
+    network.answers["queue.example.test"] = OUTSIDE_IP
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("queue.example.test", 443), timeout=1)
+    assert network.outside == [f"connect {OUTSIDE_IP}"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "sqs.us-east-1.amazonaws.com",
+        "sqs.cn-north-1.amazonaws.com.cn",
+        "sqs.us-east-1.api.aws",
+        "abc123.lambda-url.us-east-1.on.aws",
+        "signin.aws.amazon.com",
+        "SQS.US-EAST-1.AMAZONAWS.COM.",
+    ],
+)
+def test_every_lookup_of_an_aws_host_is_refused(
+    lab: labkit.Lab, network: Monitor, host: str
+) -> None:
+    _refused(lambda: socket.getaddrinfo(host, 443), "name lookup", host)
+    _refused(lambda: socket.gethostbyname(host), "name lookup", host)
+    _refused(lambda: socket.gethostbyname_ex(host), "name lookup", host)
+    with socket.socket() as raw:  # connect() resolves a name in C, past getaddrinfo
+        _refused(lambda: raw.connect((host, 443)), "real AWS host")
+    _refused(lambda: urllib.request.urlopen(f"https://{host}/", timeout=1), host)
+    assert network.outside == []
+
+
+def test_a_lambda_function_url_is_refused(lab: labkit.Lab, network: Monitor) -> None:
+    url = "https://abc123.lambda-url.us-east-1.on.aws/"
+    _refused(lambda: urllib.request.urlopen(url, timeout=1), "on.aws")
+    assert network.outside == []
+
+
+def test_every_host_in_botocores_endpoint_data_is_an_aws_host() -> None:
+    """The guard's domain families cover every URL botocore knows: each rule set's fixed hosts
+    (a host ending in a partition's suffix comes from `aws_domains()`, read from the same data)."""
+    data = Path(botocore.__file__).parent / "data"
+    found = re.compile(r'"(?:url|hostname|dnsSuffix|dualStackDnsSuffix)"\s*:\s*"([^"]+)"')
+    missing = set()
+    for path in [data / "endpoints.json", data / "partitions.json"]:
+        missing |= _not_aws(found.findall(path.read_text()))
+    for path in data.glob("*/*/endpoint-rule-set-1.json*"):
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode()
+        missing |= _not_aws(found.findall(text))
+    assert missing == set()
+
+
+def _not_aws(urls: list[str]) -> set[str]:
+    hosts = set()
+    for url in urls:
+        host = url.split("://")[-1].split("/")[0].rsplit(":", 1)[0]
+        if host.endswith("}") or host in ("localhost", "{Endpoint}"):
+            continue  # the suffix is a partition's (checked above), or the caller's endpoint
+        hosts.add(re.sub(r"\{[^}]*\}", "x", host))
+    return {host for host in hosts if not is_aws_host(host)}
+
+
+# -- proxies ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dead proxy for every scheme, as a learner's shell might set (the monitor sees any use)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, PROXY)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen reads proxies once, lazily
+
+
+def test_the_labs_own_calls_skip_the_proxies(
+    proxies: None, options: dict, network: Monitor
+) -> None:
+    lab = labkit.start_lab(**options)  # the endpoint's probe, reset and seed: past the proxy too
+    try:
+        sqs = lab.client("sqs")
+        url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+        lab.advance(5)
+        assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "hello"
+        lab.reset()
+        assert sqs.meta.config.proxies == {}
+    finally:
+        lab.stop()
+    assert network.outside == []
+
+
+def test_a_tunnel_to_aws_through_a_proxy_is_refused(
+    proxies: None, lab: labkit.Lab, network: Monitor
+) -> None:
+    _refused(_unmocked("sqs").list_queues, "CONNECT", "proxy.example.invalid:3128")
+    connection = http.client.HTTPSConnection("proxy.example.invalid", 3128)
+    _refused(lambda: connection.set_tunnel("sqs.us-east-1.amazonaws.com", 443), "CONNECT")
+    _refused(lambda: connection.set_tunnel("sqs.us-east-1.amazonaws.com:443"), "CONNECT")
+    opener = urllib.request.build_opener()  # reads the proxies now (urlopen's is built once)
+    _refused(lambda: opener.open("https://sqs.us-east-1.amazonaws.com/"), "CONNECT")
+    # plain HTTP through a proxy asks it for the whole URL: no tunnel, refused all the same
+    plain = _unmocked("sqs", endpoint_url="http://sqs.us-east-1.amazonaws.com")
+    _refused(plain.list_queues, "through the proxy")
+    assert network.outside == []
+
+
+# -- the aws backend ------------------------------------------------------------------------------
+
+
+def test_the_aws_backend_holds_no_guard(network: Monitor) -> None:
+    from moto import mock_aws
+
+    with mock_aws():  # stands in for the account; the lab itself runs as on AWS
+        before = dict(os.environ)
+        lab = labkit.Lab("aws", allow_aws=True).start()
+        sqs = lab.client("sqs")
+        assert not guard_active()
+        assert dict(os.environ) == before
+        assert sqs.meta.config.proxies is None  # the environment's proxies, as before
+        lab.stop()
+        assert sqs.list_queues().get("QueueUrls") is None  # as before: not bound to the lab
     assert network.outside == []
 
 

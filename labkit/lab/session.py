@@ -17,7 +17,7 @@ from labkit.errors import LabError, LabNotStarted
 from labkit.lab.advice import advise_errors
 from labkit.lab.backends import FAKE_CREDENTIALS, MOTO_CONFIG, Backend, choose_backend
 from labkit.lab.realaws import Created, prefix_tag_and_record
-from labkit.lab.safety import guard_real_aws, release_real_aws
+from labkit.lab.safety import guard_real_aws
 from labkit.loader import shared_loader
 from labkit.local.bridges import Bridges
 from labkit.local.clock import Clock, follow_long_polls
@@ -43,6 +43,9 @@ SERVICES = (
     "scheduler",
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
+#: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
+#: machine).
+ON_THIS_MACHINE = Config(proxies={})
 DEFAULT_SEED = 15  # chapter 15
 BOUND = "labkit-client-bound-to-its-lab"
 
@@ -110,6 +113,11 @@ class Lab:
         """The AWS region the lab's clients use."""
         return self._region
 
+    @property
+    def mocked(self) -> bool:
+        """The lab runs on a mock (``embedded`` or ``endpoint``): real AWS is kept out of reach."""
+        return self.backend.name != "aws"
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Lab:
         """Start the backend, a fresh botocore session and the lab's parts (idempotent)."""
@@ -118,9 +126,8 @@ class Lab:
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            if self.backend.name != "aws":
-                guard_real_aws()
-                self._holds.append(release_real_aws)
+            if self.mocked:
+                self._holds.append(guard_real_aws(self.backend.endpoint_url))
             if self.backend.name == "embedded":
                 REGISTRY.acquire()  # moto changes, reverted when the last lab stops
                 self._holds.append(REGISTRY.release)
@@ -245,6 +252,8 @@ class Lab:
             config = Config(retries={"max_attempts": 2, "mode": "standard"})
             if service == "dynamodb":
                 config = config.merge(Config(account_id_endpoint_mode="disabled"))
+            if self.mocked:
+                config = config.merge(ON_THIS_MACHINE)
             kwargs["config"] = config
             self._clients[service] = self.session.client(service, **kwargs)
         return self._clients[service]
