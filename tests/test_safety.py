@@ -1,11 +1,11 @@
-"""On `embedded` and `endpoint` nothing reaches real AWS, whatever credentials and proxies are
-around.
+"""On `embedded` and `endpoint` nothing reaches real AWS, whatever credentials, proxies and
+endpoint settings are around.
 
 Every test runs with real-looking credentials in the environment and a network monitor installed
 *beneath* labkit's guard (`tests.netmonitor`, autouse `network` below): it records every name
 lookup and connection that got past labkit and refuses those that would leave the machine. So
 each test checks two things: labkit refused (with an explanation), and nothing outside loopback
-was even attempted.
+was even attempted. Child processes run the same monitor.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ import boto3
 import botocore
 import pytest
 from botocore.config import Config
+from botocore.configprovider import ConfiguredEndpointProvider
 from moto.core.models import botocore_stubber
 
 import labkit
 from labkit.lab.awshosts import is_aws_host
+from labkit.lab.children import ABSENT_FILE, SINK
 from labkit.lab.safety import guard_active
 from tests.conftest import BACKEND_PARAMS, assert_explained
 from tests.netmonitor import Monitor
@@ -55,6 +57,7 @@ PROXY = "http://proxy.example.invalid:3128"
 #: documentation addresses (RFC 5737): outside the machine, and never anyone's server
 OUTSIDE_IP = "198.51.100.7"
 NO_RETRY = Config(retries={"max_attempts": 1}, connect_timeout=1)
+BOTOCORE_PROVIDE = ConfiguredEndpointProvider.provide  # botocore's own (no lab runs at import)
 
 
 @pytest.fixture(autouse=True)
@@ -301,7 +304,136 @@ def test_a_tunnel_to_aws_through_a_proxy_is_refused(
     assert network.outside == []
 
 
-# -- the aws backend ------------------------------------------------------------------------------
+# -- 3. processes the notebook starts --------------------------------------------------------------
+
+#: how every child script starts: the monitor first, beneath whatever the script imports next
+PRELUDE = textwrap.dedent(
+    """
+    import json, os, sys
+    from tests.netmonitor import Monitor
+
+    network = Monitor()
+    network.install()
+    import boto3
+    from botocore.config import Config
+
+    no_retry = Config(retries={"max_attempts": 1}, connect_timeout=1)
+    """
+)
+
+CHILD = PRELUDE + textwrap.dedent(
+    """
+    credentials = boto3.Session().get_credentials()
+    try:
+        sqs = boto3.client("sqs", config=no_retry)
+        outcome = sqs.list_queues().get("QueueUrls", [])
+    except Exception as exc:
+        outcome = f"{type(exc).__name__}: {exc}"
+    print(json.dumps({
+        "outcome": outcome,
+        "key": credentials.access_key if credentials else None,
+        "token": credentials.token if credentials else None,
+        "outside": network.outside,
+        "env": {k: v for k, v in os.environ.items() if k.startswith("AWS_") or "PROXY" in k},
+    }))
+    """
+)
+
+
+def _child() -> dict[str, Any]:
+    """A Python process started from the lab's process, inheriting its environment."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_child_process_reaches_the_lab_never_aws(
+    proxies: None, monkeypatch: pytest.MonkeyPatch, lab: labkit.Lab, network: Monitor
+) -> None:
+    url = lab.client("sqs").create_queue(QueueName="orders")["QueueUrl"]
+    seen = _child()
+    assert seen["outside"] == [], "the child tried to leave the machine"
+    assert seen["key"] not in (REAL_LOOKING["AWS_ACCESS_KEY_ID"], PROFILE_KEY)
+    assert seen["token"] is None
+    env = seen["env"]
+    assert "AWS_SESSION_TOKEN" not in env and "AWS_PROFILE" not in env
+    assert env["AWS_CONFIG_FILE"] == env["AWS_SHARED_CREDENTIALS_FILE"] == ABSENT_FILE
+    assert not Path(ABSENT_FILE).exists()
+    assert not [name for name in env if name.startswith("AWS_ENDPOINT_URL_")]
+    assert "127.0.0.1" in env["NO_PROXY"].split(",")
+    if lab.backend.name == "endpoint":
+        # the child's SDK is answered by the lab's own server: it sees the lab's queue
+        assert env["AWS_ENDPOINT_URL"] == lab.backend.endpoint_url
+        assert [u.rsplit("/", 1)[-1] for u in seen["outcome"]] == [url.rsplit("/", 1)[-1]]
+    else:
+        # moto lives in the notebook's process: the child's call fails, on loopback
+        assert env["AWS_ENDPOINT_URL"] == SINK
+        assert f'"{SINK}/"' in seen["outcome"], seen["outcome"]
+    assert network.outside == []
+
+
+def test_a_child_process_gets_no_aws_endpoint_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, options: dict, network: Monitor
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.us-east-1.amazonaws.com")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    with labkit.Lab(**options):
+        seen = _child()
+    assert "AWS_ENDPOINT_URL_SQS" not in seen["env"]
+    assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" not in seen["env"]
+    assert seen["outside"] == [] and network.outside == []
+
+
+# -- 4. the environment cannot redirect the lab's clients ------------------------------------------
+
+
+def test_endpoint_variables_do_not_redirect_the_labs_clients(
+    monkeypatch: pytest.MonkeyPatch, options: dict, network: Monitor
+) -> None:
+    elsewhere = f"http://{OUTSIDE_IP}:4566"
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
+        monkeypatch.setenv(name, elsewhere)  # before the lab starts
+    lab = labkit.start_lab(**options)
+    try:
+        sqs = lab.client("sqs")
+        sqs.create_queue(QueueName="orders")
+        with monkeypatch.context() as during:
+            # while it runs, with the guard's in-process hiding of these variables undone: the
+            # lab's clients ignore them by their own configuration, plain clients would follow
+            during.setattr(ConfiguredEndpointProvider, "provide", BOTOCORE_PROVIDE)
+            for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SNS"):
+                during.setenv(name, elsewhere)
+            assert boto3.client("sns", region_name="us-east-1").meta.endpoint_url == elsewhere
+            sns = lab.client("sns")
+            sns.create_topic(Name="news")
+        for client in (sqs, sns):
+            assert OUTSIDE_IP not in client.meta.endpoint_url
+    finally:
+        lab.stop()
+    assert network.outside == []
+
+
+# -- held while a mocked lab runs, lifted with the last --------------------------------------------
+
+
+def test_the_guard_comes_and_goes_with_the_mocked_labs(
+    options: dict, server_url: str, network: Monitor
+) -> None:
+    before_env = dict(os.environ)
+    before_socket = (socket.getaddrinfo, socket.gethostbyname, vars(socket.socket).get("connect"))
+    first = labkit.Lab(**options).start()
+    second = labkit.Lab("endpoint", endpoint_url=server_url).start()
+    assert guard_active() and os.environ["AWS_ENDPOINT_URL"] == server_url  # the latest lab
+    first.stop()
+    assert guard_active() and os.environ["AWS_ACCESS_KEY_ID"] != REAL_LOOKING["AWS_ACCESS_KEY_ID"]
+    second.stop()
+    assert not guard_active()
+    assert dict(os.environ) == before_env  # absent variables absent again
+    after_socket = (socket.getaddrinfo, socket.gethostbyname, vars(socket.socket).get("connect"))
+    assert after_socket == before_socket
+    assert network.outside == []
 
 
 def test_the_aws_backend_holds_no_guard(network: Monitor) -> None:
@@ -320,21 +452,6 @@ def test_the_aws_backend_holds_no_guard(network: Monitor) -> None:
 
 
 # -- a client made before moto was imported (its own interpreter) ----------------------------------
-
-#: how every child script starts: the monitor first, beneath whatever the script imports next
-PRELUDE = textwrap.dedent(
-    """
-    import json, os, sys
-    from tests.netmonitor import Monitor
-
-    network = Monitor()
-    network.install()
-    import boto3
-    from botocore.config import Config
-
-    no_retry = Config(retries={"max_attempts": 1}, connect_timeout=1)
-    """
-)
 
 SCENARIO = PRELUDE + textwrap.dedent(
     """

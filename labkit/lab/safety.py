@@ -12,7 +12,8 @@ refuses, with an error naming the way out:
 * asking a proxy for an AWS host: a ``CONNECT`` tunnel (``http.client``'s ``set_tunnel``, which
   urllib3 and urllib use) or a request in absolute form (``GET http://host/...``).
 
-The guard is held by each mocked lab and released by the last one.
+Processes the notebook starts get an environment that points their SDKs at the lab
+(`labkit.lab.children`). The guard is held by each mocked lab and released by the last one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labkit.errors import RealAwsBlocked
+from labkit.lab import children
 from labkit.lab.awshosts import is_aws_host
 from labkit.moto_patches.registry import Change, Custom, Registry, Undo, Wrap
 
@@ -154,20 +156,21 @@ NETWORK = Change(
     ],
     moto="",
 )
-GUARD = Registry([NETWORK])
+GUARD = Registry([NETWORK, children.CHANGE])
 
 
 def guard_real_aws(endpoint_url: str | None = None) -> Undo:
     """Hold the guard for one mocked lab; returns its release (the last release lifts it).
 
     `endpoint_url` is the lab's server (None on ``embedded``): it is allowed even when written
-    as an address (a server in a container).
+    as an address (a server in a container), and processes the notebook starts reach it.
     """
     address = _address(urlsplit(endpoint_url).hostname or "") if endpoint_url else None
     own = [str(address)] if address is not None else []
     with _lock:
         GUARD.acquire()
         _own.extend(own)
+        children.lab_started(endpoint_url)
     released = threading.Event()
 
     def release() -> None:
@@ -177,6 +180,7 @@ def guard_real_aws(endpoint_url: str | None = None) -> Undo:
             released.set()
             for entry in own:
                 _own.remove(entry)
+            children.lab_stopped(endpoint_url)
             GUARD.release()
 
     return release

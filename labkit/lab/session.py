@@ -44,8 +44,9 @@ SERVICES = (
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 #: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
-#: machine).
-ON_THIS_MACHINE = Config(proxies={})
+#: machine), and neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_<SERVICE> (nor a config file's
+#: endpoint_url) can redirect them (botocore's args.py skips configured endpoints then).
+ON_THIS_MACHINE = Config(proxies={}, ignore_configured_endpoint_urls=True)
 DEFAULT_SEED = 15  # chapter 15
 BOUND = "labkit-client-bound-to-its-lab"
 
