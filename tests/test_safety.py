@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 import botocore
+import certifi
 import pytest
 from botocore.config import Config
 from botocore.configprovider import ConfiguredEndpointProvider
@@ -353,6 +354,7 @@ def test_a_child_process_reaches_the_lab_never_aws(
     proxies: None, monkeypatch: pytest.MonkeyPatch, lab: labkit.Lab, network: Monitor
 ) -> None:
     url = lab.client("sqs").create_queue(QueueName="orders")["QueueUrl"]
+    monkeypatch.setenv("AWS_CA_BUNDLE", certifi.where())  # trust, not a credential: kept
     seen = _child()
     assert seen["outside"] == [], "the child tried to leave the machine"
     assert seen["key"] not in (REAL_LOOKING["AWS_ACCESS_KEY_ID"], PROFILE_KEY)
@@ -363,6 +365,7 @@ def test_a_child_process_reaches_the_lab_never_aws(
     assert not Path(ABSENT_FILE).exists()
     assert not [name for name in env if name.startswith("AWS_ENDPOINT_URL_")]
     assert "127.0.0.1" in env["NO_PROXY"].split(",")
+    assert env["AWS_CA_BUNDLE"] == certifi.where()
     if lab.backend.name == "endpoint":
         # the child's SDK is answered by the lab's own server: it sees the lab's queue
         assert env["AWS_ENDPOINT_URL"] == lab.backend.endpoint_url

@@ -4,11 +4,12 @@
 While a lab runs on ``embedded`` or ``endpoint``, ``os.environ`` holds fake credentials and
 ``AWS_ENDPOINT_URL`` at the lab (the labkit server's URL; on ``embedded``, where moto lives inside
 the notebook's process, a loopback port nothing listens on, so a child's call fails at once).
-Every other ``AWS_*`` variable but the region goes (session tokens, profiles, role and container
-credential sources, ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``), the
-config and credentials files are paths that cannot exist, EC2 instance metadata (an address
-outside the machine) is off, and ``NO_PROXY`` keeps loopback and the lab's host away from any
-proxy. The last lab to stop puts every variable back as it was, absent ones absent.
+Every other ``AWS_*`` variable but the region and the CA bundle goes (session tokens, profiles,
+role and container credential sources, ``AWS_ENDPOINT_URL_<SERVICE>``,
+``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``), the config and credentials files are paths that cannot
+exist, EC2 instance metadata (an address outside the machine) is off, and ``NO_PROXY`` keeps
+loopback and the lab's host away from any proxy. The last lab to stop puts every variable back as
+it was, absent ones absent.
 
 The notebook's own process reads the same ``os.environ``: there botocore ignores configured
 endpoint URLs while a lab runs, so clients moto makes for itself (Step Functions' service
@@ -29,8 +30,9 @@ __all__ = ["CHANGE", "SINK", "lab_started", "lab_stopped"]
 
 #: Where a child's SDK goes on ``embedded``: the discard port on loopback, where nothing listens.
 SINK = "http://127.0.0.1:9"
-#: Variables a child keeps: where the lab's resources live is not a secret.
-KEEP = ("AWS_DEFAULT_REGION", "AWS_REGION")
+#: Variables kept: the region is no secret, and the CA bundle is whom TLS trusts (a server of
+#: your own on https), no credential.
+KEEP = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CA_BUNDLE")
 #: A file under the null device cannot exist (nor be created).
 ABSENT_FILE = os.path.join(os.devnull, "aws")
 FIXED = {
