@@ -14,12 +14,16 @@ __all__ = ["MOTO_CONFIG", "post_json", "probe_endpoint"]
 #: moto's Step Functions runs state machines only when asked to.
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
 
+#: The lab's server is on this machine: a proxy from the environment (HTTP_PROXY) must not
+#: carry its admin calls.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 def probe_endpoint(url: str) -> dict[str, bool]:
     """Ask the endpoint what it is: a moto server, and one started by labkit (with a clock)."""
     info = {"moto": False, "clock": False}
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=5) as resp:
+        with _DIRECT.open(f"{url}/moto-api/data.json", timeout=5) as resp:
             info["moto"] = resp.status == 200
     except (urllib.error.URLError, OSError, ValueError) as exc:
         if isinstance(exc, urllib.error.HTTPError):
@@ -30,7 +34,7 @@ def probe_endpoint(url: str) -> dict[str, bool]:
             "start one with `python -m labkit.server` (or LocalStack) and check the port",
         ) from None
     try:
-        with urllib.request.urlopen(f"{url}/labkit-api/clock", timeout=5) as resp:
+        with _DIRECT.open(f"{url}/labkit-api/clock", timeout=5) as resp:
             info["clock"] = resp.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         pass
@@ -48,7 +52,7 @@ def post_json(url: str, payload: Any = None) -> Any:
     data = json.dumps(payload).encode() if payload is not None else b""
     req = urllib.request.Request(url, data=data, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with _DIRECT.open(req, timeout=10) as resp:
             body = resp.read()
     except urllib.error.HTTPError:
         raise

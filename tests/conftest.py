@@ -12,6 +12,14 @@ from tests.labserver import SERVER
 BACKEND_PARAMS = ["embedded", "endpoint"]
 
 
+def assert_explained(error: BaseException, *fragments: str) -> None:
+    """`error` says what was expected, what was found and what to do, with every fragment."""
+    text = str(error)
+    assert "Expected" in text and "found" in text and "What to do" in text, text
+    for fragment in fragments:
+        assert fragment in text, text
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A `python -m labkit.server` on a free loopback port (stopped when the session ends)."""

@@ -10,6 +10,7 @@ from moto.core.models import MockAWS
 
 import labkit
 from labkit.lab.realaws import LAB_TAG
+from tests.conftest import assert_explained
 
 
 def test_context_manager_starts_and_stops() -> None:
@@ -95,31 +96,24 @@ def test_moto_log_noise_does_not_reach_the_notebook(embedded_lab: labkit.Lab) ->
 # -- mistakes a learner can make: each error says expected / found / what to do ---------------
 
 
-def _assert_explained(error: BaseException, *fragments: str) -> None:
-    text = str(error)
-    assert "Expected" in text and "found" in text and "What to do" in text, text
-    for fragment in fragments:
-        assert fragment in text, text
-
-
 def test_unknown_backend() -> None:
     with pytest.raises(labkit.UnknownBackend) as err:
         labkit.Lab("localstack")
-    _assert_explained(err.value, "'localstack'", "embedded, endpoint, aws")
+    assert_explained(err.value, "'localstack'", "embedded, endpoint, aws")
 
 
 def test_unknown_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABKIT_BACKEND", "moto")
     with pytest.raises(labkit.UnknownBackend) as err:
         labkit.Lab()
-    _assert_explained(err.value, "'moto'", "LABKIT_BACKEND")
+    assert_explained(err.value, "'moto'", "LABKIT_BACKEND")
 
 
 def test_aws_without_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LABKIT_ALLOW_AWS", raising=False)
     with pytest.raises(labkit.AwsNotAllowed) as err:
         labkit.Lab("aws")
-    _assert_explained(err.value, "LABKIT_ALLOW_AWS", labkit.AWS_OPT_IN_VALUE)
+    assert_explained(err.value, "LABKIT_ALLOW_AWS", labkit.AWS_OPT_IN_VALUE)
 
 
 def test_aws_with_a_wrong_opt_in_value(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,26 +126,26 @@ def test_endpoint_without_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LABKIT_ENDPOINT_URL", raising=False)
     with pytest.raises(labkit.LabError) as err:
         labkit.Lab("endpoint")
-    _assert_explained(err.value, "python -m labkit.server")
+    assert_explained(err.value, "python -m labkit.server")
 
 
 def test_endpoint_url_without_scheme() -> None:
     with pytest.raises(labkit.LabError) as err:
         labkit.Lab("endpoint", endpoint_url="127.0.0.1:5000")
-    _assert_explained(err.value, "'127.0.0.1:5000'", "http://")
+    assert_explained(err.value, "'127.0.0.1:5000'", "http://")
 
 
 def test_endpoint_that_does_not_answer() -> None:
     with pytest.raises(labkit.LabError) as err:
         labkit.Lab("endpoint", endpoint_url="http://127.0.0.1:9")
-    _assert_explained(err.value, "http://127.0.0.1:9", "python -m labkit.server")
+    assert_explained(err.value, "http://127.0.0.1:9", "python -m labkit.server")
 
 
 def test_cell_run_before_the_setup_cell() -> None:
     labkit.start_lab().stop()
     with pytest.raises(labkit.LabNotStarted) as err:
         labkit.current_lab()
-    _assert_explained(err.value, "start_lab()")
+    assert_explained(err.value, "start_lab()")
 
 
 def test_client_after_stop() -> None:
@@ -159,19 +153,19 @@ def test_client_after_stop() -> None:
     lab.stop()
     with pytest.raises(labkit.LabNotStarted) as err:
         lab.client("sqs")
-    _assert_explained(err.value, "stopped")
+    assert_explained(err.value, "stopped")
 
 
 def test_unknown_service(embedded_lab: labkit.Lab) -> None:
     with pytest.raises(labkit.LabError) as err:
         embedded_lab.client("eventbridge")
-    _assert_explained(err.value, "'eventbridge'", "'events'")
+    assert_explained(err.value, "'eventbridge'", "'events'")
 
 
 def test_time_going_backwards(embedded_lab: labkit.Lab) -> None:
     with pytest.raises(labkit.LabError) as err:
         embedded_lab.advance(-5)
-    _assert_explained(err.value, "-5")
+    assert_explained(err.value, "-5")
 
 
 def test_unknown_queue_lists_the_queues_there_are(lab: labkit.Lab) -> None:
@@ -179,7 +173,7 @@ def test_unknown_queue_lists_the_queues_there_are(lab: labkit.Lab) -> None:
     sqs.create_queue(QueueName="orders")
     with pytest.raises(sqs.exceptions.QueueDoesNotExist) as err:
         sqs.get_queue_url(QueueName="order")
-    _assert_explained(err.value, "'order'", "these queues: orders")
+    assert_explained(err.value, "'order'", "these queues: orders")
 
 
 def test_fifo_send_without_group_id(lab: labkit.Lab) -> None:
@@ -188,7 +182,7 @@ def test_fifo_send_without_group_id(lab: labkit.Lab) -> None:
     with pytest.raises(ClientError) as err:
         sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="1")
     assert err.value.response["Error"]["Code"] == "MissingParameter"
-    _assert_explained(err.value, "MessageGroupId")
+    assert_explained(err.value, "MessageGroupId")
 
 
 def test_fifo_send_without_deduplication(lab: labkit.Lab) -> None:
@@ -196,13 +190,13 @@ def test_fifo_send_without_deduplication(lab: labkit.Lab) -> None:
     url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     with pytest.raises(ClientError) as err:
         sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="c1")
-    _assert_explained(err.value, "ContentBasedDeduplication")
+    assert_explained(err.value, "ContentBasedDeduplication")
 
 
 def test_fifo_queue_name_without_suffix(lab: labkit.Lab) -> None:
     with pytest.raises(ClientError) as err:
         lab.client("sqs").create_queue(QueueName="orders", Attributes={"FifoQueue": "true"})
-    _assert_explained(err.value, "'orders.fifo'")
+    assert_explained(err.value, "'orders.fifo'")
 
 
 def test_message_id_used_as_receipt_handle(lab: labkit.Lab) -> None:
@@ -211,7 +205,7 @@ def test_message_id_used_as_receipt_handle(lab: labkit.Lab) -> None:
     message_id = sqs.send_message(QueueUrl=url, MessageBody="x")["MessageId"]
     with pytest.raises(ClientError) as err:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message_id)
-    _assert_explained(err.value, "ReceiptHandle")
+    assert_explained(err.value, "ReceiptHandle")
 
 
 def test_publish_to_unknown_topic(lab: labkit.Lab) -> None:
@@ -219,7 +213,7 @@ def test_publish_to_unknown_topic(lab: labkit.Lab) -> None:
     sns.create_topic(Name="orders")
     with pytest.raises(ClientError) as err:
         sns.publish(TopicArn="arn:aws:sns:us-east-1:123456789012:order", Message="x")
-    _assert_explained(err.value, "these topics: orders")
+    assert_explained(err.value, "these topics: orders")
 
 
 def test_targets_for_unknown_rule(lab: labkit.Lab) -> None:
@@ -229,7 +223,7 @@ def test_targets_for_unknown_rule(lab: labkit.Lab) -> None:
         events.put_targets(
             Rule="big-order", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}]
         )
-    _assert_explained(err.value, "'big-order'", "big-orders")
+    assert_explained(err.value, "'big-order'", "big-orders")
 
 
 def test_unknown_state_machine(lab: labkit.Lab) -> None:
@@ -238,7 +232,7 @@ def test_unknown_state_machine(lab: labkit.Lab) -> None:
         sfn.start_execution(
             stateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:nope", name="a"
         )
-    _assert_explained(err.value, "create_state_machine")
+    assert_explained(err.value, "create_state_machine")
 
 
 # -- the real-account backend: prefixed, tagged, removed ------------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from labkit.endpoint import probe_endpoint
 from labkit.errors import AwsNotAllowed, LabError, UnknownBackend
+from labkit.lab.awshosts import is_aws_host
 
 __all__ = ["BACKENDS", "AWS_OPT_IN_VALUE", "Backend", "choose_backend"]
 
@@ -67,6 +69,13 @@ def choose_backend(name: str | None, endpoint_url: str | None, allow_aws: bool |
                 "write the full URL, e.g. 'http://127.0.0.1:5000'",
             )
         url = url.rstrip("/")
+        if is_aws_host(urlsplit(url).hostname or ""):
+            raise LabError(
+                "a server on this machine (or your network) for backend='endpoint'",
+                f"{url!r}, a real AWS endpoint",
+                "start one with `python -m labkit.server` and pass the URL it prints; for a real "
+                "account use start_lab(backend='aws') with the opt-in",
+            )
         info = probe_endpoint(url)
         return Backend(
             "endpoint",

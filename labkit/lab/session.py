@@ -18,7 +18,7 @@ from labkit.errors import LabError, LabNotStarted
 from labkit.lab.advice import advise_errors
 from labkit.lab.backends import FAKE_CREDENTIALS, Backend, choose_backend
 from labkit.lab.realaws import Created, prefix_tag_and_record
-from labkit.lab.safety import guard_real_aws, release_real_aws
+from labkit.lab.safety import guard_real_aws
 from labkit.loader import shared_loader
 from labkit.local.bridges import Bridges
 from labkit.local.clock import Clock, follow_long_polls
@@ -44,7 +44,12 @@ SERVICES = (
     "scheduler",
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
+#: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
+#: machine), and neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_<SERVICE> (nor a config file's
+#: endpoint_url) can redirect them (botocore's args.py skips configured endpoints then).
+ON_THIS_MACHINE = Config(proxies={}, ignore_configured_endpoint_urls=True)
 DEFAULT_SEED = 15  # chapter 15
+BOUND = "labkit-client-bound-to-its-lab"
 
 _current: Lab | None = None
 # the running lab of each AWS world (see Lab._claim_world)
@@ -112,6 +117,11 @@ class Lab:
         """The AWS region the lab's clients use."""
         return self._region
 
+    @property
+    def mocked(self) -> bool:
+        """The lab runs on a mock (``embedded`` or ``endpoint``): real AWS is kept out of reach."""
+        return self.backend.name != "aws"
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Lab:
         """Start the backend, a fresh botocore session and the lab's parts (idempotent)."""
@@ -121,9 +131,8 @@ class Lab:
             logging.getLogger(name).setLevel(logging.CRITICAL)
         self._claim_world()
         try:
-            if self.backend.name != "aws":
-                guard_real_aws()
-                self._holds.append(release_real_aws)
+            if self.mocked:
+                self._holds.append(guard_real_aws(self.backend.endpoint_url))
             if self.backend.name == "embedded":
                 REGISTRY.acquire()  # moto changes, reverted when the last lab stops
                 self._holds.append(REGISTRY.release)
@@ -275,6 +284,8 @@ class Lab:
             config = Config(retries={"max_attempts": 2, "mode": "standard"})
             if service == "dynamodb":
                 config = config.merge(Config(account_id_endpoint_mode="disabled"))
+            if self.mocked:
+                config = config.merge(ON_THIS_MACHINE)
             kwargs["config"] = config
             self._clients[service] = self.session.client(service, **kwargs)
         return self._clients[service]
@@ -338,12 +349,33 @@ class Lab:
         if self.backend.name == "aws":
             self._session = boto3.Session(botocore_session=core, region_name=self.region)
         else:
+            # registered before anything else, so every client of this session (lab.client or
+            # lab.session.client) carries it, and kept after stop (Lab.on's hooks are removed)
+            core.register("provide-client-params", self._bound_to(core), unique_id=BOUND)
             self._session = boto3.Session(
                 botocore_session=core, region_name=self.region, **FAKE_CREDENTIALS
             )
         # boto3 adds its own data folder to the loader of every session it wraps: keep it once
         paths = shared_loader().search_paths
         paths[:] = dict.fromkeys(paths)
+
+    def _bound_to(self, core: botocore.session.Session) -> Hook:
+        """A handler refusing calls once this session's lab has stopped: the first event of a
+        call, before any endpoint, name lookup or socket."""
+
+        def refuse_when_stopped(model: Any, **_: Any) -> None:
+            if self.running and self._core() is core:
+                return
+            service = model.service_model.service_name
+            raise LabNotStarted(
+                f"the running lab behind this {service} client",
+                f"{service}.{model.name} on a client of a lab that has stopped (lab.stop(), the "
+                "end of a `with` block, or the setup cell run again)",
+                f"make the client again from the running lab: {service} = "
+                f"lab.client({service!r}), after lab = labkit.start_lab() if no lab runs",
+            )
+
+        return refuse_when_stopped
 
     def _core(self) -> botocore.session.Session:
         assert self._session is not None
@@ -376,15 +408,18 @@ class Lab:
 def start_lab(backend: str | None = None, **options: Any) -> Lab:
     """Start (or restart) the notebook's lab; safe to run again: the old lab stops first.
 
+    The arguments are checked (the backend resolved, an endpoint probed) before the old lab
+    stops, so a mistaken setup cell leaves the working lab running.
+
     >>> lab = start_lab()
     >>> lab is current_lab()
     True
     >>> lab.stop()
     """
     global _current
+    lab = Lab(backend, **options)
     if _current is not None:
         _current.stop()
-    lab = Lab(backend, **options)
     lab.start()
     _current = lab
     return lab
