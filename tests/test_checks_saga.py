@@ -41,7 +41,7 @@ def _catch(state: str) -> list[dict[str, Any]]:
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": state}]
 
 
-def travel(*, car_catch: str = "CancelHotel") -> dict[str, Any]:
+def travel(*, car_catch: str = "CancelHotel", hotel_catch: str = "CancelFlight") -> dict[str, Any]:
     return {
         "StartAt": "BookFlight",
         "States": {
@@ -52,7 +52,7 @@ def travel(*, car_catch: str = "CancelHotel") -> dict[str, Any]:
             },
             "BookHotel": {
                 **_book("hotels", "hotel"),
-                "Catch": _catch("CancelFlight"),
+                "Catch": _catch(hotel_catch),
                 "Next": "BookCar",
             },
             "BookCar": {**_book("cars", "car"), "Catch": _catch(car_catch), "End": True},
@@ -87,10 +87,20 @@ def test_travel_saga_without_a_machine_says_what_to_create(travel_lab: Any) -> N
         checks.travel_saga(travel_lab)
 
 
-def test_travel_saga_catches_a_forgotten_compensation(travel_lab: Any) -> None:
-    # BookCar's Catch skips CancelHotel: the hotel stays booked when no car is left
+def test_a_compensation_no_catch_leads_to_is_refused_at_creation(travel_lab: Any) -> None:
+    # BookCar's Catch skips CancelHotel, which nothing else leads to: AWS refuses the definition
     sfn = travel_lab.client("stepfunctions")
     wrong = travel(car_catch="CancelFlight")
+    with pytest.raises(sfn.exceptions.InvalidDefinition) as refused:
+        sfn.create_state_machine(name="travel", definition=json.dumps(wrong), roleArn=ROLE)
+    assert 'State "CancelHotel" is not reachable' in str(refused.value)
+
+
+def test_travel_saga_catches_a_forgotten_compensation(travel_lab: Any) -> None:
+    # BookCar's Catch skips CancelHotel (reached only from BookHotel's Catch, where the hotel
+    # was never booked): the hotel stays booked when no car is left
+    sfn = travel_lab.client("stepfunctions")
+    wrong = travel(car_catch="CancelFlight", hotel_catch="CancelHotel")
     sfn.create_state_machine(name="travel", definition=json.dumps(wrong), roleArn=ROLE)
     with pytest.raises(CheckFailed) as failure:
         checks.travel_saga(travel_lab)

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "parts": {"trace"},
     "local": {"errors", "endpoint", "moto_patches", "trace"},
     "plots": {"errors", "trace"},
-    "lab": {"errors", "endpoint", "loader", "parts", "local", "moto_patches", "trace"},
+    "lab": {"errors", "endpoint", "loader", "matcher", "parts", "local", "moto_patches", "trace"},
     "lessons": {"errors", "local", "matcher", "plots", "trace", "tools"},
     "checks": {"errors", "lessons", "matcher", "trace"},
     "tools": {"errors", "endpoint", "local", "moto_patches", "plots", "trace"},

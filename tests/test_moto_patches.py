@@ -167,6 +167,7 @@ def test_every_change_names_the_aws_behaviour_its_page_and_the_moto_version() ->
         "lazy_batch",
         "moto_botocore_data",
         "server_module_list",
+        "sfn_quiet_lexer",
         "sqs_fastpath",
         "sqs_receipt_handles",
         "sns_envelope",

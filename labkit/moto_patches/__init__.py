@@ -28,7 +28,9 @@ from labkit.moto_patches import (
     lazy_batch,
     moto_botocore_data,
     server_module_list,
+    sfn_definitions,
     sfn_errors,
+    sfn_quiet_lexer,
     sfn_wait_monotonic,
     sns_envelope,
     sns_to_lambda,
@@ -76,6 +78,8 @@ CHANGES: tuple[Change, ...] = (
     lambda_no_docker.CHANGE,
     sfn_wait_monotonic.CHANGE,
     sfn_errors.CHANGE,
+    sfn_definitions.CHANGE,
+    sfn_quiet_lexer.CHANGE,
     ddb_atomic.CHANGE,
 )
 

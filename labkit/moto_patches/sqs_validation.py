@@ -117,23 +117,33 @@ def _all_or_nothing(set_queue_attributes: Callable[..., Any]) -> Callable[..., A
     return set_queue_attributes_whole
 
 
-def _check_visibility_timeout(response: Any) -> None:
-    """VisibilityTimeout below the range (moto refuses above it, with its own message)."""
-    value = response._get_param("VisibilityTimeout")
-    number = _integer(value)
-    if value is not None and number is not None and number < VISIBILITY_TIMEOUT[0]:
-        low, high = VISIBILITY_TIMEOUT
-        raise _invalid_parameter(
-            "VisibilityTimeout", value, f"must be between {low} and {high}, if provided."
-        )
+#: ReceiveMessage's parameters and their ranges (ReceiveMessage API reference).
+RECEIVE_RANGES = {
+    "VisibilityTimeout": VISIBILITY_TIMEOUT,
+    "WaitTimeSeconds": (0, 20),
+    "MaxNumberOfMessages": (1, 10),
+}
 
 
-def _checking_visibility(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def action_with_visibility_in_range(self: Any) -> Any:
-        _check_visibility_timeout(self)
-        return action(self)
+def _check_in_range(response: Any, names: tuple[str, ...]) -> None:
+    """Refuse a parameter outside its range, as SQS words it (moto's words are off for some)."""
+    for name in names:
+        value = response._get_param(name)
+        number = _integer(value)
+        low, high = RECEIVE_RANGES[name]
+        if value is not None and number is not None and not low <= number <= high:
+            raise _invalid_parameter(name, value, f"must be between {low} and {high}, if provided.")
 
-    return action_with_visibility_in_range
+
+def _checking(*names: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    def wrapper(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def action_in_range(self: Any) -> Any:
+            _check_in_range(self, names)
+            return action(self)
+
+        return action_in_range
+
+    return wrapper
 
 
 def _checking_batch_visibility(batch: Callable[..., Any]) -> Callable[..., Any]:
@@ -216,8 +226,8 @@ CHANGE = Change(
         Wrap("SQSBackend", "set_queue_attributes", _all_or_nothing),
         Wrap("SQSBackend", "send_message", _checking_delay),
         Wrap("SQSBackend", "change_message_visibility_batch", _checking_batch_visibility),
-        Wrap(_RESPONSES, "receive_message", _checking_visibility),
-        Wrap(_RESPONSES, "change_message_visibility", _checking_visibility),
+        Wrap(_RESPONSES, "receive_message", _checking(*RECEIVE_RANGES)),
+        Wrap(_RESPONSES, "change_message_visibility", _checking("VisibilityTimeout")),
         Wrap("moto.sqs.responses:", "validate_message_attributes", _checking_numbers),
     ],
 )
