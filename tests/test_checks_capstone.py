@@ -13,7 +13,7 @@ from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
 from labkit.lessons.pubsub import subscriber_queue
 from labkit.lessons.saga import run_executions
-from tests.scenarios import update_item_task
+from tests.scenarios import create_table, state_machine, update_item_task
 
 BALANCES = {"ana": 500, "bob": 20}
 STOCK = {"lamp": 5, "desk": 0}
@@ -174,12 +174,7 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
     ddb = lab.client("dynamodb")
     for name, key in [("orders", "order_id"), ("accounts", "customer"), ("inventory", "sku"),
                       ("shipments", "order_id"), ("couriers", "country")]:  # fmt: skip
-        ddb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        )
+        create_table(lab, name, key)
     for who, balance in BALANCES.items():
         ddb.put_item(TableName="accounts", Item={"customer": {"S": who}, "balance": {"N": str(balance)}, "charges": {"M": {}}})  # noqa: E501  # fmt: skip
     for sku, stock in STOCK.items():
@@ -213,11 +208,7 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
         states["BookCourier"]["Catch"][0]["Next"] = "Refund"
         states["Refund"]["Next"] = "Release"
     definition = {"StartAt": "LockOrder", "States": states}
-    return lab.client("stepfunctions").create_state_machine(
-        name="purchase",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/x",
-    )["stateMachineArn"]
+    return state_machine(lab, "purchase", definition)
 
 
 def _order(order_id: str, customer: str = "ana", sku: str = "lamp", country: str = "ES") -> dict:

@@ -10,7 +10,7 @@ import pytest
 
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import saga as checks
-from tests.scenarios import update_item_task
+from tests.scenarios import create_table, update_item_task
 
 ROLE = "arn:aws:iam::123456789012:role/travel"
 
@@ -65,14 +65,8 @@ def travel(*, car_catch: str = "CancelHotel") -> dict[str, Any]:
 
 @pytest.fixture
 def travel_lab(embedded_lab: Any) -> Iterator[Any]:
-    ddb = embedded_lab.client("dynamodb")
     for table in ("flights", "hotels", "cars"):
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(embedded_lab, table, "id")
     yield embedded_lab
 
 

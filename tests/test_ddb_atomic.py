@@ -6,18 +6,14 @@ import threading
 
 import labkit
 from labkit.moto_patches import REGISTRY, ddb_atomic
+from tests.scenarios import create_table
 
 THREADS, UPDATES = 6, 100
 
 
 def _hammer(lab: labkit.Lab) -> int:
     ddb = lab.client("dynamodb")
-    ddb.create_table(
-        TableName="accounts",
-        KeySchema=[{"AttributeName": "customer", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "customer", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(lab, "accounts", "customer")
     ddb.put_item(TableName="accounts", Item={"customer": {"S": "ana"}, "charges": {"N": "0"}})
 
     def charge() -> None:

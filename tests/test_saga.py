@@ -29,7 +29,7 @@ from labkit.lessons.saga import (
     run_executions,
     run_until_quiet,
 )
-from tests.scenarios import property_examples, update_item_task
+from tests.scenarios import create_table, property_examples, state_machine, update_item_task
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
 
@@ -60,12 +60,7 @@ class Shop:
             ("inventory", "sku"),
             ("shipments", "order_id"),
         ):
-            self.ddb.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_table(self.lab, name, key)
         self.ddb.put_item(
             TableName="accounts",
             Item={"customer": {"S": "ana"}, "balance": {"N": str(BALANCE)}, "charges": {"M": {}}},
@@ -254,10 +249,7 @@ def orchestrate(shop: Shop) -> None:
             "Failed": {"Type": "Fail", "Error": "PurchaseFailed"},
         },
     }
-    role = "arn:aws:iam::123456789012:role/purchase-saga"
-    shop.machine = shop.sfn.create_state_machine(
-        name="purchase", definition=json.dumps(definition), roleArn=role
-    )["stateMachineArn"]
+    shop.machine = state_machine(shop.lab, "purchase", definition)
 
     def worker(service: Callable[[str, dict], str]) -> Callable[[dict, Any], None]:
         def handler(event: dict, context: Any) -> None:
