@@ -131,6 +131,22 @@ def update_item_task(table: str, key: dict[str, Any], **parameters: Any) -> dict
     }
 
 
+def order_status_task(status: str, order_id: str = "$.order_id") -> dict[str, Any]:
+    """A task state setting the order's status in table 'orders'; `order_id` is its id's path."""
+    return update_item_task(
+        "orders",
+        {"order_id": {"S.$": order_id}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": status}},
+    )
+
+
+def catch_all(state: str) -> list[dict[str, Any]]:
+    """A task's Catch: any error, kept under $.error, goes on to `state`."""
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": state}]
+
+
 #: The smallest state machine: one Pass state.
 PASS_MACHINE = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 

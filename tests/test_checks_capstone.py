@@ -13,7 +13,13 @@ from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
 from labkit.lessons.pubsub import subscriber_queue
 from labkit.lessons.saga import run_executions
-from tests.scenarios import create_table, state_machine, update_item_task
+from tests.scenarios import (
+    catch_all,
+    create_table,
+    order_status_task,
+    state_machine,
+    update_item_task,
+)
 
 BALANCES = {"ana": 500, "bob": 20}
 STOCK = {"lamp": 5, "desk": 0}
@@ -152,20 +158,7 @@ def _update(table: str, key: str, path: str, expression: str, condition: str, va
 
 
 def _catch(state: dict, to: str) -> dict:
-    return {
-        **state,
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": to}],
-    }
-
-
-def _status(status: str) -> dict:
-    return update_item_task(
-        "orders",
-        {"order_id": {"S.$": "$.order_id"}},
-        UpdateExpression="SET #s = :s",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": status}},
-    )
+    return {**state, "Catch": catch_all(to)}
 
 
 def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
@@ -195,10 +188,10 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
         "Reserve": {**_catch(_update("inventory", "sku", "$.sku", "SET stock = stock - :qty, holds.#order = :qty", "stock >= :qty", qty), "Refund" if reverse else "Release"), "Next": "BookCourier"},  # noqa: E501
         "BookCourier": {**_catch({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": None, "Parameters": {"TableName": "couriers", "Key": {"country": {"S.$": "$.country"}}, "UpdateExpression": "SET n = n + :one", "ConditionExpression": "attribute_exists(country)", "ExpressionAttributeValues": {":one": {"N": "1"}}}}, first), "Next": "RecordShipment"},  # noqa: E501
         "RecordShipment": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None, "Parameters": {"TableName": "shipments", "Item": {"order_id": {"S.$": "$.order_id"}}}, "Next": "ConfirmOrder"},  # noqa: E501
-        "ConfirmOrder": {**_status("COMPLETED"), "End": True},
+        "ConfirmOrder": {**order_status_task("COMPLETED"), "End": True},
         "Release": {**_update("inventory", "sku", "$.sku", "SET stock = stock + :qty REMOVE holds.#order", "holds.#order = :qty", qty), "Next": second if first == "Release" else "CancelOrder"},  # noqa: E501
         "Refund": {**_update("accounts", "customer", "$.customer", "SET balance = balance + :amount REMOVE charges.#order", "charges.#order = :amount", amount), "Next": second if first == "Refund" else "CancelOrder"},  # noqa: E501
-        "CancelOrder": {**_status("CANCELLED"), "Next": "Failed"},
+        "CancelOrder": {**order_status_task("CANCELLED"), "Next": "Failed"},
         "Failed": {"Type": "Fail", "Error": "PurchaseFailed"},
     }  # fmt: skip
     if not reverse:
