@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import KW_ONLY, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labkit.trace.journal import Journal
 from labkit.trace.resources import Resources, queue_arn
@@ -49,6 +49,15 @@ _NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 #: (source, target, what): a topic's subscription, a bus's rule, a rule's target, a redrive.
 Link = tuple[str, str, str]
+T = TypeVar("T")
+
+
+def _cached(cache: dict[str, T], key: str, look_up: Callable[[], T]) -> T:
+    """What `cache` holds for `key`, looked up (and kept) the first time."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = look_up()
+    return found
 
 
 @dataclass(eq=False)
@@ -83,9 +92,13 @@ class Wiring:
 
     def subscriptions(self, topic: str) -> list[Subscription]:
         """The confirmed subscriptions of a topic."""
-        subs = self.cache.subscriptions.get(topic)
-        if subs is not None:
-            return subs
+        return _cached(self.cache.subscriptions, topic, lambda: self._list_subscriptions(topic))
+
+    def rules(self, bus: str) -> list[Rule]:
+        """The rules with an event pattern on a bus (scheduled rules fire by the clock)."""
+        return _cached(self.cache.rules, bus, lambda: self._list_rules(bus))
+
+    def _list_subscriptions(self, topic: str) -> list[Subscription]:
         sns = self.clients.client("sns")
         subs = []
         with self.internal():
@@ -107,14 +120,9 @@ class Wiring:
                             attrs.get("RawMessageDelivery") == "true",
                         )
                     )
-        self.cache.subscriptions[topic] = subs
         return subs
 
-    def rules(self, bus: str) -> list[Rule]:
-        """The rules with an event pattern on a bus (scheduled rules fire by the clock)."""
-        rules = self.cache.rules.get(bus)
-        if rules is not None:
-            return rules
+    def _list_rules(self, bus: str) -> list[Rule]:
         events = self.clients.client("events")
         rules = []
         name = bus.rsplit("/", 1)[-1]
@@ -132,7 +140,6 @@ class Wiring:
                             [t["Arn"] for t in targets.get("Targets", [])],
                         )
                     )
-        self.cache.rules[bus] = rules
         return rules
 
     def rules_targeting(self, queue: str) -> list[str]:
@@ -170,15 +177,14 @@ class Wiring:
 
     def definition(self, machine: str) -> dict[str, Any]:
         """A state machine's definition."""
-        definition = self.cache.definitions.get(machine)
-        if definition is None:
-            with self.internal():
-                described = self.clients.client("stepfunctions").describe_state_machine(
-                    stateMachineArn=machine
-                )
-            definition = json.loads(described["definition"])
-            self.cache.definitions[machine] = definition
-        return definition
+        return _cached(self.cache.definitions, machine, lambda: self._describe(machine))
+
+    def _describe(self, machine: str) -> dict[str, Any]:
+        with self.internal():
+            described = self.clients.client("stepfunctions").describe_state_machine(
+                stateMachineArn=machine
+            )
+        return json.loads(described["definition"])
 
     def links(self) -> tuple[tuple[Link, ...], frozenset[str]]:
         """The lab's links and its dead-letter queues, as far as the look-ups get."""
