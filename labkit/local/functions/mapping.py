@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.local.functions.events import batch_failures, sqs_record
-from labkit.local.functions.invocation import invoke
+from labkit.local.functions.invocation import Delivery, invoke
 from labkit.local.functions.polling import SQS_RECEIVE_MAX
 from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
@@ -167,10 +167,8 @@ class EventSourceMapping:
             self.function,
             {"Records": records},
             now,
+            Delivery("sqs", self.queue_arn, ids),
             ledger=shared.ledger,
-            trigger="sqs",
-            source=self.queue_arn,
-            ids=ids,
             read_answer=partial(batch_failures, ids=ids) if self.report_failures else None,
             chains=shared.chains,
             depth=depth,
