@@ -256,6 +256,17 @@ def order_event(lab: labkit.Lab, ctx: Ctx) -> Any:
     )
 
 
+#: What CreateQueue takes for each queue attribute with a range, from the lowest to the highest
+#: value (seconds, or bytes for MaximumMessageSize): one past either end is refused.
+QUEUE_ATTRIBUTE_RANGES = {
+    "VisibilityTimeout": (0, 43_200),
+    "DelaySeconds": (0, 900),
+    "MessageRetentionPeriod": (60, 1_209_600),
+    "MaximumMessageSize": (1_024, 1_048_576),
+    "ReceiveMessageWaitTimeSeconds": (0, 20),
+}
+
+
 # -- the table ---------------------------------------------------------------------------------
 REFUSED: tuple[Refused, ...] = (
     # SQS: ReceiveMessage / ChangeMessageVisibility
@@ -281,13 +292,8 @@ REFUSED: tuple[Refused, ...] = (
     *(
         Refused(f"create-{name}-{value}", create_queue(**{name: value}), "InvalidAttributeValue",
                 name)
-        for name, value in (
-            ("VisibilityTimeout", "43201"), ("VisibilityTimeout", "-1"),
-            ("DelaySeconds", "901"), ("DelaySeconds", "-1"),
-            ("MessageRetentionPeriod", "59"), ("MessageRetentionPeriod", "1209601"),
-            ("MaximumMessageSize", "1023"), ("MaximumMessageSize", "1048577"),
-            ("ReceiveMessageWaitTimeSeconds", "21"), ("ReceiveMessageWaitTimeSeconds", "-1"),
-        )
+        for name, (low, high) in QUEUE_ATTRIBUTE_RANGES.items()
+        for value in (str(high + 1), str(low - 1))
     ),
     *(
         Refused(f"set-{name}-{value}", set_attributes(**{name: value}), "InvalidAttributeValue",
@@ -386,13 +392,8 @@ ACCEPTED: tuple[Accepted, ...] = (
     *(
         Accepted(f"create-{name}-{value}", create_queue(**{name: value}),
                  check=queue_attribute(name, value))
-        for name, value in (
-            ("VisibilityTimeout", "0"), ("VisibilityTimeout", "43200"),
-            ("DelaySeconds", "0"), ("DelaySeconds", "900"),
-            ("MessageRetentionPeriod", "60"), ("MessageRetentionPeriod", "1209600"),
-            ("MaximumMessageSize", "1024"), ("MaximumMessageSize", "1048576"),
-            ("ReceiveMessageWaitTimeSeconds", "0"), ("ReceiveMessageWaitTimeSeconds", "20"),
-        )
+        for name, (low, high) in QUEUE_ATTRIBUTE_RANGES.items()
+        for value in (str(low), str(high))
     ),
     Accepted("set-VisibilityTimeout-43200", set_attributes(VisibilityTimeout="43200"), queue,
              queue_attribute("VisibilityTimeout", "43200")),

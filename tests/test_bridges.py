@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +17,7 @@ from labkit.local import bridges
 from labkit.local.clock import Clock
 from labkit.moto_patches.schedule_expressions import InvalidSchedule, parse_schedule
 from labkit.trace.routing import MOTO_NATIVE_TARGETS
+from tests.scenarios import finished, state_machine
 
 #: The services of the targets a lab's rules can name: queues, topics, functions, state
 #: machines, log groups and other buses.
@@ -114,12 +114,7 @@ def test_eventbridge_to_step_functions_starts_an_execution_with_the_event(
     lab: labkit.Lab,
 ) -> None:
     sfn = lab.client("stepfunctions")
-    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
-    machine = sfn.create_state_machine(
-        name="saga",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+    machine = state_machine(lab, "saga")
     rule = rule_to(lab, {"Id": "saga", "Arn": machine})
     event_id = put_order(lab, {"order": 9})
     executions = sfn.list_executions(stateMachineArn=machine)["executions"]
@@ -127,12 +122,7 @@ def test_eventbridge_to_step_functions_starts_an_execution_with_the_event(
     described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     started_with = json.loads(described["input"])
     assert started_with["id"] == event_id and started_with["detail"] == {"order": 9}
-    for _ in range(100):
-        if described["status"] != "RUNNING":
-            break
-        time.sleep(0.02)
-        described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
-    assert described["status"] == "SUCCEEDED"
+    assert finished(sfn, executions[0]["executionArn"]) == "SUCCEEDED"
     assert (rule, machine, "started", "labkit") in [
         (h.source, h.target, h.kind, h.via) for h in lab.tracer.hops
     ]

@@ -27,6 +27,8 @@ from typing import Any
 import nbformat
 import pytest
 
+from tests.nboutputs import stored_outputs
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 LESSON = "00-welcome.ipynb"
@@ -278,12 +280,9 @@ def _run_all(browser: Any, url: str, name: str) -> dict[str, Any]:
 
 
 def _stored_images(path: Path) -> int:
-    nb = nbformat.read(path, as_version=4)
     return sum(
         1
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
+        for _, out in stored_outputs(path)
         if any(k.startswith("image/") for k in out.get("data", {}))
     )
 

@@ -13,7 +13,7 @@ from labkit.errors import LabError
 from labkit.lessons.capstone import executions, ledger, pattern_table, patterns
 from labkit.lessons.pubsub import subscriber_queue
 from labkit.local.functions import Faults
-from tests.scenarios import update_item_task
+from tests.scenarios import create_table, state_machine, update_item_task
 
 
 @pytest.fixture
@@ -112,13 +112,8 @@ def test_pub_sub_and_decoupling_from_an_outage(lab: labkit.Lab) -> None:
 
 
 def _machine(lab: labkit.Lab) -> str:
-    ddb, sfn = lab.client("dynamodb"), lab.client("stepfunctions")
-    ddb.create_table(
-        TableName="stock",
-        KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ddb = lab.client("dynamodb")
+    create_table(lab, "stock", "sku")
     ddb.put_item(TableName="stock", Item={"sku": {"S": "lamp"}, "n": {"N": "1"}})
 
     lamp = {"sku": {"S": "lamp"}}
@@ -152,11 +147,7 @@ def _machine(lab: labkit.Lab) -> str:
             "Failed": {"Type": "Fail", "Error": "NoStock"},
         },
     }
-    return sfn.create_state_machine(
-        name="two-lamps",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+    return state_machine(lab, "two-lamps", definition)
 
 
 def test_saga_evidence_needs_a_compensation(lab: labkit.Lab) -> None:

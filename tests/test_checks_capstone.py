@@ -13,7 +13,13 @@ from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
 from labkit.lessons.pubsub import subscriber_queue
 from labkit.lessons.saga import run_executions
-from tests.scenarios import update_item_task
+from tests.scenarios import (
+    catch_all,
+    create_table,
+    order_status_task,
+    state_machine,
+    update_item_task,
+)
 
 BALANCES = {"ana": 500, "bob": 20}
 STOCK = {"lamp": 5, "desk": 0}
@@ -152,20 +158,7 @@ def _update(table: str, key: str, path: str, expression: str, condition: str, va
 
 
 def _catch(state: dict, to: str) -> dict:
-    return {
-        **state,
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": to}],
-    }
-
-
-def _status(status: str) -> dict:
-    return update_item_task(
-        "orders",
-        {"order_id": {"S.$": "$.order_id"}},
-        UpdateExpression="SET #s = :s",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": status}},
-    )
+    return {**state, "Catch": catch_all(to)}
 
 
 def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
@@ -174,12 +167,7 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
     ddb = lab.client("dynamodb")
     for name, key in [("orders", "order_id"), ("accounts", "customer"), ("inventory", "sku"),
                       ("shipments", "order_id"), ("couriers", "country")]:  # fmt: skip
-        ddb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        )
+        create_table(lab, name, key)
     for who, balance in BALANCES.items():
         ddb.put_item(TableName="accounts", Item={"customer": {"S": who}, "balance": {"N": str(balance)}, "charges": {"M": {}}})  # noqa: E501  # fmt: skip
     for sku, stock in STOCK.items():
@@ -200,10 +188,10 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
         "Reserve": {**_catch(_update("inventory", "sku", "$.sku", "SET stock = stock - :qty, holds.#order = :qty", "stock >= :qty", qty), "Refund" if reverse else "Release"), "Next": "BookCourier"},  # noqa: E501
         "BookCourier": {**_catch({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": None, "Parameters": {"TableName": "couriers", "Key": {"country": {"S.$": "$.country"}}, "UpdateExpression": "SET n = n + :one", "ConditionExpression": "attribute_exists(country)", "ExpressionAttributeValues": {":one": {"N": "1"}}}}, first), "Next": "RecordShipment"},  # noqa: E501
         "RecordShipment": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None, "Parameters": {"TableName": "shipments", "Item": {"order_id": {"S.$": "$.order_id"}}}, "Next": "ConfirmOrder"},  # noqa: E501
-        "ConfirmOrder": {**_status("COMPLETED"), "End": True},
+        "ConfirmOrder": {**order_status_task("COMPLETED"), "End": True},
         "Release": {**_update("inventory", "sku", "$.sku", "SET stock = stock + :qty REMOVE holds.#order", "holds.#order = :qty", qty), "Next": second if first == "Release" else "CancelOrder"},  # noqa: E501
         "Refund": {**_update("accounts", "customer", "$.customer", "SET balance = balance + :amount REMOVE charges.#order", "charges.#order = :amount", amount), "Next": second if first == "Refund" else "CancelOrder"},  # noqa: E501
-        "CancelOrder": {**_status("CANCELLED"), "Next": "Failed"},
+        "CancelOrder": {**order_status_task("CANCELLED"), "Next": "Failed"},
         "Failed": {"Type": "Fail", "Error": "PurchaseFailed"},
     }  # fmt: skip
     if not reverse:
@@ -213,11 +201,7 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
         states["BookCourier"]["Catch"][0]["Next"] = "Refund"
         states["Refund"]["Next"] = "Release"
     definition = {"StartAt": "LockOrder", "States": states}
-    return lab.client("stepfunctions").create_state_machine(
-        name="purchase",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/x",
-    )["stateMachineArn"]
+    return state_machine(lab, "purchase", definition)
 
 
 def _order(order_id: str, customer: str = "ana", sku: str = "lamp", country: str = "ES") -> dict:

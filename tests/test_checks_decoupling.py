@@ -11,6 +11,7 @@ import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import decoupling as checks
 from labkit.lessons.decoupling import Consumer, drain, run_swap, send_orders, slow_consumer_run
+from tests.scenarios import queue_with_dlq
 
 
 @pytest.fixture
@@ -69,17 +70,7 @@ def test_no_duplicate_work_wants_the_timeout():
 
 def _swap(lab, handler):
     sqs = lab.client("sqs")
-    dlq = sqs.create_queue(QueueName="orders-v-dlq")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    url = sqs.create_queue(
-        QueueName="orders-v",
-        Attributes={
-            "VisibilityTimeout": "5",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"}),
-        },
-    )["QueueUrl"]
+    url, _ = queue_with_dlq(lab, "orders-v", max_receives=3, visibility=5)
     v1 = Consumer("v1", 1, lambda b: json.loads(b)["amount"])
     v2 = Consumer("v2", 4, handler)
     run = run_swap(lab, sqs, url, v1=v1, v2=v2, swap_at=50, new_format_at=50, seconds=120)

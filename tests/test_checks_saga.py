@@ -10,35 +10,34 @@ import pytest
 
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import saga as checks
-from tests.scenarios import update_item_task
+from tests.scenarios import catch_all, create_table, update_item_task
 
 ROLE = "arn:aws:iam::123456789012:role/travel"
 
 
-def _book(table: str, field: str) -> dict[str, Any]:
+#: Booking a unit for the trip, and cancelling that booking: (UpdateExpression,
+#: ConditionExpression), each applied at most once.
+BOOK = (
+    "SET units_free = units_free - :one, bookings.#trip = :one",
+    "units_free >= :one AND attribute_not_exists(bookings.#trip)",
+)
+CANCEL = (
+    "SET units_free = units_free + :one REMOVE bookings.#trip",
+    "attribute_exists(bookings.#trip)",
+)
+
+
+def _trip_task(action: tuple[str, str], table: str, field: str) -> dict[str, Any]:
+    """`action` as an UpdateItem task on the item of `table` whose id is the input's `field`."""
+    update, condition = action
     return update_item_task(
         table,
         {"id": {"S.$": f"$.{field}"}},
-        UpdateExpression="SET units_free = units_free - :one, bookings.#trip = :one",
-        ConditionExpression="units_free >= :one AND attribute_not_exists(bookings.#trip)",
+        UpdateExpression=update,
+        ConditionExpression=condition,
         ExpressionAttributeNames={"#trip.$": "$.trip"},
         ExpressionAttributeValues={":one": {"N": "1"}},
     )
-
-
-def _cancel(table: str, field: str) -> dict[str, Any]:
-    return update_item_task(
-        table,
-        {"id": {"S.$": f"$.{field}"}},
-        UpdateExpression="SET units_free = units_free + :one REMOVE bookings.#trip",
-        ConditionExpression="attribute_exists(bookings.#trip)",
-        ExpressionAttributeNames={"#trip.$": "$.trip"},
-        ExpressionAttributeValues={":one": {"N": "1"}},
-    )
-
-
-def _catch(state: str) -> list[dict[str, Any]]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": state}]
 
 
 def travel(*, car_catch: str = "CancelHotel", hotel_catch: str = "CancelFlight") -> dict[str, Any]:
@@ -46,18 +45,22 @@ def travel(*, car_catch: str = "CancelHotel", hotel_catch: str = "CancelFlight")
         "StartAt": "BookFlight",
         "States": {
             "BookFlight": {
-                **_book("flights", "flight"),
-                "Catch": _catch("TripFailed"),
+                **_trip_task(BOOK, "flights", "flight"),
+                "Catch": catch_all("TripFailed"),
                 "Next": "BookHotel",
             },
             "BookHotel": {
-                **_book("hotels", "hotel"),
-                "Catch": _catch(hotel_catch),
+                **_trip_task(BOOK, "hotels", "hotel"),
+                "Catch": catch_all(hotel_catch),
                 "Next": "BookCar",
             },
-            "BookCar": {**_book("cars", "car"), "Catch": _catch(car_catch), "End": True},
-            "CancelHotel": {**_cancel("hotels", "hotel"), "Next": "CancelFlight"},
-            "CancelFlight": {**_cancel("flights", "flight"), "Next": "TripFailed"},
+            "BookCar": {
+                **_trip_task(BOOK, "cars", "car"),
+                "Catch": catch_all(car_catch),
+                "End": True,
+            },
+            "CancelHotel": {**_trip_task(CANCEL, "hotels", "hotel"), "Next": "CancelFlight"},
+            "CancelFlight": {**_trip_task(CANCEL, "flights", "flight"), "Next": "TripFailed"},
             "TripFailed": {"Type": "Fail", "Error": "TripFailed"},
         },
     }
@@ -65,14 +68,8 @@ def travel(*, car_catch: str = "CancelHotel", hotel_catch: str = "CancelFlight")
 
 @pytest.fixture
 def travel_lab(embedded_lab: Any) -> Iterator[Any]:
-    ddb = embedded_lab.client("dynamodb")
     for table in ("flights", "hotels", "cars"):
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(embedded_lab, table, "id")
     yield embedded_lab
 
 

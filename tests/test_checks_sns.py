@@ -13,6 +13,7 @@ import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import sns as checks
 from labkit.lessons.inbox import take_all
+from tests.scenarios import queue_arn
 
 GOOD_PRIORITY = {
     "total": [{"numeric": [">=", 200]}],
@@ -43,9 +44,7 @@ def queue(
 ) -> tuple[str, str]:
     sqs = lab.client("sqs")
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    arn = queue_arn(lab, url)
     if policy:
         sqs.set_queue_attributes(
             QueueUrl=url, Attributes={"Policy": json.dumps(allow(topic_arn, arn))}
@@ -59,46 +58,68 @@ def subscribe(lab: labkit.Lab, topic_arn: str, queue_arn: str, **attributes: str
     )
 
 
+def subscribed(lab: labkit.Lab, name: str, *, policy: bool = True, **attributes: str) -> str:
+    """Topic 'orders' with queue `name` subscribed (subscription `attributes`); the topic's ARN."""
+    orders = topic(lab)
+    _, arn = queue(lab, name, orders, policy=policy)
+    subscribe(lab, orders, arn, **attributes)
+    return orders
+
+
 def failure(check: Any, lab: labkit.Lab) -> CheckFailed:
     with pytest.raises(CheckFailed) as caught:
         check(lab)
     return caught.value
 
 
+# -- a subscription with a slip: the check says what it expected, found, or what to do -------
+CHECK_OF = {
+    "shipping": checks.shipping_subscriber,
+    "priority": checks.priority_filter,
+    "gift-wrap": checks.gift_body_filter,
+}
+
+
+@pytest.mark.parametrize(
+    ("queue_name", "attributes", "says"),
+    [
+        # shipping with the envelope asks for raw delivery
+        ("shipping", {}, {"expected": "RawMessageDelivery", "found": "'false'"}),
+        # shipping subscribed but never sent to asks for an order
+        ("shipping", {"RawMessageDelivery": "true"}, {"hint": "place an order"}),
+        # priority without any policy explains how to add one
+        ("priority", {}, {"expected": "FilterPolicy", "hint": "set_subscription_attributes"}),
+        # gift on attributes asks for the body scope (nested keys are refused on attributes, by
+        # AWS too, so the slip is a flat policy)
+        (
+            "gift-wrap",
+            {"FilterPolicy": '{"tier": ["gold", "silver"]}'},
+            {"expected": "MessageBody"},
+        ),
+    ],
+)
+def test_a_slip_is_named(
+    lab: labkit.Lab, queue_name: str, attributes: dict[str, str], says: dict[str, str]
+) -> None:
+    subscribed(lab, queue_name, **attributes)
+    problem = failure(CHECK_OF[queue_name], lab)
+    for part, fragment in says.items():
+        assert fragment in getattr(problem, part)
+
+
 # -- exercise 1 ------------------------------------------------------------------------------
 def test_shipping_passes_on_a_raw_subscriber_that_received_an_order(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "shipping", orders)
-    subscribe(lab, orders, arn, RawMessageDelivery="true")
+    orders = subscribed(lab, "shipping", RawMessageDelivery="true")
     lab.client("sns").publish(TopicArn=orders, Message='{"order_id": "o-10"}')
     assert isinstance(checks.shipping_subscriber(lab), Passed)
 
 
 def test_shipping_without_a_queue_policy_says_what_aws_needs(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "shipping", orders, policy=False)
-    subscribe(lab, orders, arn, RawMessageDelivery="true")
+    orders = subscribed(lab, "shipping", policy=False, RawMessageDelivery="true")
     lab.client("sns").publish(TopicArn=orders, Message="o-10")
     problem = failure(checks.shipping_subscriber, lab)
     assert problem.found == "the queue has no access policy"
     assert "queue_for_topic" in problem.hint
-
-
-def test_shipping_with_the_envelope_asks_for_raw_delivery(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "shipping", orders)
-    subscribe(lab, orders, arn)
-    problem = failure(checks.shipping_subscriber, lab)
-    assert "RawMessageDelivery" in problem.expected
-    assert "'false'" in problem.found
-
-
-def test_shipping_subscribed_but_never_sent_to_asks_for_an_order(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "shipping", orders)
-    subscribe(lab, orders, arn, RawMessageDelivery="true")
-    problem = failure(checks.shipping_subscriber, lab)
-    assert "place an order" in problem.hint
 
 
 def test_shipping_before_the_lesson_ran_names_the_missing_topic(lab: labkit.Lab) -> None:
@@ -108,9 +129,7 @@ def test_shipping_before_the_lesson_ran_names_the_missing_topic(lab: labkit.Lab)
 
 # -- exercise 2 ------------------------------------------------------------------------------
 def test_priority_passes_on_the_right_policy(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "priority", orders)
-    subscribe(lab, orders, arn, FilterPolicy=json.dumps(GOOD_PRIORITY))
+    subscribed(lab, "priority", FilterPolicy=json.dumps(GOOD_PRIORITY))
     assert isinstance(checks.priority_filter(lab), Passed)
 
 
@@ -126,50 +145,24 @@ def test_priority_passes_on_the_right_policy(lab: labkit.Lab) -> None:
 def test_priority_names_the_sample_order_a_slip_gets_wrong(
     embedded_lab: labkit.Lab, slip: dict[str, Any], hint_part: str
 ) -> None:
-    orders = topic(embedded_lab)
-    _, arn = queue(embedded_lab, "priority", orders)
-    subscribe(embedded_lab, orders, arn, FilterPolicy=json.dumps({**GOOD_PRIORITY, **slip}))
+    subscribed(embedded_lab, "priority", FilterPolicy=json.dumps({**GOOD_PRIORITY, **slip}))
     problem = failure(checks.priority_filter, embedded_lab)
     assert problem.expected.startswith("an order of")
     assert hint_part in f"{problem.expected} {problem.hint}"
 
 
-def test_priority_without_any_policy_explains_how_to_add_one(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "priority", orders)
-    subscribe(lab, orders, arn)
-    problem = failure(checks.priority_filter, lab)
-    assert "FilterPolicy" in problem.expected
-    assert "set_subscription_attributes" in problem.hint
-
-
 # -- exercise 3 ------------------------------------------------------------------------------
 def test_gift_passes_on_a_body_policy(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "gift-wrap", orders)
-    subscribe(lab, orders, arn, FilterPolicy=json.dumps(GOOD_GIFT), FilterPolicyScope="MessageBody")
+    subscribed(
+        lab, "gift-wrap", FilterPolicy=json.dumps(GOOD_GIFT), FilterPolicyScope="MessageBody"
+    )
     assert isinstance(checks.gift_body_filter(lab), Passed)
 
 
-def test_gift_on_attributes_asks_for_the_body_scope(lab: labkit.Lab) -> None:
-    orders = topic(lab)
-    _, arn = queue(lab, "gift-wrap", orders)
-    # nested keys are refused on attributes (by AWS too), so the slip is a flat policy
-    subscribe(lab, orders, arn, FilterPolicy=json.dumps({"tier": ["gold", "silver"]}))
-    problem = failure(checks.gift_body_filter, lab)
-    assert "MessageBody" in problem.expected
-
-
 def test_gift_with_one_tier_points_at_the_missing_one(embedded_lab: labkit.Lab) -> None:
-    orders = topic(embedded_lab)
-    _, arn = queue(embedded_lab, "gift-wrap", orders)
     policy = {**GOOD_GIFT, "customer": {"tier": ["gold"]}}
-    subscribe(
-        embedded_lab,
-        orders,
-        arn,
-        FilterPolicy=json.dumps(policy),
-        FilterPolicyScope="MessageBody",
+    subscribed(
+        embedded_lab, "gift-wrap", FilterPolicy=json.dumps(policy), FilterPolicyScope="MessageBody"
     )
     problem = failure(checks.gift_body_filter, embedded_lab)
     assert "silver" in problem.expected
@@ -263,10 +256,8 @@ def test_the_reference_priority_policy_agrees_with_its_definition(
 
 def test_priority_hint_says_which_condition_turned_a_wanted_order_away(lab: labkit.Lab) -> None:
     # ">" instead of ">=": the order of exactly 200 is filtered out, and the explainer says why
-    orders = topic(lab)
-    _, arn = queue(lab, "priority", orders)
     strict = {**GOOD_PRIORITY, "total": [{"numeric": [">", 200]}]}
-    subscribe(lab, orders, arn, FilterPolicy=json.dumps(strict))
+    subscribed(lab, "priority", FilterPolicy=json.dumps(strict))
     problem = failure(checks.priority_filter, lab)
     assert problem.expected.startswith("an order of exactly 200")
     assert problem.hint.startswith('The message attribute "total" is 200 (a Number)')

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ import labkit
 from labkit.errors import LabError
 from labkit.local.clock import Clock
 from labkit.moto_patches.sqs_long_poll import simulating
+from tests.scenarios import finished, queue_with_dlq, state_machine
 
 GUARD_SECONDS = 30  # a call still running after this long is hung, not slow
 
@@ -101,13 +101,7 @@ def test_queue_and_message_delays_pass_on_advance(lab: labkit.Lab) -> None:
 
 def test_retries_end_in_the_dead_letter_queue_on_advance(lab: labkit.Lab) -> None:
     sqs = lab.client("sqs")
-    dlq = sqs.create_queue(QueueName="jobs-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
-    redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 2}
-    url = sqs.create_queue(
-        QueueName="jobs",
-        Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(redrive)},
-    )["QueueUrl"]
+    url, dlq = queue_with_dlq(lab, "jobs", max_receives=2)
     sqs.send_message(QueueUrl=url, MessageBody="poison")
     for _ in range(2):  # two failed attempts: received, never deleted
         assert bodies(receive(sqs, url)) == ["poison"]
@@ -299,18 +293,9 @@ def test_state_machine_with_wait_and_retry_completes(lab: labkit.Lab) -> None:
             "Refund": {"Type": "Pass", "End": True},
         },
     }
-    arn = sfn.create_state_machine(
-        name="saga",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/saga",
-    )["stateMachineArn"]
+    arn = state_machine(lab, "saga", definition)
     execution = sfn.start_execution(stateMachineArn=arn, name="run-1")["executionArn"]
-    status = "RUNNING"
-    deadline = time.monotonic() + GUARD_SECONDS
-    while status == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        status = sfn.describe_execution(executionArn=execution)["status"]
-    assert status == "SUCCEEDED"
+    assert finished(sfn, execution, timeout=GUARD_SECONDS) == "SUCCEEDED"
     events = [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]
     assert events.count("TaskFailed") == 2  # the first try and one retry
     assert "WaitStateExited" in events and "PassStateEntered" in events

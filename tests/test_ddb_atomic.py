@@ -5,19 +5,15 @@ from __future__ import annotations
 import threading
 
 import labkit
-from labkit.moto_patches import REGISTRY, ddb_atomic
+from labkit.moto_patches import REGISTRY
+from tests.scenarios import create_table
 
 THREADS, UPDATES = 6, 100
 
 
 def _hammer(lab: labkit.Lab) -> int:
     ddb = lab.client("dynamodb")
-    ddb.create_table(
-        TableName="accounts",
-        KeySchema=[{"AttributeName": "customer", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "customer", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(lab, "accounts", "customer")
     ddb.put_item(TableName="accounts", Item={"customer": {"S": "ana"}, "charges": {"N": "0"}})
 
     def charge() -> None:
@@ -43,5 +39,5 @@ def test_every_concurrent_update_counts(embedded_lab: labkit.Lab) -> None:
     embedded_lab.client("dynamodb")
     import moto.dynamodb.models  # noqa: F401  (the change applies once moto's DynamoDB is loaded)
 
-    assert ddb_atomic.CHANGE.name in REGISTRY.applied
+    assert "ddb_atomic" in REGISTRY.applied
     assert _hammer(embedded_lab) == THREADS * UPDATES

@@ -27,7 +27,6 @@ from moto.sqs.models import Message, Queue, sqs_backends
 from labkit.lab.backends import FAKE_CREDENTIALS
 from labkit.local.clock import Clock
 from labkit.moto_patches import REGISTRY
-from labkit.moto_patches import sqs_fastpath as fastpath
 from tests.scenarios import property_examples
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
@@ -241,7 +240,7 @@ def moto_world() -> Iterator[None]:
     simulated time, redrive bookkeeping) are off here: the patched run differs from the stock
     run by the fast path only.
     """
-    with REGISTRY.only(fastpath.CHANGE.name), mock_aws():
+    with REGISTRY.only("sqs_fastpath"), mock_aws():
         yield
 
 
@@ -249,7 +248,7 @@ def _both(world: str, sequence: list[Op]) -> tuple[list[Any], list[Any]]:
     with REGISTRY.stock():
         assert not isinstance(Queue.__dict__["attributes"].fget, type)  # really stock
         stock = _run(world, sequence)
-    assert REGISTRY.applied == (fastpath.CHANGE.name,)
+    assert REGISTRY.applied == ("sqs_fastpath",)
     return stock, _run(world, sequence)
 
 

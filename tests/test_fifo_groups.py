@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 import labkit
 from labkit.moto_patches import REGISTRY
-from labkit.moto_patches import sqs_fifo_groups as fifo_groups
 
 GROUPS = ("ana", "ben")
 
@@ -37,7 +36,7 @@ def bodies(answer: dict) -> list[str]:
 
 def test_the_correction_is_applied_with_the_lab(embedded_lab: labkit.Lab) -> None:
     embedded_lab.client("sqs").list_queues()
-    assert fifo_groups.CHANGE.name in REGISTRY.applied
+    assert "sqs_fifo_groups" in REGISTRY.applied
 
 
 def test_several_timed_out_messages_of_a_group_come_back_in_order(lab: labkit.Lab) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.nboutputs import stored_outputs
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "tools"))
 
@@ -24,14 +26,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[rende
 
 
 def _expected_errors(path: Path) -> int:
-    nb = nbformat.read(path, as_version=4)
-    return sum(
-        1
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.output_type == "error"
-    )
+    return sum(1 for _, out in stored_outputs(path) if out.output_type == "error")
 
 
 def test_every_lesson_and_solution_has_a_page(rendered) -> None:

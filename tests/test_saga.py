@@ -4,6 +4,7 @@ consistent every time, with each compensation applied once."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -29,7 +30,15 @@ from labkit.lessons.saga import (
     run_executions,
     run_until_quiet,
 )
-from tests.scenarios import property_examples, update_item_task
+from tests.scenarios import (
+    catch_all,
+    create_table,
+    order_status_task,
+    property_examples,
+    queue_arn,
+    queue_with_dlq,
+    state_machine,
+)
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
 
@@ -40,6 +49,42 @@ STOCK = 1_000
 
 
 # -- the shop: the lesson's services, driven both ways -------------------------------------
+@dataclass(frozen=True)
+class Holding:
+    """A service that holds part of a counter for an order: taken once, given back once."""
+
+    table: str
+    key: str  # the table's key, and the order's field that holds its value
+    counter: str
+    held: str  # the map of what each order holds, by order id
+    size: str  # the order's field that says how much it takes
+    take: str  # the command that takes; any other gives back
+    rejected: str  # the error when too little is left
+    answers: tuple[str, str, str, str]  # taken, taken before, given back, nothing to give back
+
+
+PAYMENTS = Holding(
+    "accounts",
+    "customer",
+    "balance",
+    "charges",
+    "amount",
+    "charge",
+    "Payments.Declined",
+    ("charged", "charged before", "refunded", "nothing to refund"),
+)
+INVENTORY = Holding(
+    "inventory",
+    "sku",
+    "stock",
+    "holds",
+    "qty",
+    "reserve",
+    "Inventory.OutOfStock",
+    ("reserved", "held before", "released", "nothing to release"),
+)
+
+
 @dataclass
 class Shop:
     lab: Any
@@ -60,12 +105,7 @@ class Shop:
             ("inventory", "sku"),
             ("shipments", "order_id"),
         ):
-            self.ddb.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_table(self.lab, name, key)
         self.ddb.put_item(
             TableName="accounts",
             Item={"customer": {"S": "ana"}, "balance": {"N": str(BALANCE)}, "charges": {"M": {}}},
@@ -76,71 +116,40 @@ class Shop:
         )
 
     # the services (the lesson's business logic) ---------------------------------------------
-    def _change(self, table: str, key: dict, order_id: str, name: str, value: int) -> dict:
-        return {
-            "TableName": table,
-            "Key": key,
+    def _hold(self, holding: Holding, command: str, order: dict) -> str:
+        """Take the order's share of the counter (once), or give it back (once)."""
+        self.faults.hit(command)
+        taken, taken_before, given, nothing_to_give = holding.answers
+        counter, held, order_id = holding.counter, holding.held, order["order_id"]
+        change = {
+            "TableName": holding.table,
+            "Key": {holding.key: {"S": order[holding.key]}},
             "ExpressionAttributeNames": {"#order": order_id},
-            "ExpressionAttributeValues": {name: {"N": str(value)}},
+            "ExpressionAttributeValues": {":n": {"N": str(order[holding.size])}},
         }
-
-    def payments(self, command: str, order: dict) -> str:
-        self.faults.hit(command)
-        key = {"customer": {"S": order["customer"]}}
-        change = self._change("accounts", key, order["order_id"], ":amount", order["amount"])
         failed = self.ddb.exceptions.ConditionalCheckFailedException
-        if command == "charge":
+        if command == holding.take:
             try:
                 self.ddb.update_item(
                     **change,
-                    UpdateExpression="SET balance = balance - :amount, charges.#order = :amount",
-                    ConditionExpression=(
-                        "balance >= :amount AND attribute_not_exists(charges.#order)"
-                    ),
+                    UpdateExpression=f"SET {counter} = {counter} - :n, {held}.#order = :n",
+                    ConditionExpression=f"{counter} >= :n AND attribute_not_exists({held}.#order)",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except failed as no:
-                if order["order_id"] in no.response["Item"]["charges"]["M"]:
-                    return "charged before"
-                raise Rejected("Payments.Declined") from None
-            return "charged"
+                if order_id in no.response["Item"][held]["M"]:
+                    return taken_before
+                raise Rejected(holding.rejected) from None
+            return taken
         try:
             self.ddb.update_item(
                 **change,
-                UpdateExpression="SET balance = balance + :amount REMOVE charges.#order",
-                ConditionExpression="charges.#order = :amount",
+                UpdateExpression=f"SET {counter} = {counter} + :n REMOVE {held}.#order",
+                ConditionExpression=f"{held}.#order = :n",
             )
         except failed:
-            return "nothing to refund"
-        return "refunded"
-
-    def inventory(self, command: str, order: dict) -> str:
-        self.faults.hit(command)
-        key = {"sku": {"S": order["sku"]}}
-        change = self._change("inventory", key, order["order_id"], ":qty", order["qty"])
-        failed = self.ddb.exceptions.ConditionalCheckFailedException
-        if command == "reserve":
-            try:
-                self.ddb.update_item(
-                    **change,
-                    UpdateExpression="SET stock = stock - :qty, holds.#order = :qty",
-                    ConditionExpression="stock >= :qty AND attribute_not_exists(holds.#order)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            except failed as no:
-                if order["order_id"] in no.response["Item"]["holds"]["M"]:
-                    return "held before"
-                raise Rejected("Inventory.OutOfStock") from None
-            return "reserved"
-        try:
-            self.ddb.update_item(
-                **change,
-                UpdateExpression="SET stock = stock + :qty REMOVE holds.#order",
-                ConditionExpression="holds.#order = :qty",
-            )
-        except failed:
-            return "nothing to release"
-        return "released"
+            return nothing_to_give
+        return given
 
     def shipping(self, command: str, order: dict) -> str:
         self.faults.hit(command)
@@ -167,21 +176,15 @@ class Shop:
 
     def service(self, name: str) -> Callable[[str, dict], str]:
         return {
-            "payments": self.payments,
-            "inventory": self.inventory,
+            "payments": functools.partial(self._hold, PAYMENTS),
+            "inventory": functools.partial(self._hold, INVENTORY),
             "shipping": self.shipping,
             "orders": self.orders,
         }[name]
 
     def make_queue(self, name: str) -> str:
-        dlq = self.sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
-        self.dlqs[name] = arn["Attributes"]["QueueArn"]
-        redrive = {"deadLetterTargetArn": self.dlqs[name], "maxReceiveCount": "3"}
-        url = self.sqs.create_queue(
-            QueueName=name,
-            Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(redrive)},
-        )["QueueUrl"]
+        url, dlq = queue_with_dlq(self.lab, name, max_receives=3)
+        self.dlqs[name] = queue_arn(self.lab, dlq)
         self.queues[name] = url
         return url
 
@@ -215,17 +218,7 @@ def _command(url: str, name: str) -> dict:
 
 
 def _status(status: str) -> dict:
-    return update_item_task(
-        "orders",
-        {"order_id": {"S.$": "$.order.order_id"}},
-        UpdateExpression="SET #s = :s",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": status}},
-    )
-
-
-def _catch(state: str) -> list[dict]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": state}]
+    return order_status_task(status, "$.order.order_id")
 
 
 def orchestrate(shop: Shop) -> None:
@@ -244,9 +237,9 @@ def orchestrate(shop: Shop) -> None:
                 "ResultPath": None,
                 "Next": "Charge",
             },
-            "Charge": {**_command(pay, "charge"), "Catch": _catch("Cancel"), "Next": "Reserve"},
-            "Reserve": {**_command(inv, "reserve"), "Catch": _catch("Refund"), "Next": "Ship"},
-            "Ship": {**_command(ship, "ship"), "Catch": _catch("Release"), "Next": "Confirm"},
+            "Charge": {**_command(pay, "charge"), "Catch": catch_all("Cancel"), "Next": "Reserve"},
+            "Reserve": {**_command(inv, "reserve"), "Catch": catch_all("Refund"), "Next": "Ship"},
+            "Ship": {**_command(ship, "ship"), "Catch": catch_all("Release"), "Next": "Confirm"},
             "Confirm": {**_status("COMPLETED"), "End": True},
             "Release": {**_command(inv, "release"), "Next": "Refund"},
             "Refund": {**_command(pay, "refund"), "Next": "Cancel"},
@@ -254,10 +247,7 @@ def orchestrate(shop: Shop) -> None:
             "Failed": {"Type": "Fail", "Error": "PurchaseFailed"},
         },
     }
-    role = "arn:aws:iam::123456789012:role/purchase-saga"
-    shop.machine = shop.sfn.create_state_machine(
-        name="purchase", definition=json.dumps(definition), roleArn=role
-    )["stateMachineArn"]
+    shop.machine = state_machine(shop.lab, "purchase", definition)
 
     def worker(service: Callable[[str, dict], str]) -> Callable[[dict, Any], None]:
         def handler(event: dict, context: Any) -> None:
@@ -392,6 +382,12 @@ REPAIRS = len(FORWARD) + len(COMPENSATIONS)
 #: Examples per saga style: each runs a whole saga (about half a second), so `make test` draws
 #: a sample and `make property` the full 200 (LABKIT_PROPERTY_EXAMPLES=200).
 SAGA_EXAMPLES = property_examples(15)
+#: How both saga styles are drawn (a whole saga takes long by design).
+SAGA_SETTINGS = settings(
+    max_examples=SAGA_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @st.composite
@@ -453,33 +449,28 @@ def shops() -> Iterator[dict[str, Shop]]:
     lab.stop()
 
 
-@settings(
-    max_examples=SAGA_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+@pytest.mark.parametrize(
+    ("style", "run", "ends"),
+    [
+        ("orch", run_orchestrated, ("FAILED", "SUCCEEDED")),  # the execution's status
+        ("chor", run_choreographed, ("CANCELLED", "COMPLETED")),  # the order's status
+    ],
 )
+@SAGA_SETTINGS
 @given(plan=failures())
-def test_orchestrated_saga_ends_consistent(shops: dict[str, Shop], plan: dict) -> None:
+def test_saga_ends_consistent(
+    shops: dict[str, Shop],
+    style: str,
+    run: Callable[[Shop, dict], str],
+    ends: tuple[str, str],
+    plan: dict,
+) -> None:
     shop = shops["shop"]
     shop.faults = FaultPlan(dict(plan))
-    order = shop.order("orch")
-    status = run_orchestrated(shop, order)
+    order = shop.order(style)
+    status = run(shop, order)
     refused, _ = expected_runs(plan)
-    assert status == ("FAILED" if refused else "SUCCEEDED"), plan
-    _expect(shop, plan, order, status)
-
-
-@settings(
-    max_examples=SAGA_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(plan=failures())
-def test_choreographed_saga_ends_consistent(shops: dict[str, Shop], plan: dict) -> None:
-    shop = shops["shop"]
-    shop.faults = FaultPlan(dict(plan))
-    order = shop.order("chor")
-    status = run_choreographed(shop, order)
+    assert status == (ends[0] if refused else ends[1]), plan
     _expect(shop, plan, order, status)
 
 

@@ -11,6 +11,7 @@ from moto.core.models import MockAWS
 import labkit
 from labkit.lab.realaws import LAB_TAG
 from tests.conftest import assert_explained
+from tests.scenarios import finished, state_machine
 
 
 def test_context_manager_starts_and_stops() -> None:
@@ -68,24 +69,10 @@ def test_ids_repeat_on_both_backends(lab: labkit.Lab) -> None:
 
 
 def test_step_functions_really_execute(lab: labkit.Lab) -> None:
-    import json
-    import time
-
     sfn = lab.client("stepfunctions")
-    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
-    arn = sfn.create_state_machine(
-        name="hello",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/lab",
-    )["stateMachineArn"]
+    arn = state_machine(lab, "hello")
     run = sfn.start_execution(stateMachineArn=arn, name="first", input="{}")["executionArn"]
-    status = "RUNNING"
-    for _ in range(200):
-        status = sfn.describe_execution(executionArn=run)["status"]
-        if status != "RUNNING":
-            break
-        time.sleep(0.01)
-    assert status == "SUCCEEDED"
+    assert finished(sfn, run) == "SUCCEEDED"
 
 
 def test_moto_log_noise_does_not_reach_the_notebook(embedded_lab: labkit.Lab) -> None:
@@ -306,9 +293,6 @@ def test_advance_refuses_what_the_clock_cannot_show_and_the_lab_goes_on(
 def test_a_dead_server_is_named_and_a_restarted_one_runs_state_machines() -> None:
     """After the server dies the lab says which URL and how to start it; a server restarted on
     the same port runs Step Functions executions without the lab configuring it again."""
-    import json
-    import time
-
     from tests.labserver import LabServerProcess
 
     server = LabServerProcess()
@@ -324,18 +308,9 @@ def test_a_dead_server_is_named_and_a_restarted_one_runs_state_machines() -> Non
         assert restarted.start() == url
         try:
             sfn = lab.client("stepfunctions")
-            definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
-            machine = sfn.create_state_machine(
-                name="m",
-                definition=json.dumps(definition),
-                roleArn="arn:aws:iam::123456789012:role/lab",
-            )["stateMachineArn"]
+            machine = state_machine(lab, "m")
             run = sfn.start_execution(stateMachineArn=machine, name="first")["executionArn"]
-            for _ in range(100):
-                if sfn.describe_execution(executionArn=run)["status"] != "RUNNING":
-                    break
-                time.sleep(0.05)
-            assert sfn.describe_execution(executionArn=run)["status"] == "SUCCEEDED"
+            assert finished(sfn, run) == "SUCCEEDED"
         finally:
             restarted.stop()
     finally:

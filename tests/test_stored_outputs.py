@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
+
+from tests.nboutputs import stored_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
@@ -20,21 +21,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
 MACHINE = re.compile(r"(/work/|/tmp/|/root/|/home/|site-packages|\.venv/)")
 
 
-def _outputs(path: Path) -> list[tuple[int, dict]]:
-    nb = nbformat.read(path, as_version=4)
-    return [
-        (i, out)
-        for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-    ]
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_machine_paths_in_outputs(path: Path) -> None:
     found = [
         (i, MACHINE.search(text).group(0))
-        for i, out in _outputs(path)
+        for i, out in stored_outputs(path)
         for text in [str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))]
         + list(out.get("traceback", []))
         if MACHINE.search(text)
@@ -44,7 +35,7 @@ def test_no_machine_paths_in_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_failed_checks_show_the_verdict_only(path: Path) -> None:
-    for i, out in _outputs(path):
+    for i, out in stored_outputs(path):
         if out.get("output_type") == "error" and out.get("ename") == "CheckFailed":
             first = out["traceback"][0]
             assert first.startswith("CheckFailed: Expected "), (i, first)

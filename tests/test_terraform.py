@@ -10,6 +10,7 @@ import hcl2
 
 import labkit
 from labkit.tools.terraform import export
+from tests.scenarios import create_table, queue_arn, queue_with_dlq, state_machine
 
 REFERENCE = re.compile(r"\b(aws_[a-z0-9_]+)\.([a-z0-9_]+)\.(arn|name|url|id)\b")
 
@@ -32,28 +33,12 @@ def _resources(text: str) -> dict[tuple[str, str], dict[str, Any]]:
 
 def _build(lab: labkit.Lab) -> dict[str, str]:
     sqs, sns, events = lab.client("sqs"), lab.client("sns"), lab.client("events")
-    sfn, ddb = lab.client("stepfunctions"), lab.client("dynamodb")
-    dlq = sqs.create_queue(QueueName="billing-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    billing = sqs.create_queue(
-        QueueName="billing",
-        Attributes={
-            "VisibilityTimeout": "45",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
-        },
-    )["QueueUrl"]
+    billing, dlq = queue_with_dlq(lab, "billing", max_receives=3, visibility=45)
     fifo = sqs.create_queue(
         QueueName="ledger.fifo",
         Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
     )["QueueUrl"]
-    arn_of = {
-        url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        for url in (billing, fifo)
-    }
+    arn_of = {url: queue_arn(lab, url) for url in (billing, fifo)}
     topic = sns.create_topic(Name="orders")["TopicArn"]
     sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn_of[billing])
     sns.set_subscription_attributes(
@@ -91,12 +76,7 @@ def _build(lab: labkit.Lab) -> dict[str, str]:
         ],
     )
     events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
-    ddb.create_table(
-        TableName="stock",
-        KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(lab, "stock", "sku")
     definition = {
         "StartAt": "Bill",
         "States": {
@@ -108,12 +88,8 @@ def _build(lab: labkit.Lab) -> dict[str, str]:
             }
         },
     }
-    sfn.create_state_machine(
-        name="checkout",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/lab",
-    )
-    return {"billing": billing, "dlq_arn": dlq_arn, "topic": topic}
+    state_machine(lab, "checkout", definition)
+    return {"billing": billing, "dlq_arn": queue_arn(lab, dlq), "topic": topic}
 
 
 def test_every_resource_and_reference(lab: labkit.Lab) -> None:

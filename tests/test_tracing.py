@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -13,7 +12,16 @@ from hypothesis import strategies as st
 
 import labkit
 from labkit.trace.records import actor
-from tests.scenarios import ACCOUNT, arn, event_routing, fan_out, poison_message, saga
+from tests.scenarios import (
+    arn,
+    event_routing,
+    fan_out,
+    finished,
+    hops,
+    poison_message,
+    saga,
+    state_machine,
+)
 
 
 def short_counts(lab: labkit.Lab) -> dict[tuple[str, str, str], int]:
@@ -30,19 +38,7 @@ def short_counts(lab: labkit.Lab) -> dict[tuple[str, str, str], int]:
 
 def test_fan_out_to_three_queues_with_one_filter_policy(lab: labkit.Lab) -> None:
     fan_out(lab, physical=2, digital=1)
-    assert short_counts(lab) == {
-        ("shop", "orders", "sent"): 3,
-        ("orders", "billing", "delivered"): 3,
-        ("orders", "shipping", "delivered"): 2,
-        ("orders", "shipping", "filtered"): 1,
-        ("orders", "audit", "delivered"): 3,
-        ("billing", "billing-service", "received"): 3,
-        ("billing", "billing-service", "processed"): 3,
-        ("shipping", "shipping-service", "received"): 2,
-        ("shipping", "shipping-service", "processed"): 2,
-        ("audit", "audit-service", "received"): 3,
-        ("audit", "audit-service", "processed"): 3,
-    }
+    assert short_counts(lab) == hops("fan_out")
     # deliveries were inferred at publish time and confirmed by the envelopes that arrived
     evidence = {(h.kind, h.evidence) for h in lab.tracer.hops}
     assert ("delivered", "observed") in evidence and ("delivered", "inferred") not in evidence
@@ -87,18 +83,7 @@ def test_raw_delivery_is_correlated_by_body(lab: labkit.Lab) -> None:
 
 def test_eventbridge_rule_routes_to_two_of_three_targets(lab: labkit.Lab) -> None:
     result = event_routing(lab)
-    assert short_counts(lab) == {
-        ("checkout", "shop", "sent"): 1,
-        ("shop", "big-orders", "delivered"): 1,
-        ("big-orders", "big-orders-queue", "delivered"): 1,
-        ("shop", "all-orders", "delivered"): 1,
-        ("all-orders", "all-orders-queue", "delivered"): 1,
-        ("shop", "refunds", "filtered"): 1,
-        ("big-orders-queue", "big-orders-worker", "received"): 1,
-        ("big-orders-queue", "big-orders-worker", "processed"): 1,
-        ("all-orders-queue", "all-orders-worker", "received"): 1,
-        ("all-orders-queue", "all-orders-worker", "processed"): 1,
-    }
+    assert short_counts(lab) == hops("event_routing")
     assert {h.message_id for h in lab.tracer.hops} == {result["event_id"]}
     assert all(h.evidence == "observed" for h in lab.tracer.hops if h.kind == "delivered")
 
@@ -106,13 +91,7 @@ def test_eventbridge_rule_routes_to_two_of_three_targets(lab: labkit.Lab) -> Non
 def test_poison_message_is_dead_lettered_after_three_receives(lab: labkit.Lab) -> None:
     result = poison_message(lab, max_receives=3)
     assert result["moved"] == 1
-    assert short_counts(lab) == {
-        ("shop", "payments", "sent"): 1,
-        ("payments", "payments-worker", "received"): 3,
-        ("payments", "payments-dlq", "dead-lettered"): 1,
-        ("payments-dlq", "operator", "received"): 1,
-        ("payments-dlq", "operator", "processed"): 1,
-    }
+    assert short_counts(lab) == hops("poison_message")
     receives = [h for h in lab.tracer.hops if h.source.endswith(":payments")]
     assert [dict(h.labels).get("receive_count") for h in receives[:3]] == ["1", "2", "3"]
     [moved] = [h for h in lab.tracer.hops if h.kind == "dead-lettered"]
@@ -142,14 +121,7 @@ def test_dead_letter_move_is_inferred_before_anything_arrives(lab: labkit.Lab) -
 def test_saga_runs_one_compensation(lab: labkit.Lab) -> None:
     result = saga(lab)
     assert result["status"] == "FAILED"
-    assert short_counts(lab) == {
-        ("checkout", "order-saga", "started"): 1,
-        ("order-saga", "inventory", "task"): 1,
-        ("order-saga", "payments", "failed"): 1,
-        ("order-saga", "inventory", "compensated"): 1,
-        ("inventory", "warehouse", "received"): 2,
-        ("inventory", "warehouse", "processed"): 2,
-    }
+    assert short_counts(lab) == hops("saga")
     states = [dict(h.labels).get("state") for h in lab.tracer.hops if h.source == result["machine"]]
     assert states == ["ReserveStock", "ChargeCard", "ReleaseStock"]
     assert {h.message_id for h in lab.tracer.hops} == {result["execution"]}
@@ -329,17 +301,10 @@ def test_hops_ask_nothing_and_harvest_adds_an_ended_execution(lab: labkit.Lab) -
             }
         },
     }
-    machine = sfn.create_state_machine(
-        name="one-task",
-        definition=json.dumps(definition),
-        roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
-    )["stateMachineArn"]
+    machine = state_machine(lab, "one-task", definition)
     execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
     with lab.tracer.internal():  # wait without the DescribeExecution answer harvesting it
-        for _ in range(500):
-            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
-                break
-            time.sleep(0.01)  # moto runs the execution on a thread
+        finished(sfn, execution)
     calls = len(lab.tracer.calls)
     assert [h.kind for h in lab.tracer.hops] == ["started"]
     lab.tracer.harvest()

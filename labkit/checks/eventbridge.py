@@ -294,19 +294,44 @@ def receipt_transformer(lab: Lab) -> Passed:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: How to make what exercises 3 and 4 look for by name.
+_HOW_TO_MAKE = {
+    "payments-archive": (
+        "events.create_archive(ArchiveName='payments-archive', EventSourceArn=shop_bus_arn, "
+        "EventPattern=...)"
+    ),
+    "payments-replay": (
+        "events.start_replay(ReplayName='payments-replay', EventSourceArn=payments_archive_arn, "
+        "EventStartTime=..., EventEndTime=..., Destination={'Arn': shop_bus_arn})"
+    ),
+    "nightly-report": (
+        "scheduled rules live on the default bus: events.put_rule(Name='nightly-report', "
+        "ScheduleExpression=...) without EventBusName"
+    ),
+}
+
+
+def _named(
+    by_name: dict[str, dict[str, Any]], kind: str, name: str, *, where: str = ""
+) -> dict[str, Any]:
+    """The archive, replay or rule (`kind`, with its article) named `name`, of those listed."""
+    noun = kind.split(" ", 1)[1]
+    expect(
+        name in by_name,
+        f"{kind} named {name!r}{where}",
+        f"the {noun}s {sorted(by_name)}{where}",
+        _HOW_TO_MAKE[name],
+    )
+    return by_name[name]
+
+
 # -- exercise 3 -------------------------------------------------------------------------------
 def payments_replay(lab: Lab) -> Passed:
     """Exercise 3: archive 'payments-archive' of shop.payments events, replayed onto the bus."""
     bus_arn = _bus_arn(lab)
     events = lab.client("events")
-    archives = {a["ArchiveName"]: a for a in events.list_archives().get("Archives", [])}
-    expect(
-        "payments-archive" in archives,
-        "an archive named 'payments-archive'",
-        f"the archives {sorted(archives)}",
-        "events.create_archive(ArchiveName='payments-archive', EventSourceArn=shop_bus_arn, "
-        "EventPattern=...)",
-    )
+    archives = events.list_archives().get("Archives", [])
+    _named({a["ArchiveName"]: a for a in archives}, "an archive", "payments-archive")
     archive = events.describe_archive(ArchiveName="payments-archive")
     expect(
         archive["EventSourceArn"] == bus_arn,
@@ -331,14 +356,8 @@ def payments_replay(lab: Lab) -> Passed:
         f"{archive.get('EventCount', 0)}",
         "an archive only keeps events put after it exists: put the two refunds now",
     )
-    replays = {r["ReplayName"]: r for r in events.list_replays().get("Replays", [])}
-    expect(
-        "payments-replay" in replays,
-        "a replay named 'payments-replay'",
-        f"the replays {sorted(replays)}",
-        "events.start_replay(ReplayName='payments-replay', EventSourceArn=payments_archive_arn, "
-        "EventStartTime=..., EventEndTime=..., Destination={'Arn': shop_bus_arn})",
-    )
+    replays = events.list_replays().get("Replays", [])
+    _named({r["ReplayName"]: r for r in replays}, "a replay", "payments-replay")
     replay = events.describe_replay(ReplayName="payments-replay")
     expect(
         replay["EventSourceArn"] == archive["ArchiveArn"],
@@ -377,15 +396,10 @@ def payments_replay(lab: Lab) -> Passed:
 def nightly_report(lab: Lab) -> Passed:
     """Exercise 4: a scheduled rule 'nightly-report' at 02:00 UTC sending to the queue 'reports'."""
     events = lab.client("events")
-    rules = {r["Name"]: r for r in events.list_rules().get("Rules", [])}
-    expect(
-        "nightly-report" in rules,
-        "a rule named 'nightly-report' on the default bus",
-        f"the rules {sorted(rules)} on the default bus",
-        "scheduled rules live on the default bus: events.put_rule(Name='nightly-report', "
-        "ScheduleExpression=...) without EventBusName",
+    rules = events.list_rules().get("Rules", [])
+    rule = _named(
+        {r["Name"]: r for r in rules}, "a rule", "nightly-report", where=" on the default bus"
     )
-    rule = rules["nightly-report"]
     schedule = rule.get("ScheduleExpression", "")
     fields = schedule.removeprefix("cron(").removesuffix(")").split()
     expect(

@@ -11,30 +11,28 @@ __all__ = ["Created", "LAB_TAG", "prefix_tag_and_record"]
 
 LAB_TAG = ("labkit", "workbook")
 
+#: The parameters holding a name the lab prefixes: (service, parameters, the operations that
+#: take them).
+_NAMES_IN: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("sqs", ("QueueName",), ("CreateQueue", "GetQueueUrl")),
+    ("sns", ("Name",), ("CreateTopic",)),
+    ("events", ("Name",), ("CreateEventBus", "DescribeEventBus", "DeleteEventBus")),
+    ("events", ("Name", "EventBusName"), ("PutRule", "DescribeRule", "DeleteRule")),
+    ("events", ("Rule", "EventBusName"), ("PutTargets", "RemoveTargets", "ListTargetsByRule")),
+    ("events", ("EventBusName",), ("ListRules",)),
+    ("events", ("ArchiveName",), ("CreateArchive",)),
+    ("stepfunctions", ("name",), ("CreateStateMachine",)),
+    (
+        "dynamodb",
+        ("TableName",),
+        ("CreateTable", "PutItem", "GetItem", "UpdateItem", "DeleteItem", "Scan", "Query"),
+    ),
+)
 #: (service, operation) -> the parameters holding a name the lab prefixes.
 NAMED: dict[tuple[str, str], tuple[str, ...]] = {
-    ("sqs", "CreateQueue"): ("QueueName",),
-    ("sqs", "GetQueueUrl"): ("QueueName",),
-    ("sns", "CreateTopic"): ("Name",),
-    ("events", "CreateEventBus"): ("Name",),
-    ("events", "PutRule"): ("Name", "EventBusName"),
-    ("events", "PutTargets"): ("Rule", "EventBusName"),
-    ("events", "RemoveTargets"): ("Rule", "EventBusName"),
-    ("events", "ListTargetsByRule"): ("Rule", "EventBusName"),
-    ("events", "DescribeRule"): ("Name", "EventBusName"),
-    ("events", "DeleteRule"): ("Name", "EventBusName"),
-    ("events", "ListRules"): ("EventBusName",),
-    ("events", "DescribeEventBus"): ("Name",),
-    ("events", "DeleteEventBus"): ("Name",),
-    ("events", "CreateArchive"): ("ArchiveName",),
-    ("stepfunctions", "CreateStateMachine"): ("name",),
-    ("dynamodb", "CreateTable"): ("TableName",),
-    ("dynamodb", "PutItem"): ("TableName",),
-    ("dynamodb", "GetItem"): ("TableName",),
-    ("dynamodb", "UpdateItem"): ("TableName",),
-    ("dynamodb", "DeleteItem"): ("TableName",),
-    ("dynamodb", "Scan"): ("TableName",),
-    ("dynamodb", "Query"): ("TableName",),
+    (service, operation): parameters
+    for service, parameters, operations in _NAMES_IN
+    for operation in operations
 }
 KEEP = {"default"}  # the default event bus belongs to the account, not the lab
 

@@ -436,6 +436,18 @@ class Verdict:
         return "INCONSISTENT:\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
+#: What a saga must conserve, in a problem's words: what adds up to it, whose it was at the
+#: start, and what applied twice would change it.
+_CONSERVED = {
+    "money": ("balances plus open charges", "the customers", "a charge or refund"),
+    "stock": ("shelves plus holds", "the shop", "a reservation or release"),
+}
+
+
+def _total(*amounts: Mapping[str, int]) -> int:
+    return sum(sum(each.values()) for each in amounts)
+
+
 def check_consistency(
     state: ShopState,
     *,
@@ -493,20 +505,17 @@ def check_consistency(
     for order in sorted(set(state.charges) | set(state.holds) | state.shipments):
         if order not in state.orders:
             problems.append(f"{order} is charged, held or shipped but is not an order")
-    total_start = sum(start_balances.values())
-    total_now = sum(state.balances.values()) + sum(state.charges.values())
-    if total_now != total_start:
-        problems.append(
-            f"money is not conserved: balances plus open charges are {total_now}, "
-            f"the customers started with {total_start} (a charge or refund applied twice?)"
-        )
-    stock_start = sum(start_stock.values())
-    stock_now = sum(state.stock.values()) + sum(state.holds.values())
-    if stock_now != stock_start:
-        problems.append(
-            f"stock is not conserved: shelves plus holds are {stock_now}, the shop started with "
-            f"{stock_start} (a reservation or release applied twice?)"
-        )
+    totals = {
+        "money": (_total(start_balances), _total(state.balances, state.charges)),
+        "stock": (_total(start_stock), _total(state.stock, state.holds)),
+    }
+    for what, (start, now) in totals.items():
+        if now != start:
+            parts, owner, twice = _CONSERVED[what]
+            problems.append(
+                f"{what} is not conserved: {parts} are {now}, {owner} started with {start} "
+                f"({twice} applied twice?)"
+            )
     if any(value < 0 for value in [*state.balances.values(), *state.stock.values()]):
         problems.append("a balance or a stock count went below zero")
     return Verdict(

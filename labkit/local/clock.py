@@ -157,13 +157,7 @@ class Clock:
         """Move this process's simulated time forward without telling listeners.
 
         For waits moto performs inside one call (a long poll): the call itself takes the time.
-
-        >>> clock = Clock(virtual=True)
-        >>> clock.start()
-        >>> clock.shift(1.5)
-        >>> clock.elapsed()
-        1.5
-        >>> clock.stop()
+        `catch_up` tells the listeners afterwards (its example shows both).
         """
         if self._coordinates is None:
             raise LabError(
@@ -189,6 +183,8 @@ class Clock:
         >>> heard = []
         >>> undo = clock.on_advance(heard.append)
         >>> clock.shift(20)
+        >>> clock.elapsed(), heard
+        (20.0, [])
         >>> clock.catch_up(), heard
         (20.0, [20.0])
         >>> clock.stop()

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE", "GUARDED"]
+__all__ = ["ROWS", "GUARDED"]
 
 #: The DynamoDBBackend methods that read or change items.
 GUARDED = ("put_item", "get_item", "update_item", "delete_item", "transact_write_items")
@@ -37,11 +37,4 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return one_at_a_time
 
 
-CHANGE = Change(
-    "ddb_atomic",
-    "moto.dynamodb.models",
-    "each DynamoDB write is atomic: a condition is checked against the item as the write happens",
-    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
-    "Expressions.ConditionExpressions.html",
-    [Wrap("DynamoDBBackend", name, _serialised) for name in GUARDED],
-)
+ROWS: list[Row] = [Wrap("DynamoDBBackend", name, _serialised) for name in GUARDED]

@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE", "TransformedText", "aws_event", "transform_input"]
+__all__ = ["ROWS", "TransformedText", "aws_event", "transform_input"]
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 # the rule whose targets are being served, for <aws.events.rule-arn> and <aws.events.rule-name>
@@ -188,15 +188,8 @@ def _send_body(rule: Any, queue_name: str, event: Any, group_id: str | None) -> 
     backend.send_message(queue_name=queue_name, message_body=body, group_id=group_id)
 
 
-CHANGE = Change(
-    "events_input_transformer",
-    "moto.events.models",
-    "input transformers fill placeholders as the EventBridge user guide shows (JSON outside "
-    "quotes, text inside), and a target that cannot take an event never fails PutEvents",
-    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html",
-    [
-        Wrap("moto.events.utils:EventTemplateParser", "parse", _as_documented),
-        Wrap("Rule", "_send_to_sqs_queue", _sending_text),
-        Wrap("Rule", "send_to_targets", _knowing_the_rule),
-    ],
-)
+ROWS: list[Row] = [
+    Wrap("moto.events.utils:EventTemplateParser", "parse", _as_documented),
+    Wrap("Rule", "_send_to_sqs_queue", _sending_text),
+    Wrap("Rule", "send_to_targets", _knowing_the_rule),
+]

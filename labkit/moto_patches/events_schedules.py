@@ -19,10 +19,10 @@ from typing import Any
 
 from labkit.moto_patches.events_targets import BRIDGED_TARGETS, _service
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 from labkit.moto_patches.schedule_expressions import InvalidSchedule, parse_schedule
 
-__all__ = ["CHANGE", "MAX_FIRINGS", "catch_up", "next_firing"]
+__all__ = ["ROWS", "MAX_FIRINGS", "catch_up", "next_firing"]
 
 #: At most this many firings of one schedule per catch-up (a week of minutes is 10,080).
 MAX_FIRINGS = 20_000
@@ -137,10 +137,4 @@ def _check(expression: str) -> None:
         raise ValidationException(f"Parameter ScheduleExpression is not valid. {error}") from None
 
 
-CHANGE = Change(
-    "events_schedules",
-    "moto.events.models",
-    "scheduled rules fire at the times their rate or cron expression names, on the lab's clock",
-    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html",
-    [Wrap("EventsBackend", "put_rule", _anchoring)],
-)
+ROWS: list[Row] = [Wrap("EventsBackend", "put_rule", _anchoring)]

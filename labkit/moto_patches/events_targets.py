@@ -23,9 +23,9 @@ from typing import Any
 
 from labkit.moto_patches.events_input_transformer import aws_event, transform_input
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["BRIDGED_TARGETS", "CHANGE"]
+__all__ = ["BRIDGED_TARGETS", "ROWS"]
 
 #: Target services stock moto cannot deliver to, and this change does.
 BRIDGED_TARGETS = ("sns", "states", "lambda")
@@ -136,10 +136,4 @@ def _service(arn: str) -> str:
     return parts[2] if len(parts) > 2 else ""
 
 
-CHANGE = Change(
-    "events_targets",
-    "moto.events.models",
-    "rules deliver to SNS, Lambda and Step Functions targets; a disabled rule matches nothing",
-    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html",
-    [Wrap("Rule", "send_to_targets", _with_bridged_targets)],
-)
+ROWS: list[Row] = [Wrap("Rule", "send_to_targets", _with_bridged_targets)]

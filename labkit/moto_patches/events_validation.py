@@ -23,9 +23,9 @@ from typing import Any
 
 import labkit.matcher as matching
 from labkit.matcher.syntax import MAX_WILDCARD_RULES
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE", "MAX_PATTERN_CHARACTERS", "MAX_REQUEST_BYTES", "entry_size"]
+__all__ = ["ROWS", "MAX_PATTERN_CHARACTERS", "MAX_REQUEST_BYTES", "entry_size"]
 
 #: "the total entry size must be less than 1MB" (1 MiB, as for SQS and asynchronous Lambda).
 MAX_REQUEST_BYTES = 1_048_576
@@ -101,14 +101,7 @@ def _within_limits(put_rule: Callable[..., Any]) -> Callable[..., Any]:
     return put_rule_within_limits
 
 
-CHANGE = Change(
-    "events_validation",
-    "moto.events.models",
-    "PutEvents refuses entries over 1 MB in all, PutRule a pattern over 4,096 characters and a "
-    "31st rule with wildcards on a bus",
-    "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html",
-    [
-        Wrap("EventsBackend", "put_events", _within_size),
-        Wrap("EventsBackend", "put_rule", _within_limits),
-    ],
-)
+ROWS: list[Row] = [
+    Wrap("EventsBackend", "put_events", _within_size),
+    Wrap("EventsBackend", "put_rule", _within_limits),
+]

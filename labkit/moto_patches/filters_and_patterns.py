@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 import labkit.matcher as matching
-from labkit.moto_patches.registry import Change, Replace, Wrap
+from labkit.moto_patches.registry import Replace, Row, Wrap
 
-__all__ = ["SNS_FILTER_POLICIES", "EVENT_PATTERNS", "refuse_invalid_filter_policy"]
+__all__ = ["SNS_FILTER_POLICY_ROWS", "EVENT_PATTERN_ROWS", "refuse_invalid_filter_policy"]
 
 
 def _compiled(holder: Any, compile: Callable[[], Any]) -> Any:
@@ -90,23 +90,11 @@ def _validated(parse: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[s
     return parse_and_validate
 
 
-SNS_FILTER_POLICIES = Change(
-    "sns_filter_policies",
-    "moto.sns.models",
-    "SNS accepts, rejects and applies filter policies as its developer guide documents",
-    "https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html",
-    [
-        Replace("moto.sns.utils:FilterPolicyMatcher", "matches", _matches),
-        Replace("SNSBackend", "_validate_filter_policy", _validate_filter_policy),
-    ],
-)
-EVENT_PATTERNS = Change(
-    "events_patterns",
-    "moto.events.models",
-    "EventBridge accepts, rejects and matches event patterns as its user guide documents",
-    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html",
-    [
-        Replace("EventPattern", "matches_event", _matches_event),
-        Wrap("EventPatternParser", "parse", _validated),
-    ],
-)
+SNS_FILTER_POLICY_ROWS: list[Row] = [
+    Replace("moto.sns.utils:FilterPolicyMatcher", "matches", _matches),
+    Replace("SNSBackend", "_validate_filter_policy", _validate_filter_policy),
+]
+EVENT_PATTERN_ROWS: list[Row] = [
+    Replace("EventPattern", "matches_event", _matches_event),
+    Wrap("EventPatternParser", "parse", _validated),
+]

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Replace, Row, Wrap
+from labkit.moto_patches.registry import Replace, Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["rows"]
 
 
 def _kept_not_invoked(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,10 +35,10 @@ def _kept_not_invoked(original: Callable[..., Any]) -> Callable[..., Any]:
     return create_event_source_mapping
 
 
-def _rows() -> list[Row]:
+def rows() -> list[Row]:
     from moto.awslambda.models import LambdaBackend, LambdaFunction
 
-    rows: list[Row] = [
+    replacements: list[Row] = [
         Wrap(LambdaBackend, "create_event_source_mapping", _kept_not_invoked),
     ]
     owner = next((k for k in LambdaFunction.__mro__ if "docker_client" in vars(k)), None)
@@ -52,14 +52,5 @@ def _rows() -> list[Row]:
             except Exception as exc:
                 raise AttributeError(f"docker_client: {exc}") from None
 
-        rows.append(Replace(LambdaFunction, "docker_client", property(no_docker)))
-    return rows
-
-
-CHANGE = Change(
-    "lambda_no_docker",
-    "moto.awslambda.models",
-    "an SQS event source mapping is polled by the lab's function runtime, not run in Docker",
-    "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html",
-    _rows,
-)
+        replacements.append(Replace(LambdaFunction, "docker_client", property(no_docker)))
+    return replacements

@@ -23,9 +23,9 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Custom, Undo
+from labkit.moto_patches.registry import Custom, Row, Undo
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 _PACKAGE = "moto.batch"
 _LOCK = threading.Lock()
@@ -84,10 +84,4 @@ def _defer() -> Undo:
     return undo
 
 
-CHANGE = Change(
-    "lazy_batch",
-    "moto",
-    "Step Functions starts without loading moto's Batch and EC2 models (nothing a client sees)",
-    "",
-    [Custom(_defer)],
-)
+ROWS: list[Row] = [Custom(_defer)]

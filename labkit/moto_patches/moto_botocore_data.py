@@ -13,9 +13,9 @@ import functools
 from typing import Any
 
 from labkit.loader import shared_loader
-from labkit.moto_patches.registry import Change, Replace
+from labkit.moto_patches.registry import Replace, Row
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 @functools.cache
@@ -33,10 +33,4 @@ def _get_session(cls: type) -> Any:
     return _session()
 
 
-CHANGE = Change(
-    "moto_botocore_data",
-    "moto.core.base_backend",
-    "moto parses botocore's endpoint table once, with the lab (nothing a client sees)",
-    "",
-    [Replace("AccountSpecificBackend", "get_session", classmethod(_get_session))],
-)
+ROWS: list[Row] = [Replace("AccountSpecificBackend", "get_session", classmethod(_get_session))]

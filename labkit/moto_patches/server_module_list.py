@@ -10,19 +10,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _listed_once(listing: Callable[[], Any]) -> Callable[[], Any]:
     return functools.cache(lambda: tuple(listing()))
 
 
-CHANGE = Change(
-    "server_module_list",
-    "moto.backends",
-    "moto's server looks its services up without listing a directory per request",
-    "",
-    [Wrap("", "list_of_moto_modules", _listed_once)],
-)
+ROWS: list[Row] = [Wrap("", "list_of_moto_modules", _listed_once)]

@@ -21,9 +21,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _targets(name: str, state: dict[str, Any], where: str) -> Iterator[tuple[str, str]]:
@@ -107,11 +107,4 @@ def _and_transitions(validate: Callable[..., None]) -> staticmethod:  # type: ig
     return staticmethod(validate_definition)
 
 
-CHANGE = Change(
-    "sfn_definitions",
-    "moto.stepfunctions.parser.models",
-    "a definition whose StartAt, Next, Default or Catch names no state, that leaves a state "
-    "unreachable or that never ends is refused with InvalidDefinition",
-    "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-amazon-states-language.html",
-    [Wrap("StepFunctionsParserBackend", "_validate_definition", _and_transitions)],
-)
+ROWS: list[Row] = [Wrap("StepFunctionsParserBackend", "_validate_definition", _and_transitions)]

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Replace, Row, Wrap
+from labkit.moto_patches.registry import Replace, Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["rows"]
 
 
 def _named(start_execution: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,7 +33,7 @@ def _named(start_execution: Callable[..., Any]) -> Callable[..., Any]:
     return start_execution_named
 
 
-def _rows() -> list[Row]:
+def rows() -> list[Row]:
     import moto.stepfunctions.parser.api as api
     from moto.core.exceptions import AWSError
 
@@ -49,13 +49,3 @@ def _rows() -> list[Row]:
     return [Replace(cls, "TYPE", vars(cls)["code"]) for cls in untyped] + [
         Wrap("StepFunctionsParserBackend", "start_execution", _named)
     ]
-
-
-CHANGE = Change(
-    "sfn_errors",
-    "moto.stepfunctions.parser.models",
-    "Step Functions errors answer with their code, and an execution started without a name is "
-    "named with a unique id",
-    "https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html",
-    _rows,
-)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _quiet(init: Callable[..., None]) -> Callable[..., None]:
@@ -24,10 +24,4 @@ def _quiet(init: Callable[..., None]) -> Callable[..., None]:
     return quiet_init
 
 
-CHANGE = Change(
-    "sfn_quiet_lexer",
-    "moto.stepfunctions.parser.asl.parse.asl_parser",
-    "a definition's syntax errors are not printed on stderr besides the error answered",
-    "",
-    [Wrap("ASLLexer", "__init__", _quiet)],
-)
+ROWS: list[Row] = [Wrap("ASLLexer", "__init__", _quiet)]

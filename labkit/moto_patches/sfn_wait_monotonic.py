@@ -12,11 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Replace
+from labkit.moto_patches.registry import Replace, Row
 
-__all__ = ["CHANGE"]
-
-_MODULE = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function"
+__all__ = ["ROWS"]
 
 
 def _wait_interval_monotonic(self: Any, env: Any, wait_seconds: float) -> None:
@@ -30,10 +28,4 @@ def _wait_interval_monotonic(self: Any, env: Any, wait_seconds: float) -> None:
             return
 
 
-CHANGE = Change(
-    "sfn_wait_monotonic",
-    _MODULE,
-    "a Wait state ends after its duration even while the lab's clock is frozen",
-    "https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html",
-    [Replace("WaitFunction", "_wait_interval", _wait_interval_monotonic)],
-)
+ROWS: list[Row] = [Replace("WaitFunction", "_wait_interval", _wait_interval_monotonic)]

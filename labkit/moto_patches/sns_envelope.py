@@ -14,9 +14,9 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _unsigned_for_queues(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,10 +61,4 @@ def _unsigned_for_queues(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_post_data
 
 
-CHANGE = Change(
-    "sns_envelope",
-    "moto.sns.models",
-    "SNS -> SQS envelopes without a per-delivery RSA signature (a placeholder digest instead)",
-    "",
-    [Wrap("Subscription", "get_post_data", _unsigned_for_queues)],
-)
+ROWS: list[Row] = [Wrap("Subscription", "get_post_data", _unsigned_for_queues)]

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _to_local_functions(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,10 +78,4 @@ def _to_local_functions(original: Callable[..., Any]) -> Callable[..., Any]:
     return publish
 
 
-CHANGE = Change(
-    "sns_to_lambda",
-    "moto.sns.models",
-    "a Lambda subscription gets the message as an SNS event record (run by labkit's functions)",
-    "https://docs.aws.amazon.com/sns/latest/dg/sns-lambda-as-subscriber.html",
-    [Wrap("Subscription", "publish", _to_local_functions)],
-)
+ROWS: list[Row] = [Wrap("Subscription", "publish", _to_local_functions)]

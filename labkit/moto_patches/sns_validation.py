@@ -21,9 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.moto_patches.filters_and_patterns import refuse_invalid_filter_policy
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _is_arn(value: Any) -> bool:
@@ -70,15 +70,8 @@ def _whole_or_nothing(subscribe: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return subscribe_whole
 
 
-CHANGE = Change(
-    "sns_validation",
-    "moto.sns.models",
-    "a topic name where an ARN belongs and a FilterPolicy that is not JSON are refused with "
-    "InvalidParameter, and a refused Subscribe creates no subscription",
-    "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
-    [
-        Wrap("SNSBackend", "get_topic", _arn_only),
-        Wrap("SNSBackend", "set_subscription_attributes", _policy_text_checked),
-        Wrap("moto.sns.responses:SNSResponse", "subscribe", _whole_or_nothing),
-    ],
-)
+ROWS: list[Row] = [
+    Wrap("SNSBackend", "get_topic", _arn_only),
+    Wrap("SNSBackend", "set_subscription_attributes", _policy_text_checked),
+    Wrap("moto.sns.responses:SNSResponse", "subscribe", _whole_or_nothing),
+]

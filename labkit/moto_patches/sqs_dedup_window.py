@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE", "DEDUPLICATION_WINDOW_SECONDS"]
+__all__ = ["ROWS", "DEDUPLICATION_WINDOW_SECONDS"]
 
 #: How long AWS remembers a FIFO MessageDeduplicationId after its first successful send.
 DEDUPLICATION_WINDOW_SECONDS = 300
@@ -51,11 +51,4 @@ def _with_dedup_window(add_message: Callable[..., None]) -> Callable[..., None]:
     return add_message_once_per_window
 
 
-CHANGE = Change(
-    "sqs_dedup_window",
-    "moto.sqs.models",
-    "a FIFO deduplication id is remembered for 5 minutes, even after the message is deleted",
-    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
-    "FIFO-queues-exactly-once-processing.html",
-    [Wrap("Queue", "add_message", _with_dedup_window)],
-)
+ROWS: list[Row] = [Wrap("Queue", "add_message", _with_dedup_window)]

@@ -30,9 +30,9 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Replace, Row, Wrap
+from labkit.moto_patches.registry import Replace, Row, Wrap
 
-__all__ = ["CHANGE", "QueueAttributes", "VisibleMessages"]
+__all__ = ["ROWS", "QueueAttributes", "VisibleMessages"]
 
 # every receipt handle moto issued -> the message it was issued for (weak: deleted messages go)
 _HANDLES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -310,12 +310,3 @@ ROWS: list[Row] = [
     Wrap("SQSBackend", "delete_message_batch", _delete_message_batch),
     Wrap("SQSBackend", "change_message_visibility", _change_message_visibility),
 ]
-
-
-CHANGE = Change(
-    "sqs_fastpath",
-    "moto.sqs.models",
-    "SQS calls cost the same at any queue depth (the answers are moto's own)",
-    "",
-    ROWS,
-)

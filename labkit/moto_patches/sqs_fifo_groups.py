@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _forget_timed_out(receive: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,11 +34,4 @@ def _forget_timed_out(receive: Callable[..., Any]) -> Callable[..., Any]:
     return receive_message
 
 
-CHANGE = Change(
-    "sqs_fifo_groups",
-    "moto.sqs.models",
-    "a FIFO message group is blocked only while one of its messages is in flight",
-    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
-    "FIFO-queues-understanding-logic.html",
-    [Wrap("SQSBackend", "receive_message", _forget_timed_out)],
-)
+ROWS: list[Row] = [Wrap("SQSBackend", "receive_message", _forget_timed_out)]

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Undo, Wrap
+from labkit.moto_patches.registry import Row, Undo, Wrap
 
-__all__ = ["CHANGE", "LONG_POLL_GRACE", "simulate_waits", "simulating"]
+__all__ = ["ROWS", "LONG_POLL_GRACE", "simulate_waits", "simulating"]
 
 #: Real seconds an empty long poll still listens for messages sent by other threads (a Step
 #: Functions execution, a function runtime) before simulated time jumps ahead.
@@ -116,11 +116,4 @@ def _next_receivable(queue: Any, now: float) -> float | None:
     return min(upcoming) / 1000.0 if upcoming else None
 
 
-CHANGE = Change(
-    "sqs_long_poll",
-    "moto.sqs.models",
-    "a long poll returns when a message becomes receivable or the wait ends (on simulated time)",
-    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
-    "sqs-short-and-long-polling.html",
-    [Wrap("SQSBackend", "receive_message", _long_poll_on_simulated_time)],
-)
+ROWS: list[Row] = [Wrap("SQSBackend", "receive_message", _long_poll_on_simulated_time)]

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.moto_patches.outbox import post
-from labkit.moto_patches.registry import Change, Replace, Wrap
+from labkit.moto_patches.registry import Replace, Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 _RESPONSES = "moto.sqs.responses:SQSResponse"
 
@@ -174,19 +174,15 @@ def _cancel_move(self: Any, handle: str) -> int:
     )
 
 
-CHANGE = Change(
-    "sqs_message_moves",
-    "moto.sqs.models",
-    "dead letters remember their source queue; message move tasks redrive them",
-    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
-    "API_StartMessageMoveTask.html",
-    [
-        Wrap("SQSBackend", "receive_message", _remembering_sources),
-        Replace("SQSBackend", "start_message_move_task", _start_move),
-        Replace("SQSBackend", "list_message_move_tasks", _list_moves),
-        Replace("SQSBackend", "cancel_message_move_task", _cancel_move),
-        Replace(_RESPONSES, "start_message_move_task", _start_message_move_task_response),
-        Replace(_RESPONSES, "list_message_move_tasks", _list_message_move_tasks_response),
-        Replace(_RESPONSES, "cancel_message_move_task", _cancel_message_move_task_response),
-    ],
-)
+#: Each message move task operation: what the backend does, and how the response answers.
+_OPERATIONS = {
+    "start_message_move_task": (_start_move, _start_message_move_task_response),
+    "list_message_move_tasks": (_list_moves, _list_message_move_tasks_response),
+    "cancel_message_move_task": (_cancel_move, _cancel_message_move_task_response),
+}
+
+ROWS: list[Row] = [
+    Wrap("SQSBackend", "receive_message", _remembering_sources),
+    *(Replace("SQSBackend", operation, run) for operation, (run, _) in _OPERATIONS.items()),
+    *(Replace(_RESPONSES, operation, answer) for operation, (_, answer) in _OPERATIONS.items()),
+]

@@ -8,9 +8,9 @@ opaque on AWS too).
 
 from __future__ import annotations
 
-from labkit.moto_patches.registry import Change, Replace
+from labkit.moto_patches.registry import Replace, Row
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 _LETTERS = bytes(97 + b % 26 for b in range(256))
 
@@ -21,10 +21,4 @@ def _generate_receipt_handle() -> str:
     return mock_random.randbytes(185).translate(_LETTERS).decode()
 
 
-CHANGE = Change(
-    "sqs_receipt_handles",
-    "moto.sqs.models",
-    "receipt handles cost one random draw, not 185 (they stay opaque, as on AWS)",
-    "",
-    [Replace("", "generate_receipt_handle", _generate_receipt_handle)],
-)
+ROWS: list[Row] = [Replace("", "generate_receipt_handle", _generate_receipt_handle)]

@@ -30,9 +30,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE", "QUEUE_ATTRIBUTE_RANGES", "VISIBILITY_TIMEOUT"]
+__all__ = ["ROWS", "QUEUE_ATTRIBUTE_RANGES", "VISIBILITY_TIMEOUT"]
 
 #: The inclusive range of each integer queue attribute (CreateQueue / SetQueueAttributes).
 QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
@@ -215,19 +215,12 @@ def _checking_numbers(validate: Callable[[dict[str, Any]], None]) -> Callable[..
 
 _RESPONSES = "moto.sqs.responses:SQSResponse"
 
-CHANGE = Change(
-    "sqs_validation",
-    "moto.sqs.models",
-    "queue attributes, timeouts, delays and Number attributes outside SQS's ranges are refused, "
-    "and a refused CreateQueue or SetQueueAttributes changes nothing",
-    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html",
-    [
-        Wrap("SQSBackend", "create_queue", _checking_create),
-        Wrap("SQSBackend", "set_queue_attributes", _all_or_nothing),
-        Wrap("SQSBackend", "send_message", _checking_delay),
-        Wrap("SQSBackend", "change_message_visibility_batch", _checking_batch_visibility),
-        Wrap(_RESPONSES, "receive_message", _checking(*RECEIVE_RANGES)),
-        Wrap(_RESPONSES, "change_message_visibility", _checking("VisibilityTimeout")),
-        Wrap("moto.sqs.responses:", "validate_message_attributes", _checking_numbers),
-    ],
-)
+ROWS: list[Row] = [
+    Wrap("SQSBackend", "create_queue", _checking_create),
+    Wrap("SQSBackend", "set_queue_attributes", _all_or_nothing),
+    Wrap("SQSBackend", "send_message", _checking_delay),
+    Wrap("SQSBackend", "change_message_visibility_batch", _checking_batch_visibility),
+    Wrap(_RESPONSES, "receive_message", _checking(*RECEIVE_RANGES)),
+    Wrap(_RESPONSES, "change_message_visibility", _checking("VisibilityTimeout")),
+    Wrap("moto.sqs.responses:", "validate_message_attributes", _checking_numbers),
+]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit.moto_patches.registry import Change, Wrap
+from labkit.moto_patches.registry import Row, Wrap
 
-__all__ = ["CHANGE"]
+__all__ = ["ROWS"]
 
 
 def _zero_is_now(change_visibility: Callable[..., None]) -> Callable[..., None]:
@@ -25,11 +25,4 @@ def _zero_is_now(change_visibility: Callable[..., None]) -> Callable[..., None]:
     return change_visibility_now
 
 
-CHANGE = Change(
-    "sqs_zero_visibility",
-    "moto.sqs.models",
-    "ChangeMessageVisibility with VisibilityTimeout=0 makes the message visible at once",
-    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
-    "API_ChangeMessageVisibility.html",
-    [Wrap("Message", "change_visibility", _zero_is_now)],
-)
+ROWS: list[Row] = [Wrap("Message", "change_visibility", _zero_is_now)]

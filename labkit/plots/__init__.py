@@ -15,6 +15,7 @@ returns an object that shows itself as HTML.
 >>> lab.stop()
 """
 
+from labkit.plots import style
 from labkit.plots.animation import FlowAnimation, animate_flow
 from labkit.plots.decoupling import plot_drain, plot_drain_times, plot_side_by_side
 from labkit.plots.depth import plot_queue_depth
@@ -23,19 +24,13 @@ from labkit.plots.groups import plot_group_order
 from labkit.plots.layout import node_positions
 from labkit.plots.saga import plot_saga
 from labkit.plots.sequence import SequenceRow, plot_sequence, sequence_rows
-from labkit.plots.style import EDGE_STYLE, NODE_STYLE, SAGA_STYLE, SIZES, STYLE, Size, Style
+from labkit.plots.style import *  # noqa: F403  (the visual language, as style.__all__ lists it)
 from labkit.plots.topology import TopologyEdge, plot_topology, topology_edges
 
 __all__ = [
-    "EDGE_STYLE",
-    "NODE_STYLE",
-    "SAGA_STYLE",
-    "SIZES",
-    "STYLE",
+    *style.__all__,
     "FlowAnimation",
     "SequenceRow",
-    "Size",
-    "Style",
     "TopologyEdge",
     "animate_flow",
     "node_positions",

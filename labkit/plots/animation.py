@@ -103,7 +103,7 @@ def animate_flow(
         seen = Flow(hops[: i + 1])
         done = {(e.source, e.target, e.kind): e.label for e in topology_edges(seen)}
         current = hops[i] if hops else None
-        for edge, (start, end) in ends.items():
+        for edge, arrow in ends.items():
             lit = (
                 current is not None
                 and (current.source, current.target) == (edge.source, edge.target)
@@ -111,16 +111,10 @@ def animate_flow(
             )
             label = done.get((edge.source, edge.target, edge.kind))
             draw_arrow(
-                ax,
-                start,
-                end,
-                edge.kind,
-                sz,
-                alpha=1.0 if label else 0.2,
-                width=2.2 if lit else 1.0,
+                ax, arrow, edge.kind, sz, alpha=1.0 if label else 0.2, width=2.2 if lit else 1.0
             )
             if label:
-                lx, ly = midpoint(start, end)
+                lx, ly = midpoint(arrow)
                 ax.text(
                     lx, ly, label, ha="center", va="center", fontsize=sz.font * 0.85,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none"},

@@ -40,10 +40,12 @@ def plot_queue_depth(
     Examples
     --------
     >>> from labkit.trace import Hop
-    >>> queue = "arn:aws:sqs:us-east-1:123456789012:orders"
-    >>> ax = plot_queue_depth([Hop(1, 2.0, "actor:shop", queue, "m1", "sent", "observed")])
+    >>> orders = "arn:aws:sqs:us-east-1:123456789012:orders"
+    >>> hops = [Hop(1, 2.0, "actor:shop", orders, "m1", "sent", "observed"),
+    ...         Hop(2, 5.0, orders, "actor:billing", "m1", "processed", "observed")]
+    >>> ax = plot_queue_depth(hops)
     >>> [(line.get_label(), line.get_ydata().tolist()) for line in ax.get_lines()]
-    [('orders', [0, 1, 1])]
+    [('orders', [0, 1, 0, 0])]
     """
     flow = as_flow(flow)
     sz = STYLE.size(size)

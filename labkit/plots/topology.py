@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["TopologyEdge", "plot_topology", "topology_edges"]
 
 Point = tuple[float, float]
+#: Where an arrow starts and where it ends.
+Ends = tuple[Point, Point]
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def arrow_offsets(edges: tuple[TopologyEdge, ...]) -> dict[TopologyEdge, float]:
 
 def arrow_ends(
     edge: TopologyEdge, pos: dict[str, Point], offsets: dict[TopologyEdge, float]
-) -> tuple[Point, Point]:
+) -> Ends:
     """Where the arrow of `edge` starts and ends, shifted sideways by its offset.
 
     The shift is measured on the pair's canonical direction, so arrows going both ways between
@@ -91,23 +93,18 @@ def arrow_ends(
     return (p[0] + nx_, p[1] + ny_), (q[0] + nx_, q[1] + ny_)
 
 
-def midpoint(start: Point, end: Point) -> Point:
+def midpoint(ends: Ends) -> Point:
     """Where an arrow's label goes: arrows between the same two nodes are already side by side
     (`arrow_offsets`), so labels at their middles do not stack."""
+    start, end = ends
     return start[0] + (end[0] - start[0]) * 0.5, start[1] + (end[1] - start[1]) * 0.5
 
 
 def draw_arrow(
-    ax: Axes,
-    start: Point,
-    end: Point,
-    kind: str,
-    size: Size,
-    *,
-    alpha: float = 1.0,
-    width: float = 1.0,
+    ax: Axes, ends: Ends, kind: str, size: Size, *, alpha: float = 1.0, width: float = 1.0
 ) -> None:
     """An arrow in the style of its hop kind, stopping short of the node markers."""
+    start, end = ends
     colour, style = EDGE_STYLE.get(kind, (GREY, "-"))
     shrink = (size.node**0.5) * 0.75
     ax.annotate(
@@ -205,9 +202,9 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     offsets = arrow_offsets(edges)
     kinds_drawn: list[str] = []
     for edge in edges:
-        start, end = arrow_ends(edge, pos, offsets)
-        draw_arrow(ax, start, end, edge.kind, sz)
-        lx, ly = midpoint(start, end)
+        ends = arrow_ends(edge, pos, offsets)
+        draw_arrow(ax, ends, edge.kind, sz)
+        lx, ly = midpoint(ends)
         colour = EDGE_STYLE.get(edge.kind, (GREY, "-"))[0]
         ax.text(
             lx,

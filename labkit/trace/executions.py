@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.trace.actors import DEFAULT_PUBLISHER
@@ -27,6 +28,7 @@ __all__ = ["Harvester"]
 _TASK_ENDS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
 
 
+@dataclass(eq=False)
 class Harvester:
     """Tracks executions until they end, then turns each one's history into hops.
 
@@ -34,74 +36,62 @@ class Harvester:
     until `harvest` (or a DescribeExecution answer that says the execution has ended).
     """
 
-    def __init__(
-        self,
-        journal: Journal,
-        clients: Clients,
-        resources: Resources,
-        wiring: Wiring,
-        router: Router,
-        state: ExecutionState,
-        time: TraceTime,
-        *,
-        internal: Callable[[], AbstractContextManager[None]],
-        lock: threading.RLock,
-    ) -> None:
-        self._journal = journal
-        self._clients = clients
-        self._resources = resources
-        self._wiring = wiring
-        self._router = router
-        self._state = state
-        self._time = time
-        self._internal = internal
-        self._lock = lock
+    journal: Journal
+    clients: Clients
+    resources: Resources
+    wiring: Wiring
+    router: Router
+    state: ExecutionState
+    time: TraceTime
+    _: KW_ONLY
+    internal: Callable[[], AbstractContextManager[None]]
+    lock: threading.RLock
 
     def track(self, execution: str, machine: str) -> None:
         """Harvest this execution when it ends."""
-        with self._lock:
-            self._state.running[execution] = machine
+        with self.lock:
+            self.state.running[execution] = machine
 
     def started(self, params: dict, parsed: dict, machine: str, caller: str) -> list[str]:
         """StartExecution: the execution, tracked until it ends."""
         arn = str(parsed.get("executionArn", ""))
-        self._journal.hop(caller or DEFAULT_PUBLISHER, machine, arn, "started", evidence="observed")
+        self.journal.hop(caller or DEFAULT_PUBLISHER, machine, arn, "started", evidence="observed")
         self.track(arn, machine)
         return [arn]
 
     def described(self, params: dict, parsed: dict, resource: str, caller: str) -> list[str]:
         """DescribeExecution: an answer that says a tracked execution ended harvests it."""
         arn = str(parsed.get("executionArn", ""))
-        if parsed.get("status") not in (None, "RUNNING") and arn in self._state.running:
+        if parsed.get("status") not in (None, "RUNNING") and arn in self.state.running:
             self._harvest(arn)
         return []
 
     def harvest(self) -> None:
         """Ask about each tracked execution; harvest those that have ended."""
-        for arn in list(self._state.running):
+        for arn in list(self.state.running):
             try:
-                with self._internal():
-                    status = self._clients.client("stepfunctions").describe_execution(
+                with self.internal():
+                    status = self.clients.client("stepfunctions").describe_execution(
                         executionArn=arn
                     )
             except Exception as error:  # still tracked: the next harvest asks again
-                self._journal.failed(f"describing {arn}", error, once=True)
+                self.journal.failed(f"describing {arn}", error, once=True)
                 continue
             if status.get("status") == "RUNNING":
                 continue
             try:
                 self._harvest(arn)
             except Exception as error:  # a tracer look-up must not break the learner's code
-                self._journal.failed(f"harvesting {arn}", error)
+                self.journal.failed(f"harvesting {arn}", error)
 
     def _harvest(self, execution: str) -> None:
         """Turn a finished execution's history into task / compensation hops."""
-        with self._lock:
-            machine = self._state.running.pop(execution, None)
+        with self.lock:
+            machine = self.state.running.pop(execution, None)
         if machine is None:
             return
-        client = self._clients.client("stepfunctions")
-        with self._internal():
+        client = self.clients.client("stepfunctions")
+        with self.internal():
             events = client.get_execution_history(executionArn=execution, maxResults=1000)["events"]
         compensations = self._compensation_states(machine)
         state = ""
@@ -125,19 +115,19 @@ class Harvester:
         compensations: set[str],
     ) -> None:
         kind = event["type"]
-        time = self._time.at(event["timestamp"])
+        time = self.time.at(event["timestamp"])
         target = self._task_target(scheduled)
         labels = (("state", state), ("execution", execution))
         if kind == "TaskSucceeded":
             hop_kind: HopKind = "compensated" if state in compensations else "task"
-            self._journal.hop(
+            self.journal.hop(
                 machine, target, execution, hop_kind, evidence="observed", labels=labels,
                 time=time,
             )  # fmt: skip
             self._task_output(scheduled, target, execution, event, time)
         else:
             details = event.get("taskFailedEventDetails", {})
-            self._journal.hop(
+            self.journal.hop(
                 machine, target, execution, "failed", evidence="observed",
                 detail=f"{details.get('error', kind)}: {details.get('cause', '')}"[:200],
                 labels=labels, time=time,
@@ -153,10 +143,10 @@ class Harvester:
         if not isinstance(output, dict):
             return
         if output.get("MessageId"):
-            self._journal.link(str(output["MessageId"]), execution)
+            self.journal.link(str(output["MessageId"]), execution)
         if scheduled.get("resourceType") == "sns" and output.get("MessageId"):
             params = json.loads(scheduled.get("parameters") or "{}")
-            self._router.fan_out(target, execution, params, time)
+            self.router.fan_out(target, execution, params, time)
 
     def _task_target(self, scheduled: dict) -> str:
         try:
@@ -164,22 +154,22 @@ class Harvester:
         except ValueError:
             params = {}
         service = scheduled.get("resourceType", "")
-        region = scheduled.get("region") or self._resources.region
+        region = scheduled.get("region") or self.resources.region
         if service == "sqs" and params.get("QueueUrl"):
             return queue_arn(str(params["QueueUrl"]), region)
         if service == "sns" and params.get("TopicArn"):
             return str(params["TopicArn"])
         if service == "dynamodb" and params.get("TableName"):
-            return self._resources.table(str(params["TableName"]), region)
+            return self.resources.table(str(params["TableName"]), region)
         if service == "events":
-            return self._resources.bus("default")
+            return self.resources.bus("default")
         if service == "lambda" and params.get("FunctionName"):
-            return self._resources.function(str(params["FunctionName"]), region)
+            return self.resources.function(str(params["FunctionName"]), region)
         return f"service:{service}:{scheduled.get('resource', '')}"
 
     def _compensation_states(self, machine: str) -> set[str]:
         """States reached from a Catch: the saga's compensations."""
-        states = self._wiring.definition(machine).get("States", {})
+        states = self.wiring.definition(machine).get("States", {})
         todo = [c["Next"] for s in states.values() for c in s.get("Catch", []) if "Next" in c]
         found: set[str] = set()
         while todo:

@@ -4,6 +4,7 @@ dead-letter queue inferred from receive counts and confirmed when the message sh
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from labkit.trace.actors import DEFAULT_CONSUMER, DEFAULT_PUBLISHER
@@ -17,46 +18,38 @@ from labkit.trace.wiring import DEFAULT_VISIBILITY, Wiring
 __all__ = ["QueueTracker"]
 
 
+@dataclass(eq=False)
 class QueueTracker:
     """Follows each received message until it is deleted or moved to a dead-letter queue."""
 
-    def __init__(
-        self,
-        journal: Journal,
-        wiring: Wiring,
-        resources: Resources,
-        router: Router,
-        state: QueueState,
-        now: Callable[[], float],
-    ) -> None:
-        self._journal = journal
-        self._wiring = wiring
-        self._resources = resources
-        self._router = router
-        self._state = state
-        self._now = now
+    journal: Journal
+    wiring: Wiring
+    resources: Resources
+    router: Router
+    state: QueueState
+    now: Callable[[], float]
 
     def sent(self, params: dict, parsed: dict, queue: str, caller: str) -> list[str]:
         """SendMessage."""
         mid = str(parsed.get("MessageId", ""))
-        self._journal.hop(caller or DEFAULT_PUBLISHER, queue, mid, "sent", evidence="observed")
+        self.journal.hop(caller or DEFAULT_PUBLISHER, queue, mid, "sent", evidence="observed")
         return [mid]
 
     def sent_batch(self, params: dict, parsed: dict, queue: str, caller: str) -> list[str]:
         """SendMessageBatch: each entry that succeeded."""
         ids = [str(ok["MessageId"]) for ok in parsed.get("Successful", [])]
         for mid in ids:
-            self._journal.hop(caller or DEFAULT_PUBLISHER, queue, mid, "sent", evidence="observed")
+            self.journal.hop(caller or DEFAULT_PUBLISHER, queue, mid, "sent", evidence="observed")
         return ids
 
     def received(self, params: dict, parsed: dict, queue: str, caller: str) -> list[str]:
         """ReceiveMessage: each message in flight now; a short answer may show dead-letter moves."""
-        now = self._now()
-        info = self._wiring.queue(queue, str(params.get("QueueUrl", "")))
+        now = self.now()
+        info = self.wiring.queue(queue, str(params.get("QueueUrl", "")))
         default = info.visibility if info else DEFAULT_VISIBILITY
         visible_at = now + float(params.get("VisibilityTimeout", default))
         messages = parsed.get("Messages", [])
-        inflight = self._state.inflight[queue]
+        inflight = self.state.inflight[queue]
         ids = [self._received_one(queue, inflight, m, caller, visible_at) for m in messages]
         wanted = int(params.get("MaxNumberOfMessages", 1))
         if info is not None and info.dlq and len(messages) < wanted:
@@ -89,9 +82,9 @@ class QueueTracker:
             )
         )
         inflight[sqs_id] = InFlight(origin, count, visible_at)
-        self._state.receipts[str(message.get("ReceiptHandle", ""))] = (queue, sqs_id)
+        self.state.receipts[str(message.get("ReceiptHandle", ""))] = (queue, sqs_id)
         labels = (("sqs_message_id", sqs_id), ("receive_count", str(count)))
-        self._journal.hop(
+        self.journal.hop(
             queue, caller or DEFAULT_CONSUMER, origin, "received", evidence="observed",
             labels=labels,
         )  # fmt: skip
@@ -112,17 +105,17 @@ class QueueTracker:
 
     def purged(self, params: dict, parsed: dict, queue: str, caller: str) -> list[str]:
         """PurgeQueue: nothing is in flight there any more."""
-        self._state.inflight.pop(queue, None)
+        self.state.inflight.pop(queue, None)
         return []
 
     def _processed(self, receipt: str, caller: str) -> list[str]:
-        found = self._state.receipts.pop(receipt, None)
+        found = self.state.receipts.pop(receipt, None)
         if found is None:
             return []
         queue, sqs_id = found
-        state = self._state.inflight[queue].pop(sqs_id, None)
-        origin = state.origin if state else self._journal.origin(sqs_id)
-        self._journal.hop(
+        state = self.state.inflight[queue].pop(sqs_id, None)
+        origin = state.origin if state else self.journal.origin(sqs_id)
+        self.journal.hop(
             queue,
             caller or DEFAULT_CONSUMER,
             origin,
@@ -135,13 +128,13 @@ class QueueTracker:
     def _dead_letter(
         self, queue: str, info: QueueInfo, sqs_id: str, state: InFlight, evidence: Evidence
     ) -> None:
-        inflight = self._state.inflight
+        inflight = self.state.inflight
         inflight[queue].pop(sqs_id, None)
         inflight[info.dlq][sqs_id] = InFlight(state.origin, 0, 0.0)
         if evidence == "inferred":
-            self._state.moved[(info.dlq, sqs_id)] = queue
-        self._journal.link(sqs_id, state.origin)
-        self._journal.hop(
+            self.state.moved[(info.dlq, sqs_id)] = queue
+        self.journal.link(sqs_id, state.origin)
+        self.journal.hop(
             queue,
             info.dlq,
             state.origin,
@@ -156,25 +149,25 @@ class QueueTracker:
         moved = self._moved_into(queue, sqs_id)
         if moved is not None:
             return moved
-        routed = self._router.arrived(queue, sqs_id, body)
+        routed = self.router.arrived(queue, sqs_id, body)
         if routed is not None:
             return routed
-        return self._journal.origin(sqs_id)
+        return self.journal.origin(sqs_id)
 
     def _moved_into(self, queue: str, sqs_id: str) -> str | None:
         """A message seen before in another queue arrived here: a dead-letter move, observed."""
-        source = self._state.moved.pop((queue, sqs_id), None)
+        source = self.state.moved.pop((queue, sqs_id), None)
         if source is not None:
-            origin = self._journal.origin(sqs_id)
-            self._journal.confirm("dead-lettered", source, queue, origin)
+            origin = self.journal.origin(sqs_id)
+            self.journal.confirm("dead-lettered", source, queue, origin)
             return origin
-        for other, states in list(self._state.inflight.items()):
+        for other, states in list(self.state.inflight.items()):
             if other == queue or sqs_id not in states:
                 continue
-            info = self._wiring.queue(other, self._resources.url(other))
+            info = self.wiring.queue(other, self.resources.url(other))
             if info is not None and info.dlq == queue:
                 state = states[sqs_id]
                 self._dead_letter(other, info, sqs_id, state, "observed")
-                self._state.moved.pop((queue, sqs_id), None)
+                self.state.moved.pop((queue, sqs_id), None)
                 return state.origin
         return None

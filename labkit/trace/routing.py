@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import labkit.matcher as matching
@@ -60,6 +61,7 @@ def matched(
     return False, verdict.reasons[0] if verdict.reasons else "did not match"
 
 
+@dataclass(eq=False)
 class Router:
     """Infers SNS and EventBridge deliveries and confirms them from what queues receive.
 
@@ -67,22 +69,13 @@ class Router:
     here; labkit's bridges record the others as they make them.
     """
 
-    def __init__(
-        self,
-        journal: Journal,
-        wiring: Wiring,
-        resources: Resources,
-        state: RoutingState,
-        time: TraceTime,
-        *,
-        moto: bool,
-    ) -> None:
-        self._journal = journal
-        self._wiring = wiring
-        self._resources = resources
-        self._state = state
-        self._time = time
-        self._moto = moto
+    journal: Journal
+    wiring: Wiring
+    resources: Resources
+    state: RoutingState
+    time: TraceTime
+    _: KW_ONLY
+    moto: bool
 
     # SNS -----------------------------------------------------------------------------------
     def published(self, params: dict, parsed: dict, topic: str, caller: str) -> list[str]:
@@ -102,7 +95,7 @@ class Router:
         return ids
 
     def _published(self, topic: str, mid: str, params: dict, caller: str) -> None:
-        self._journal.hop(caller or DEFAULT_PUBLISHER, topic, mid, "sent", evidence="observed")
+        self.journal.hop(caller or DEFAULT_PUBLISHER, topic, mid, "sent", evidence="observed")
         if topic.startswith("arn:") and ":sns:" in topic:
             self.fan_out(topic, mid, params)
 
@@ -110,8 +103,8 @@ class Router:
         """Infer the deliveries of message `mid` published to `topic` (its subscriptions)."""
         body = str(params.get("Message", ""))
         attributes = params.get("MessageAttributes") or {}
-        hop = self._journal.hop
-        for sub in self._wiring.subscriptions(topic):
+        hop = self.journal.hop
+        for sub in self.wiring.subscriptions(topic):
             if not self.natively_delivered(sub.endpoint, sub.protocol):
                 continue
             if sub.policy:
@@ -121,14 +114,14 @@ class Router:
                     continue
             hop(topic, sub.endpoint, mid, "delivered", evidence="inferred", time=time)
             if sub.raw and sub.protocol == "sqs":
-                pending = self._state.raw_pending[sub.endpoint].setdefault(
+                pending = self.state.raw_pending[sub.endpoint].setdefault(
                     body, deque(maxlen=RAW_PENDING_LIMIT)
                 )
                 pending.append(mid)
 
     def natively_delivered(self, target: str, protocol: str = "") -> bool:
         """Whether the backend itself delivers to `target` (else labkit's bridges record it)."""
-        if not self._moto:
+        if not self.moto:
             return True
         service = protocol or (target.split(":")[2] if target.startswith("arn:") else "")
         return service in MOTO_NATIVE_TARGETS
@@ -143,8 +136,8 @@ class Router:
             event_id = answer.get("EventId")
             if not event_id:
                 continue
-            bus_arn = self._resources.bus(str(entry.get("EventBusName") or "default"))
-            self._journal.hop(
+            bus_arn = self.resources.bus(str(entry.get("EventBusName") or "default"))
+            self.journal.hop(
                 caller or DEFAULT_PUBLISHER, bus_arn, event_id, "sent", evidence="observed"
             )
             self._route_event(bus_arn, event_id, entry)
@@ -153,8 +146,8 @@ class Router:
 
     def _route_event(self, bus: str, event_id: str, entry: dict) -> None:
         event = self._event(bus, event_id, entry)
-        hop = self._journal.hop
-        for rule in self._wiring.rules(bus):
+        hop = self.journal.hop
+        for rule in self.wiring.rules(bus):
             if not rule.enabled:
                 continue
             ok, why = matched(rule.pattern or "{}", event=event)
@@ -178,7 +171,7 @@ class Router:
             "detail-type": entry.get("DetailType"),
             "source": entry.get("Source"),
             "account": bus.split(":")[4],
-            "time": self._time.iso(self._time.now()),
+            "time": self.time.iso(self.time.now()),
             "region": bus.split(":")[3],
             "resources": entry.get("Resources", []),
             "detail": detail,
@@ -196,10 +189,10 @@ class Router:
             origin = self._from_rule(queue, sqs_id, body)
             if origin is not None:
                 return origin
-        pending = self._state.raw_pending.get(queue, {}).get(body)
+        pending = self.state.raw_pending.get(queue, {}).get(body)
         if pending:
             origin = pending.popleft()
-            journal = self._journal
+            journal = self.journal
             journal.confirm("delivered", journal.last_source(origin, queue), queue, origin)
             journal.link(sqs_id, origin)
             return origin
@@ -209,7 +202,7 @@ class Router:
         envelope = _json(body)
         if not isinstance(envelope, dict) or envelope.get("Type") != "Notification":
             return None
-        journal = self._journal
+        journal = self.journal
         origin = str(envelope.get("MessageId", ""))
         topic = str(envelope.get("TopicArn", ""))
         if not journal.confirm("delivered", topic, queue, origin):
@@ -221,12 +214,12 @@ class Router:
         event = _json(body)
         if not isinstance(event, dict) or "id" not in event:
             return None
-        journal = self._journal
+        journal = self.journal
         origin = str(event["id"])
-        for rule in self._wiring.rules_targeting(queue):
+        for rule in self.wiring.rules_targeting(queue):
             if journal.confirm("delivered", rule, queue, origin):
                 # the target got it, so the rule matched: confirm bus -> rule too
-                journal.confirm("delivered", self._resources.bus_of_rule(rule), rule, origin)
+                journal.confirm("delivered", self.resources.bus_of_rule(rule), rule, origin)
         journal.link(sqs_id, origin)
         return journal.origin(origin)
 

@@ -7,7 +7,8 @@ import json
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from dataclasses import KW_ONLY, dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labkit.trace.journal import Journal
 from labkit.trace.resources import Resources, queue_arn
@@ -48,8 +49,18 @@ _NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 #: (source, target, what): a topic's subscription, a bus's rule, a rule's target, a redrive.
 Link = tuple[str, str, str]
+T = TypeVar("T")
 
 
+def _cached(cache: dict[str, T], key: str, look_up: Callable[[], T]) -> T:
+    """What `cache` holds for `key`, looked up (and kept) the first time."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = look_up()
+    return found
+
+
+@dataclass(eq=False)
 class Wiring:
     """Cached look-ups of the topology; its failures go to the journal's errors.
 
@@ -57,29 +68,19 @@ class Wiring:
     topics named with it are the lab's.
     """
 
-    def __init__(
-        self,
-        clients: Clients,
-        resources: Resources,
-        cache: WiringCache,
-        journal: Journal,
-        *,
-        internal: Callable[[], AbstractContextManager[None]],
-        lock: threading.RLock,
-        prefix: str = "",
-    ) -> None:
-        self._clients = clients
-        self._resources = resources
-        self._cache = cache
-        self._journal = journal
-        self._internal = internal
-        self._lock = lock
-        self._prefix = prefix
+    clients: Clients
+    resources: Resources
+    cache: WiringCache
+    journal: Journal
+    _: KW_ONLY
+    internal: Callable[[], AbstractContextManager[None]]
+    lock: threading.RLock
+    prefix: str = ""
 
     def invalidate(self, service: str) -> None:
         """Forget the cached wiring of a service (a call in `TOPOLOGY_CHANGES` succeeded)."""
-        cache = self._cache
-        with self._lock:
+        cache = self.cache
+        with self.lock:
             if service == "sqs":
                 cache.queues.clear()
             elif service == "sns":
@@ -91,12 +92,16 @@ class Wiring:
 
     def subscriptions(self, topic: str) -> list[Subscription]:
         """The confirmed subscriptions of a topic."""
-        subs = self._cache.subscriptions.get(topic)
-        if subs is not None:
-            return subs
-        sns = self._clients.client("sns")
+        return _cached(self.cache.subscriptions, topic, lambda: self._list_subscriptions(topic))
+
+    def rules(self, bus: str) -> list[Rule]:
+        """The rules with an event pattern on a bus (scheduled rules fire by the clock)."""
+        return _cached(self.cache.rules, bus, lambda: self._list_rules(bus))
+
+    def _list_subscriptions(self, topic: str) -> list[Subscription]:
+        sns = self.clients.client("sns")
         subs = []
-        with self._internal():
+        with self.internal():
             pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
             for page in pages:
                 for sub in page.get("Subscriptions", []):
@@ -115,18 +120,13 @@ class Wiring:
                             attrs.get("RawMessageDelivery") == "true",
                         )
                     )
-        self._cache.subscriptions[topic] = subs
         return subs
 
-    def rules(self, bus: str) -> list[Rule]:
-        """The rules with an event pattern on a bus (scheduled rules fire by the clock)."""
-        rules = self._cache.rules.get(bus)
-        if rules is not None:
-            return rules
-        events = self._clients.client("events")
+    def _list_rules(self, bus: str) -> list[Rule]:
+        events = self.clients.client("events")
         rules = []
         name = bus.rsplit("/", 1)[-1]
-        with self._internal():
+        with self.internal():
             for page in events.get_paginator("list_rules").paginate(EventBusName=name):
                 for rule in page.get("Rules", []):
                     if "EventPattern" not in rule:
@@ -140,31 +140,30 @@ class Wiring:
                             [t["Arn"] for t in targets.get("Targets", [])],
                         )
                     )
-        self._cache.rules[bus] = rules
         return rules
 
     def rules_targeting(self, queue: str) -> list[str]:
         """The ARNs of the rules looked up so far that target `queue`."""
         return [
             rule.arn
-            for rules in self._cache.rules.values()
+            for rules in self.cache.rules.values()
             for rule in rules
             if queue in rule.targets
         ]
 
     def queue(self, queue: str, url: str) -> QueueInfo | None:
         """A queue's visibility timeout and redrive policy (None: no URL, or no such queue)."""
-        info = self._cache.queues.get(queue)
+        info = self.cache.queues.get(queue)
         if info is not None or not url:
             return info
-        with self._internal():
+        with self.internal():
             try:
-                attrs = self._clients.client("sqs").get_queue_attributes(
+                attrs = self.clients.client("sqs").get_queue_attributes(
                     QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
                 )["Attributes"]
             except Exception as error:  # a tracer look-up must not break the learner's call
                 if _error_code(error) not in _NO_QUEUE:  # a deleted queue is no tracer error
-                    self._journal.failed(f"attributes of {queue}", error, once=True)
+                    self.journal.failed(f"attributes of {queue}", error, once=True)
                 return None
         redrive = json.loads(attrs.get("RedrivePolicy") or "{}")
         info = QueueInfo(
@@ -173,20 +172,19 @@ class Wiring:
             str(redrive.get("deadLetterTargetArn", "")),
             int(redrive.get("maxReceiveCount", 0) or 0),
         )
-        self._cache.queues[queue] = info
+        self.cache.queues[queue] = info
         return info
 
     def definition(self, machine: str) -> dict[str, Any]:
         """A state machine's definition."""
-        definition = self._cache.definitions.get(machine)
-        if definition is None:
-            with self._internal():
-                described = self._clients.client("stepfunctions").describe_state_machine(
-                    stateMachineArn=machine
-                )
-            definition = json.loads(described["definition"])
-            self._cache.definitions[machine] = definition
-        return definition
+        return _cached(self.cache.definitions, machine, lambda: self._describe(machine))
+
+    def _describe(self, machine: str) -> dict[str, Any]:
+        with self.internal():
+            described = self.clients.client("stepfunctions").describe_state_machine(
+                stateMachineArn=machine
+            )
+        return json.loads(described["definition"])
 
     def links(self) -> tuple[tuple[Link, ...], frozenset[str]]:
         """The lab's links and its dead-letter queues, as far as the look-ups get."""
@@ -195,21 +193,21 @@ class Wiring:
         try:
             self._collect(links, dlqs)
         except Exception as error:  # the wiring is decoration: keep what was found, and the flow
-            self._journal.failed("wiring", error, once=True)
+            self.journal.failed("wiring", error, once=True)
         return tuple(links), frozenset(dlqs)
 
     def _collect(self, links: list[Link], dlqs: set[str]) -> None:
-        prefix = self._prefix
-        with self._internal():
-            sqs = self._clients.client("sqs")
+        prefix = self.prefix
+        with self.internal():
+            sqs = self.clients.client("sqs")
             urls = sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
-            sns = self._clients.client("sns")
+            sns = self.clients.client("sns")
             topics = [t["TopicArn"] for t in sns.list_topics().get("Topics", [])]
             buses = [
-                b["Arn"] for b in self._clients.client("events").list_event_buses()["EventBuses"]
+                b["Arn"] for b in self.clients.client("events").list_event_buses()["EventBuses"]
             ]
         for url in urls:
-            info = self.queue(queue_arn(url, self._resources.region), url)
+            info = self.queue(queue_arn(url, self.resources.region), url)
             if info and info.dlq:
                 dlqs.add(info.dlq)
                 links.append((info.arn, info.dlq, "redrive"))

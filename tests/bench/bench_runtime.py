@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
+from tests.scenarios import queue_with_dlq  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqs_depth  # noqa: E402
@@ -69,13 +70,7 @@ def clock_demo() -> float:
     lab = labkit.start_lab()
     try:
         sqs, events = lab.client("sqs"), lab.client("events")
-        dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
-        policy = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 3}
-        url = sqs.create_queue(
-            QueueName="orders",
-            Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(policy)},
-        )["QueueUrl"]
+        url, dlq = queue_with_dlq(lab, "orders", max_receives=3)
 
         def consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures = [

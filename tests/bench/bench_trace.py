@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
+from labkit.lessons.inbox import take_all  # noqa: E402
 
 MESSAGES = 1_000
 ROUND = 50  # messages per round; traced and untraced rounds alternate
@@ -34,24 +34,12 @@ def build(lab: labkit.Lab) -> tuple[str, list[str]]:
 
 
 def one_round(lab: labkit.Lab, topic: str, urls: list[str], n: int) -> None:
-    sns, sqs = lab.client("sns"), lab.client("sqs")
+    sns = lab.client("sns")
     for start in range(0, n, 10):
         for i in range(start, min(start + 10, n)):
             sns.publish(TopicArn=topic, Message=f'{{"order": {i}}}')
         for url in urls:  # drain as we go: depth stays at most 10
-            while True:
-                got: list[dict[str, Any]] = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10
-                ).get("Messages", [])
-                if not got:
-                    break
-                sqs.delete_message_batch(
-                    QueueUrl=url,
-                    Entries=[
-                        {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]}
-                        for k, m in enumerate(got)
-                    ],
-                )
+            take_all(lab, url)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Function", "check_settings"]
 
 
+@dataclass(eq=False)
 class Function:
     """A deployed handler: its ARN, settings, mappings and invocations.
 
@@ -27,35 +29,24 @@ class Function:
     time it takes; its faults are drawn from a generator seeded with ``faults.seed``.
     """
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        name: str,
-        handler: Handler,
-        arn: str,
-        *,
-        concurrency: int,
-        timeout: float,
-        duration: float,
-        faults: Faults,
-        retries: int,
-        dead_letter_url: str,
-        ledger: Ledger,
-    ) -> None:
-        self.runtime = runtime
-        self.name = name
-        self.handler = handler
-        self.arn = arn
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.duration = duration
-        self.faults = faults
-        self.retries = retries
-        self.dead_letter_url = dead_letter_url
-        self.mappings: list[EventSourceMapping] = []
+    runtime: Runtime
+    name: str
+    handler: Handler
+    arn: str
+    _: KW_ONLY
+    concurrency: int
+    timeout: float
+    duration: float
+    faults: Faults
+    retries: int
+    dead_letter_url: str
+    ledger: InitVar[Ledger]
+    mappings: list[EventSourceMapping] = field(default_factory=list, init=False)
+
+    def __post_init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._rng = random.Random(faults.seed)
-        self._busy: list[float] = [0.0] * concurrency
+        self._rng = random.Random(self.faults.seed)
+        self._busy: list[float] = [0.0] * self.concurrency
 
     def __repr__(self) -> str:
         return f"<Function {self.name} concurrency={self.concurrency}>"

@@ -23,10 +23,20 @@ if TYPE_CHECKING:
     from labkit.local.functions.recursion import Chains
     from labkit.local.functions.results import Ledger
 
-__all__ = ["Invoked", "ReadAnswer", "describe", "invoke", "invoke_direct"]
+__all__ = ["Delivery", "Invoked", "ReadAnswer", "describe", "invoke", "invoke_direct"]
 
 #: Reads a handler's answer: (the ids that failed, "") or ((), why the whole invocation failed).
 ReadAnswer = Callable[[Any], tuple[tuple[str, ...], str]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What brought an event to a function: its trigger and source, the messages it carries."""
+
+    trigger: Trigger
+    source: str
+    ids: tuple[str, ...]  # fail together unless the handler's answer says which failed
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -44,20 +54,17 @@ def invoke(
     fn: Function,
     event: Any,
     now: float,
+    delivery: Delivery,
     *,
     ledger: Ledger,
-    trigger: Trigger,
-    source: str,
-    ids: tuple[str, ...],
-    attempt: int = 1,
     read_answer: ReadAnswer | None = None,
     chains: Chains | None = None,
     depth: int = 0,
 ) -> Invoked:
     """Invoke `fn` on one of its free workers at lab time `now`, and record it.
 
-    ``ids``: what the event carries (fail together unless `read_answer` says which failed);
-    ``depth``: the invocations that led to it (what the handler sends is one further on).
+    ``read_answer`` says which of the delivery's messages failed; ``depth``: the invocations
+    that led to it (what the handler sends is one further on).
     """
     worker = fn.free_worker(now)
     assert worker is not None, "invoked with no free worker"
@@ -75,12 +82,12 @@ def invoke(
     if timed_out or took > fn.timeout:
         took, outcome = fn.timeout, "timeout"
         error = f"Task timed out after {fn.timeout:.2f} seconds"
-    failed = ids if error else ()
+    failed = delivery.ids if error else ()
     if not error and read_answer is not None:
-        failed, error, outcome = _read(answer, ids, read_answer)
+        failed, error, outcome = _read(answer, delivery.ids, read_answer)
     fn.occupy(worker, now + took)
     invoked = Invoked(request_id, took, outcome, failed, error)
-    _record(ledger, fn, now, invoked, trigger=trigger, source=source, ids=ids, attempt=attempt)
+    _record(ledger, fn, now, invoked, delivery)
     return invoked
 
 
@@ -95,24 +102,13 @@ def invoke_direct(fn: Function, event: Any, now: float, *, ledger: Ledger) -> An
         invoked = Invoked(request_id, 0.0, "ok", (), "")
     else:
         invoked = Invoked(request_id, 0.0, "error", (), describe(exc))
-    ids = ("direct",) if exc is None else ()
-    _record(ledger, fn, now, invoked, trigger="direct", source="", ids=ids)
+    _record(ledger, fn, now, invoked, Delivery("direct", "", ("direct",) if exc is None else ()))
     if exc is not None:
         raise exc
     return answer
 
 
-def _record(
-    ledger: Ledger,
-    fn: Function,
-    now: float,
-    invoked: Invoked,
-    *,
-    trigger: Trigger,
-    source: str,
-    ids: tuple[str, ...],
-    attempt: int = 1,
-) -> None:
+def _record(ledger: Ledger, fn: Function, now: float, invoked: Invoked, delivery: Delivery) -> None:
     """Keep the invocation in the ledger, numbered, its times to the microsecond."""
     ledger.keep(
         Invocation(
@@ -121,13 +117,13 @@ def _record(
             request_id=invoked.request_id,
             time=round(now, 6),
             duration=round(invoked.took, 6),
-            trigger=trigger,
-            source=source,
-            message_ids=ids,
+            trigger=delivery.trigger,
+            source=delivery.source,
+            message_ids=delivery.ids,
             outcome=invoked.outcome,
             failed_ids=invoked.failed,
             error=invoked.error,
-            attempt=attempt,
+            attempt=delivery.attempt,
         )
     )
 

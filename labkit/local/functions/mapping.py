@@ -9,12 +9,13 @@ queue, which SQS does; the mapping counts it).
 from __future__ import annotations
 
 import json
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.local.functions.events import batch_failures, sqs_record
-from labkit.local.functions.invocation import invoke
+from labkit.local.functions.invocation import Delivery, invoke
 from labkit.local.functions.polling import SQS_RECEIVE_MAX
 from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
@@ -36,34 +37,27 @@ VISIBILITY_EPSILON = 0.001
 Received = tuple[dict[str, Any], float]
 
 
+@dataclass(eq=False)
 class EventSourceMapping:
     """A queue feeding a function: labkit's poller, with Lambda's event-source-mapping rules."""
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        function: Function,
-        queue_url: str,
-        queue_arn: str,
-        *,
-        batch_size: int,
-        window: float,
-        report_failures: bool,
-        uuid_: str,
-        shared: Shared,
-    ) -> None:
-        self.runtime = runtime
-        self.function = function
-        self.queue_url = queue_url
-        self.queue_arn = queue_arn
-        self.batch_size = batch_size
-        self.window = window
-        self.report_failures = report_failures
-        self.uuid = uuid_
-        self.enabled = True
-        self.visibility_timeout = 30.0
-        self.max_receive_count = 0
-        self.dead_letter_arn = ""
+    runtime: Runtime
+    function: Function
+    queue_url: str
+    queue_arn: str
+    _: KW_ONLY
+    batch_size: int
+    window: float
+    report_failures: bool
+    uuid: str
+    shared: InitVar[Shared]
+    enabled: bool = field(default=True, init=False)
+    # read from the queue's attributes by `refresh`
+    visibility_timeout: float = field(default=30.0, init=False)
+    max_receive_count: int = field(default=0, init=False)
+    dead_letter_arn: str = field(default="", init=False)
+
+    def __post_init__(self, shared: Shared) -> None:
         self._shared = shared
         self._buffer: list[Received] = []
         self._buffer_since = 0.0
@@ -173,10 +167,8 @@ class EventSourceMapping:
             self.function,
             {"Records": records},
             now,
+            Delivery("sqs", self.queue_arn, ids),
             ledger=shared.ledger,
-            trigger="sqs",
-            source=self.queue_arn,
-            ids=ids,
             read_answer=partial(batch_failures, ids=ids) if self.report_failures else None,
             chains=shared.chains,
             depth=depth,

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from labkit.local.functions.invocation import invoke
+from labkit.local.functions.invocation import Delivery, invoke
 from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
 
@@ -89,17 +89,9 @@ class Pushes:
             return
         if push.attempt > 1:
             shared.ledger.count_retry()
+        delivery = Delivery(push.trigger, push.source, (push.message_id,), push.attempt)
         invoked = invoke(
-            fn,
-            push.event,
-            now,
-            ledger=shared.ledger,
-            trigger=push.trigger,
-            source=push.source,
-            ids=(push.message_id,),
-            attempt=push.attempt,
-            chains=shared.chains,
-            depth=depth,
+            fn, push.event, now, delivery, ledger=shared.ledger, chains=shared.chains, depth=depth
         )
         shared.hops.add_hop(
             push.source or fn.arn,

@@ -226,7 +226,7 @@ class Runtime:
             batch_size=batch_size,
             window=float(window),
             report_failures=report_failures,
-            uuid_=self._ledger.new_id(),
+            uuid=self._ledger.new_id(),
             shared=self._shared,
         )
         mapping.refresh()
