@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -344,17 +345,19 @@ class Lab:
             )
 
     def _new_session(self) -> None:
-        core = botocore.session.Session()
-        core.register_component("data_loader", shared_loader())
         if self.backend.name == "aws":
+            core = botocore.session.Session()
+            core.register_component("data_loader", shared_loader())
             self._session = boto3.Session(botocore_session=core, region_name=self.region)
         else:
-            # registered before anything else, so every client of this session (lab.client or
-            # lab.session.client) carries it, and kept after stop (Lab.on's hooks are removed)
+            self._session = _mocked_session()
+            core = self._core()
+            core.set_config_variable("region", self.region)
+            # registered before anything else, so every client this lab makes (lab.client or
+            # lab.session.client) carries it, and kept after stop (Lab.on's hooks are removed);
+            # the next lab on this session puts its own in its place
+            core.unregister("provide-client-params", unique_id=BOUND)
             core.register("provide-client-params", self._bound_to(core), unique_id=BOUND)
-            self._session = boto3.Session(
-                botocore_session=core, region_name=self.region, **FAKE_CREDENTIALS
-            )
         # boto3 adds its own data folder to the loader of every session it wraps: keep it once
         paths = shared_loader().search_paths
         paths[:] = dict.fromkeys(paths)
@@ -434,6 +437,19 @@ def current_lab() -> Lab:
             "run the first cell (lab = labkit.start_lab()) and then this one again",
         )
     return _current
+
+
+@functools.cache
+def _mocked_session() -> boto3.Session:
+    """The boto3 session every mocked lab of this process makes its clients from.
+
+    A botocore session registers some 150 handlers of its own when made (a fiftieth of a second);
+    one per process serves every lab that runs on moto, each lab adding and removing its own
+    handlers (``Lab.on``) and binding its clients to itself.
+    """
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_loader())
+    return boto3.Session(botocore_session=core, region_name="us-east-1", **FAKE_CREDENTIALS)
 
 
 def flow(lab: Lab | None = None) -> Flow:
