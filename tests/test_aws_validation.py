@@ -4,12 +4,14 @@ and nothing created or changed; and the boundary values AWS takes are taken.
 One table, run on both backends (`embedded`, and a `python -m labkit.server`). Each refusal
 snapshots every queue (with its attributes and message counts), subscription, rule and state
 machine execution before and after the call: a refused call must leave them all as they were.
+The cases share one lab per backend, reset before each (`lab.reset()` must leave nothing behind:
+a case's set-up would then fail on a name already taken, or its snapshot hold strangers).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ import labkit
 from labkit.lessons.inbox import take_all
 from labkit.matcher.syntax import MAX_WILDCARD_RULES
 from labkit.moto_patches.events_validation import MAX_PATTERN_CHARACTERS, MAX_REQUEST_BYTES
+from tests.conftest import BACKEND_PARAMS
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
@@ -45,6 +48,25 @@ class Accepted:
     call: Callable[[labkit.Lab, Ctx], Any]
     setup: Callable[[labkit.Lab], Ctx] = field(default=lambda lab: {})
     check: Callable[[labkit.Lab, Ctx, Any], None] = field(default=lambda lab, ctx, answer: None)
+
+
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
+def shared_lab(request: pytest.FixtureRequest) -> Iterator[labkit.Lab]:
+    """One lab per backend for the whole table."""
+    if request.param == "endpoint":
+        the_lab = labkit.start_lab("endpoint", endpoint_url=request.getfixturevalue("server_url"))
+    else:
+        the_lab = labkit.start_lab("embedded")
+    yield the_lab
+    the_lab.stop()
+
+
+@pytest.fixture
+def lab(shared_lab: labkit.Lab) -> labkit.Lab:
+    """The backend's lab, emptied: no queue, topic, rule, machine or trace of an earlier case."""
+    shared_lab.reset()
+    assert not any(_snapshot(shared_lab).values())
+    return shared_lab
 
 
 # -- set-ups -----------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
     "plot_saga": lambda lab, size: plots.plot_saga(
         choreography_flow(_SAGA_EVENTS, failures=["ShipmentFailed"], compensations=[]), size=size
     ),
-    "animate_flow": lambda lab, size: plots.animate_flow(lab, size=size, max_frames=2),
+    "animate_flow": lambda lab, size: plots.animate_flow(lab, size=size, max_frames=1),
     "plot_side_by_side": lambda lab, size: plots.plot_side_by_side(_timeline(), size=size),
     "plot_drain": lambda lab, size: plots.plot_drain(_timeline(), limit=2, size=size),
     "plot_drain_times": lambda lab, size: plots.plot_drain_times(

@@ -47,8 +47,16 @@ SERVICES = (
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 #: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
 #: machine), and neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_<SERVICE> (nor a config file's
-#: endpoint_url) can redirect them (botocore's args.py skips configured endpoints then).
-ON_THIS_MACHINE = Config(proxies={}, ignore_configured_endpoint_urls=True)
+#: endpoint_url) can redirect them (botocore's args.py skips configured endpoints then). They make
+#: one attempt: the lab never fails for a moment, so what it refuses it refuses again, and a
+#: retry (standard mode retries LimitExceededException, for one) would only make the cell wait.
+#: Legacy mode with no retries keeps AWS's error messages as they are (standard mode would add
+#: "reached max retries: 0" to every one).
+ON_THIS_MACHINE = Config(
+    proxies={},
+    ignore_configured_endpoint_urls=True,
+    retries={"mode": "legacy", "max_attempts": 0},
+)
 DEFAULT_SEED = 15  # chapter 15
 BOUND = "labkit-client-bound-to-its-lab"
 
