@@ -488,11 +488,40 @@ def test_a_handler_past_its_timeout_is_stopped_on_real_time(
     assert len(outcomes) == 2  # back after the visibility timeout, timed out again
 
 
-def test_a_handler_feeding_its_own_queue_is_stopped_after_16_invocations(
+def test_a_message_sent_by_a_handler_reaches_a_queue_polled_empty_a_moment_before(
     lab: labkit.Lab,
 ) -> None:
+    """The downstream queue was polled (empty) at the same lab instant, before the upstream
+    handler sent to it: run_until_idle still delivers it, and ends with both queues empty."""
+    sqs = lab.client("sqs")
+    first = sqs.create_queue(QueueName="first")["QueueUrl"]
+    second = sqs.create_queue(QueueName="second")["QueueUrl"]
+    seen: list[str] = []
+    lab.functions.deploy(
+        "down", lambda event, context: seen.extend(r["body"] for r in event["Records"])
+    ).consume(second, batch_size=10)
+
+    def up(event: dict, context: object) -> None:
+        for record in event["Records"]:
+            sqs.send_message(QueueUrl=second, MessageBody=record["body"] + "!")
+
+    lab.functions.deploy("up", up).consume(first, batch_size=10)
+    sqs.send_message(QueueUrl=first, MessageBody="order")
+    result = lab.functions.run_until_idle()
+    assert seen == ["order!"]
+    assert result.idle and [i.function for i in result.invocations] == ["up", "down"]
+    for url in (first, second):
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attrs["ApproximateNumberOfMessages"] == "0", url
+
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_a_handler_feeding_its_own_queue_is_stopped_after_16_invocations(
+    lab: labkit.Lab, batch_size: int
+) -> None:
     """Lambda's recursive loop detection: the 17th invocation of one chain does not run; the
-    message goes back to its queue, and the queue's redrive policy moves it to the DLQ."""
+    message goes back to its queue, and the queue's redrive policy moves it to the DLQ. With a
+    batch larger than what the queue holds, the message a handler sends is polled too."""
     sqs = lab.client("sqs")
     dlq = sqs.create_queue(QueueName="echo-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
@@ -506,7 +535,7 @@ def test_a_handler_feeding_its_own_queue_is_stopped_after_16_invocations(
         for record in event["Records"]:
             sqs.send_message(QueueUrl=url, MessageBody=record["body"])
 
-    lab.functions.deploy("echo", echo).consume(url, batch_size=1)
+    lab.functions.deploy("echo", echo).consume(url, batch_size=batch_size)
     sqs.send_message(QueueUrl=url, MessageBody="again")
     result = lab.functions.run_until_idle(max_seconds=120)
     assert len(result.invocations) == 16

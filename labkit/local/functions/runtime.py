@@ -308,12 +308,17 @@ class Runtime:
         first = len(self._ledger)
         while True:
             self._check_instant(now, first)
+            invoked = len(self._ledger)
             progress = self._agenda.run_due(now)
             if self._pushes.run_due(self._functions.values(), now):
                 progress = True
             for mapping in self._mappings:
                 if mapping.poll(now):
                     progress = True
+            if len(self._ledger) != invoked:
+                # a handler may have sent to a queue polled empty a moment ago (its own, too)
+                for mapping in self._mappings:
+                    mapping.poll_again()
             if not progress:
                 return moved
             moved = True
