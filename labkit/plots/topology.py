@@ -1,4 +1,5 @@
-"""Who sent what where: the flow's nodes by kind, one labelled arrow per kind of hop between two.
+"""Who sent what where: the flow's nodes by kind, one arrow between two nodes, labelled with the
+count of each kind of hop.
 
 The drawing pieces here (arrows side by side, nodes with their names) serve the animation too.
 """
@@ -7,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labkit.plots.layout import node_positions
+from labkit.plots.legibility import crosses, marker_boxes, renderer_of, shared_area, text_box
 from labkit.plots.style import (
     EDGE_STYLE,
     GREY,
@@ -22,12 +24,12 @@ from labkit.plots.style import (
     node_handles,
     use_axes,
 )
-from labkit.trace.flows import Flow, FlowLike, as_flow, short_name
+from labkit.trace.flows import EDGE_KINDS, Flow, FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["TopologyEdge", "plot_topology", "topology_edges"]
+__all__ = ["Arrow", "TopologyEdge", "plot_topology", "topology_arrows", "topology_edges"]
 
 Point = tuple[float, float]
 #: Where an arrow starts and where it ends.
@@ -62,42 +64,60 @@ def topology_edges(flow: Flow) -> tuple[TopologyEdge, ...]:
     return tuple(edges)
 
 
-def arrow_offsets(edges: tuple[TopologyEdge, ...]) -> dict[TopologyEdge, float]:
-    """Spread arrows between the same two nodes (either direction) side by side."""
-    groups: dict[tuple[str, str], list[TopologyEdge]] = defaultdict(list)
+@dataclass(frozen=True)
+class Arrow:
+    """One arrow of the topology: every kind of hop from `source` to `target`, one label each.
+
+    It is drawn in the style of its first kind (in the legend's order: delivered before
+    filtered, received before failed, a task before its compensation)."""
+
+    source: str
+    target: str
+    edges: tuple[TopologyEdge, ...]
+
+    @property
+    def kind(self) -> str:
+        return self.edges[0].kind
+
+
+def topology_arrows(edges: tuple[TopologyEdge, ...]) -> tuple[Arrow, ...]:
+    """The edges grouped into one arrow per (source, target), kinds in the legend's order."""
+    pairs: dict[tuple[str, str], list[TopologyEdge]] = defaultdict(list)
     for edge in edges:
-        groups[(min(edge.source, edge.target), max(edge.source, edge.target))].append(edge)
-    offsets: dict[TopologyEdge, float] = {}
-    for group in groups.values():
-        n = len(group)
-        for i, edge in enumerate(group):
-            offsets[edge] = (i - (n - 1) / 2.0) * 0.2
-    return offsets
+        pairs[(edge.source, edge.target)].append(edge)
+    return tuple(
+        Arrow(source, target, tuple(sorted(group, key=lambda e: EDGE_KINDS.index(e.kind))))
+        for (source, target), group in pairs.items()
+    )
 
 
-def arrow_ends(
-    edge: TopologyEdge, pos: dict[str, Point], offsets: dict[TopologyEdge, float]
-) -> Ends:
-    """Where the arrow of `edge` starts and ends, shifted sideways by its offset.
+def arrow_offsets(arrows: tuple[Arrow, ...]) -> dict[Arrow, float]:
+    """Arrows going both ways between two nodes side by side; every other arrow on the line
+    between its nodes' centres."""
+    pairs = {(a.source, a.target) for a in arrows}
+    return {a: 0.12 if (a.target, a.source) in pairs else 0.0 for a in arrows}
+
+
+def arrow_ends(arrow: Arrow, pos: dict[str, Point], offsets: dict[Arrow, float]) -> Ends:
+    """Where `arrow` starts and ends, shifted sideways by its offset.
 
     The shift is measured on the pair's canonical direction, so arrows going both ways between
     two nodes land on opposite sides rather than on top of each other.
     """
-    p, q = pos[edge.source], pos[edge.target]
+    p, q = pos[arrow.source], pos[arrow.target]
     dx, dy = q[0] - p[0], q[1] - p[1]
-    if edge.source > edge.target:
+    if arrow.source > arrow.target:
         dx, dy = -dx, -dy
     norm = (dx * dx + dy * dy) ** 0.5 or 1.0
-    offset = offsets[edge]
+    offset = offsets[arrow] if arrow.source < arrow.target else -offsets[arrow]
     nx_, ny_ = -dy / norm * offset, dx / norm * offset
     return (p[0] + nx_, p[1] + ny_), (q[0] + nx_, q[1] + ny_)
 
 
-def midpoint(ends: Ends) -> Point:
-    """Where an arrow's label goes: arrows between the same two nodes are already side by side
-    (`arrow_offsets`), so labels at their middles do not stack."""
+def along(ends: Ends, t: float) -> Point:
+    """The point a fraction `t` of the way along an arrow."""
     start, end = ends
-    return start[0] + (end[0] - start[0]) * 0.5, start[1] + (end[1] - start[1]) * 0.5
+    return start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t
 
 
 def draw_arrow(
@@ -134,10 +154,11 @@ def draw_nodes(
         kind = flow.kind_of(node)
         colour, marker = NODE_STYLE.get(kind, (GREY, "o"))
         ax.scatter([x], [y], s=size.node, c=colour, marker=marker, zorder=3, alpha=alpha)
-        ax.text(
-            x,
-            y - 0.17,
+        ax.annotate(
             wrapped(short_name(node)),
+            (x, y),
+            xytext=(0, -(size.node**0.5) * 0.6),
+            textcoords="offset points",
             ha="center",
             va="top",
             fontsize=size.font,
@@ -165,17 +186,91 @@ def frame(ax: Axes, pos: dict[str, Point]) -> None:
     """Limits that leave room around the outer nodes for their names; no axes lines."""
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
-    ax.set_xlim(min(xs) - 0.45, max(xs) + 0.45)
-    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.4)
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.35)
     ax.axis("off")
+
+
+def topology_figsize(pos: dict[str, Point], size: Size) -> tuple[float, float]:
+    """A figure with room for every column and row: `size`'s, or larger for a larger flow."""
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    columns, rows = max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
+    width, height = size.figure(max(10.0, 1.35 * columns), max(5.6, 0.75 * rows + 1.6))
+    return width, height
+
+
+#: Where along an arrow its label may go, best first: the middle, then outwards. An arrow
+#: from a node that fans out tries nearer its target first, where the arrows have spread.
+LABEL_STOPS = (0.5, 0.6, 0.4, 0.7, 0.3, 0.78, 0.22)
+
+
+def label_stops(arrow: Arrow, arrows: tuple[Arrow, ...]) -> list[float]:
+    """The places along `arrow` to try for its label, best first."""
+    fan_out = sum(a.source == arrow.source for a in arrows)
+    fan_in = sum(a.target == arrow.target for a in arrows)
+    prefer = 0.62 if fan_out > fan_in else 0.38 if fan_in > fan_out else 0.5
+    return sorted(LABEL_STOPS, key=lambda t: (round(abs(t - prefer), 3), -t))
+
+
+def place_labels(
+    ax: Axes, labelled: list[tuple[Ends, list[tuple[str, str]], list[float]]], size: Size
+) -> None:
+    """Write each arrow's labels (text, colour), stacked, at the first of its stops where they
+    cover no other text or marker; failing that, where they cover least.
+
+    Placement measures the texts as they will be drawn: the figure's layout is settled first,
+    so every other text and marker must already be on the axes.
+    """
+    from matplotlib.transforms import Bbox
+
+    figure = ax.figure
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
+    renderer = renderer_of(figure)
+    taken = [text_box(t, renderer) for t in ax.texts if t.get_text()]
+    taken += [box for _, box in marker_boxes(ax, renderer)]
+    line = size.font * 0.9 * 1.55  # points between stacked labels
+    for ends, labels, stops in labelled:
+        stack = []
+        for i, (text, colour) in enumerate(labels):
+            stack.append(
+                ax.annotate(
+                    text,
+                    along(ends, stops[0]),
+                    xytext=(0, ((len(labels) - 1) / 2 - i) * line),
+                    textcoords="offset points",
+                    ha="center",
+                    va="center",
+                    fontsize=size.font * 0.9,
+                    color=colour,
+                    zorder=5,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.6},
+                )
+            )
+
+        def cost(t: float, stack: list[Any] = stack, ends: Ends = ends) -> float:
+            for label in stack:
+                label.xy = along(ends, t)
+            box = Bbox.union([text_box(label, renderer) for label in stack])
+            covered = sum(shared_area(box, other) for other in taken if crosses(box, other))
+            return covered + box.width * box.height - shared_area(box, ax.bbox)
+
+        costs = {t: cost(t) for t in stops}
+        best = min(stops, key=lambda t: (costs[t] > 0, costs[t], stops.index(t)))
+        cost(best)  # leave the labels there
+        taken.extend(text_box(label, renderer) for label in stack)
 
 
 @documented
 def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = None) -> Axes:
     """Draw who sent what where: nodes by kind, arrows labelled with their counts.
 
-    Delivered, filtered and dead-lettered counts each get their own arrow; wiring that has
-    carried nothing yet is a faint dotted arrow labelled 0.
+    One arrow from a node to another, with a label for each kind of hop between them
+    (delivered, filtered, failed, ...) in that kind's colour; wiring that has carried nothing
+    yet is a faint dotted arrow labelled 0. Labels sit along their arrows where they cover no
+    other text, and the figure grows with the flow.
 
     Parameters
     ----------
@@ -192,35 +287,25 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     >>> queue = "arn:aws:sqs:us-east-1:123456789012:orders"
     >>> ax = plot_topology(Flow([Hop(1, 0.0, "actor:shop", queue, "m1", "sent", "observed")]))
     >>> [t.get_text() for t in ax.texts if t.get_text()]  # arrows are texts without text
-    ['1 sent', 'shop', 'orders']
+    ['shop', 'orders', '1 sent']
     """
     flow = as_flow(flow)
     sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figsize)
     pos = node_positions(flow)
-    edges = topology_edges(flow)
-    offsets = arrow_offsets(edges)
+    ax = use_axes(ax, topology_figsize(pos, sz))
+    arrows = topology_arrows(topology_edges(flow))
+    offsets = arrow_offsets(arrows)
+    labelled = []
     kinds_drawn: list[str] = []
-    for edge in edges:
-        ends = arrow_ends(edge, pos, offsets)
-        draw_arrow(ax, ends, edge.kind, sz)
-        lx, ly = midpoint(ends)
-        colour = EDGE_STYLE.get(edge.kind, (GREY, "-"))[0]
-        ax.text(
-            lx,
-            ly,
-            edge.label,
-            ha="center",
-            va="center",
-            fontsize=sz.font * 0.85,
-            color=colour,
-            zorder=5,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.6},
-        )
-        if edge.kind not in kinds_drawn:
-            kinds_drawn.append(edge.kind)
+    for arrow in arrows:
+        ends = arrow_ends(arrow, pos, offsets)
+        draw_arrow(ax, ends, arrow.kind, sz)
+        colours = [(e.label, EDGE_STYLE.get(e.kind, (GREY, "-"))[0]) for e in arrow.edges]
+        labelled.append((ends, colours, label_stops(arrow, arrows)))
+        kinds_drawn += [e.kind for e in arrow.edges if e.kind not in kinds_drawn]
     node_kinds = draw_nodes(ax, flow, pos, sz)
     frame(ax, pos)
     ax.set_title("Topology: who sent what where", fontsize=sz.font * 1.3)
     legend(ax, node_handles(node_kinds, sz) + edge_handles(kinds_drawn, sz), sz)
+    place_labels(ax, labelled, sz)
     return ax
