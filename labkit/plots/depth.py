@@ -85,12 +85,7 @@ def plot_queue_depth(
             xs,
             ys,
             where="post",
-            label=short_name(queue)
-            + (
-                (" (dead-letter, right scale)" if own_scale else " (dead-letter)")
-                if is_dead
-                else ""
-            ),
+            label=short_name(queue) + (note if is_dead else ""),
             color=VERMILION if is_dead else SERIES[i % len(SERIES)],
             linestyle="--" if is_dead else "-",
             linewidth=sz.line * 1.2,
