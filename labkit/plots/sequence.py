@@ -119,7 +119,7 @@ def plot_sequence(
         if row.attempt:
             # Lambda's own invocation of the function, not a delivery by the row's source:
             # a mark on the function's lane, said in words
-            draw_attempt(ax, row, x1, y, last=x1 == len(lanes) - 1, size=sz)
+            draw_attempt(ax, row, x1, y, left=x1 > (len(lanes) - 1) / 2, size=sz)
         else:
             draw_hop(ax, row, x0, x1, y, sz)
         if row.time != last_time:
@@ -174,16 +174,16 @@ def draw_hop(ax: Axes, row: SequenceRow, x0: float, x1: float, y: float, sz: Siz
     )
 
 
-def draw_attempt(ax: Axes, row: SequenceRow, x: float, y: float, *, last: bool, size: Size) -> None:
+def draw_attempt(ax: Axes, row: SequenceRow, x: float, y: float, *, left: bool, size: Size) -> None:
     """An invocation attempt as a mark on the function's lane (x failed, o processed), said in
-    words beside it, on the side away from the figure's edge."""
+    words beside it: on its `left` for a lane in the right half, where there is more room."""
     colour = EDGE_STYLE.get(row.kind, (GREY, "-"))[0]
     ax.scatter([x], [y], s=size.area(70), c=colour, marker="X" if row.kind == "failed" else "o")
     ax.text(
-        x - 0.12 if last else x + 0.12,
+        x - 0.12 if left else x + 0.12,
         y,
         attempt_text(row),
-        ha="right" if last else "left",
+        ha="right" if left else "left",
         va="center",
         fontsize=size.font * 0.75,
         color=colour,
