@@ -24,7 +24,7 @@ from labkit.plots.style import (
     node_handles,
     use_axes,
 )
-from labkit.trace.flows import EDGE_KINDS, Flow, FlowLike, as_flow, short_name
+from labkit.trace.flows import Flow, FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -68,8 +68,8 @@ def topology_edges(flow: Flow) -> tuple[TopologyEdge, ...]:
 class Arrow:
     """One arrow of the topology: every kind of hop from `source` to `target`, one label each.
 
-    It is drawn in the style of its first kind (in the legend's order: delivered before
-    filtered, received before failed, a task before its compensation)."""
+    It is drawn in the style of its first kind (`ARROW_ORDER`: delivered before filtered,
+    received before failed, a task before its failure or compensation)."""
 
     source: str
     target: str
@@ -80,13 +80,30 @@ class Arrow:
         return self.edges[0].kind
 
 
+#: The order of an arrow's kinds: what carried messages on before what stopped or undid them.
+ARROW_ORDER = (
+    "sent",
+    "started",
+    "delivered",
+    "received",
+    "processed",
+    "task",
+    "redriven",
+    "dead-lettered",
+    "filtered",
+    "failed",
+    "compensated",
+    "wired",
+)
+
+
 def topology_arrows(edges: tuple[TopologyEdge, ...]) -> tuple[Arrow, ...]:
-    """The edges grouped into one arrow per (source, target), kinds in the legend's order."""
+    """The edges grouped into one arrow per (source, target), in `ARROW_ORDER`."""
     pairs: dict[tuple[str, str], list[TopologyEdge]] = defaultdict(list)
     for edge in edges:
         pairs[(edge.source, edge.target)].append(edge)
     return tuple(
-        Arrow(source, target, tuple(sorted(group, key=lambda e: EDGE_KINDS.index(e.kind))))
+        Arrow(source, target, tuple(sorted(group, key=lambda e: ARROW_ORDER.index(e.kind))))
         for (source, target), group in pairs.items()
     )
 
@@ -196,7 +213,7 @@ def topology_figsize(pos: dict[str, Point], size: Size) -> tuple[float, float]:
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     columns, rows = max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
-    width, height = size.figure(max(10.0, 1.35 * columns), max(5.6, 0.75 * rows + 1.6))
+    width, height = size.figure(max(10.0, 1.7 * columns), max(5.6, 0.95 * rows + 1.8))
     return width, height
 
 
@@ -222,8 +239,6 @@ def place_labels(
     Placement measures the texts as they will be drawn: the figure's layout is settled first,
     so every other text and marker must already be on the axes.
     """
-    from matplotlib.transforms import Bbox
-
     figure = ax.figure
     engine = figure.get_layout_engine()
     if engine is not None:
@@ -233,34 +248,64 @@ def place_labels(
     taken += [box for _, box in marker_boxes(ax, renderer)]
     line = size.font * 0.9 * 1.55  # points between stacked labels
     for ends, labels, stops in labelled:
-        stack = []
-        for i, (text, colour) in enumerate(labels):
-            stack.append(
-                ax.annotate(
-                    text,
-                    along(ends, stops[0]),
-                    xytext=(0, ((len(labels) - 1) / 2 - i) * line),
-                    textcoords="offset points",
-                    ha="center",
-                    va="center",
-                    fontsize=size.font * 0.9,
-                    color=colour,
-                    zorder=5,
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.6},
-                )
+        stack = [
+            ax.annotate(
+                text,
+                along(ends, stops[0]),
+                xytext=(0, 0),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=size.font * 0.9,
+                color=colour,
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.6},
             )
+            for text, colour in labels
+        ]
+        # beside the arrow when nothing on it is free: half the stack's height and a little
+        (x0, y0), (x1, y1) = ax.transData.transform(ends)
+        norm = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 or 1.0
+        normal = (-(y1 - y0) / norm, (x1 - x0) / norm)
+        aside = line * len(labels) / 2 + 3
+        spots = [(t, side * aside) for side in (0, 1, -1) for t in stops]
 
-        def cost(t: float, stack: list[Any] = stack, ends: Ends = ends) -> float:
-            for label in stack:
-                label.xy = along(ends, t)
-            box = Bbox.union([text_box(label, renderer) for label in stack])
+        placed = LabelStack(stack, ends, normal, line)
+
+        def cost(spot: tuple[float, float], placed: LabelStack = placed) -> float:
+            box = placed.move(spot, renderer)
             covered = sum(shared_area(box, other) for other in taken if crosses(box, other))
             return covered + box.width * box.height - shared_area(box, ax.bbox)
 
-        costs = {t: cost(t) for t in stops}
-        best = min(stops, key=lambda t: (costs[t] > 0, costs[t], stops.index(t)))
+        costs = {spot: cost(spot) for spot in spots}
+        best = min(spots, key=lambda spot: (costs[spot] > 0, costs[spot], spots.index(spot)))
         cost(best)  # leave the labels there
         taken.extend(text_box(label, renderer) for label in stack)
+
+
+@dataclass(frozen=True)
+class LabelStack:
+    """An arrow's labels, one above the other, `line` points apart, moved along the arrow."""
+
+    texts: list[Any]
+    ends: Ends
+    normal: Point  # the arrow's sideways direction on the canvas
+    line: float
+
+    def move(self, spot: tuple[float, float], renderer: Any) -> Any:
+        """Put the stack at `spot`: how far along its arrow (0 to 1), how far beside it
+        (points); returns the box it covers."""
+        from matplotlib.transforms import Bbox
+
+        t, shift = spot
+        middle = (len(self.texts) - 1) / 2
+        for i, text in enumerate(self.texts):
+            text.xy = along(self.ends, t)
+            text.xyann = (
+                self.normal[0] * shift,
+                self.normal[1] * shift + (middle - i) * self.line,
+            )
+        return Bbox.union([text_box(text, renderer) for text in self.texts])
 
 
 @documented
