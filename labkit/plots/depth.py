@@ -60,8 +60,11 @@ def plot_queue_depth(
         depths = {q: s for q, s in depths.items() if q in wanted or short_name(q) in wanted}
     times = {t for series in depths.values() for t, _, _ in series}
     by_time = len(times) > 1
-    # every line runs on to the last change of any queue, so a quiet queue's level stays visible
-    last = max((t if by_time else s for d in depths.values() for t, s, _ in d), default=0)
+    # every line runs on past the last change of any queue, so a quiet queue's level, and a
+    # change at the very end, stay visible
+    changes = [t if by_time else s for d in depths.values() for t, s, _ in d]
+    last = max(changes, default=0)
+    last += (last - min(changes, default=0)) * 0.04
     dead = {q for q in depths if flow.kind_of(q) == "dead-letter queue"}
     top = {
         side: max(
@@ -96,13 +99,12 @@ def plot_queue_depth(
     ax.set_ylabel("messages in the queue", fontsize=sz.font)
     ax.grid(alpha=0.3)
     ax.set_title("Queue depth over time", fontsize=sz.font * 1.3)
-    for axes, highest in (
-        (ax, max(top.values()) if not own_scale else top[False]),
-        (right, top[True]),
-    ):
+    scales = [(ax, top[False]), (right, top[True])] if own_scale else [(ax, max(top.values()))]
+    for axes, highest in scales:
         axes.tick_params(labelsize=sz.font * 0.9)
         axes.yaxis.get_major_locator().set_params(integer=True)
-        axes.set_ylim(-0.2 if highest < 10 else -highest / 50, highest + max(0.5, highest / 20))
+        # the same proportions on both scales, so their zeros are level
+        axes.set_ylim(-0.06 * max(highest, 1), 1.1 * max(highest, 1))
     if own_scale:
         right.set_ylabel("messages in the dead-letter queue", fontsize=sz.font, color=VERMILION)
     handles = ax.get_legend_handles_labels()[0]
