@@ -58,6 +58,8 @@ STRICT_ENV = "LABKIT_STRICT_PLOTS"
 #: how far (pixels) two boxes may touch, or a box pass an edge, before it counts: antialiasing
 #: and rounding, not a reader's problem
 SLACK = 1.0
+#: a box as its extents on the canvas, (x0, y0, x1, y1) in pixels: plain numbers compare fast
+Extents = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class _Drawn:
     """Something drawn, as the area it covers: `inside` is the axes it must stay within."""
 
     name: str
-    box: Bbox
+    box: Extents
     inside: Axes | None
 
 
@@ -155,11 +157,9 @@ def marker_boxes(ax: Axes, renderer: RendererBase) -> list[tuple[str, Bbox]]:
     return drawn
 
 
-def crosses(a: Bbox, b: Bbox) -> bool:
+def crosses(a: Extents, b: Extents) -> bool:
     """Whether boxes `a` and `b` cover each other by more than the slack, both ways."""
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return width > SLACK and height > SLACK
+    return min(a[2], b[2]) - max(a[0], b[0]) > SLACK and min(a[3], b[3]) - max(a[1], b[1]) > SLACK
 
 
 def renderer_of(figure: Figure) -> RendererBase:
@@ -172,19 +172,19 @@ def renderer_of(figure: Figure) -> RendererBase:
     return canvas.get_renderer()
 
 
-def shared_area(a: Bbox, b: Bbox) -> float:
+def shared_area(a: Extents, b: Extents) -> float:
     """The area (pixels squared) boxes `a` and `b` have in common."""
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
     return max(0.0, width) * max(0.0, height)
 
 
-def _within(box: Bbox, frame: Bbox) -> bool:
+def _within(box: Extents, frame: Extents) -> bool:
     return (
-        box.x0 >= frame.x0 - SLACK
-        and box.y0 >= frame.y0 - SLACK
-        and box.x1 <= frame.x1 + SLACK
-        and box.y1 <= frame.y1 + SLACK
+        box[0] >= frame[0] - SLACK
+        and box[1] >= frame[1] - SLACK
+        and box[2] <= frame[2] + SLACK
+        and box[3] <= frame[3] + SLACK
     )
 
 
@@ -206,15 +206,15 @@ def layout_problems(fig: Figure, renderer: RendererBase | None = None) -> list[L
     renderer = renderer or renderer_of(fig)
     # the figure's own texts (a suptitle among them) and legends
     placed = [*fig.texts, *(t for lg in fig.legends for t in (*lg.get_texts(), lg.get_title()))]
-    texts = [_Drawn(_named(t), text_box(t, renderer), None) for t in placed if _shown(t)]
+    texts = [_Drawn(_named(t), text_box(t, renderer).extents, None) for t in placed if _shown(t)]
     markers: list[_Drawn] = []
     for ax in fig.axes:
         if not ax.get_visible():
             continue
         own, decorations = _axes_texts(ax)
-        texts += [_Drawn(_named(t), text_box(t, renderer), ax) for t in own]
-        texts += [_Drawn(_named(t), text_box(t, renderer), None) for t in decorations]
-        markers += [_Drawn(name, box, ax) for name, box in marker_boxes(ax, renderer)]
+        texts += [_Drawn(_named(t), text_box(t, renderer).extents, ax) for t in own]
+        texts += [_Drawn(_named(t), text_box(t, renderer).extents, None) for t in decorations]
+        markers += [_Drawn(name, box.extents, ax) for name, box in marker_boxes(ax, renderer)]
     problems = [
         LayoutProblem("overlap", f"{a.name} and {b.name}")
         for i, a in enumerate(texts)
@@ -222,9 +222,9 @@ def layout_problems(fig: Figure, renderer: RendererBase | None = None) -> list[L
         if crosses(a.box, b.box)
     ]
     for drawn in [*texts, *markers]:
-        if drawn.inside is not None and not _within(drawn.box, drawn.inside.bbox):
+        if drawn.inside is not None and not _within(drawn.box, drawn.inside.bbox.extents):
             problems.append(LayoutProblem("outside the axes", drawn.name))
-        elif not _within(drawn.box, fig.bbox):
+        elif not _within(drawn.box, fig.bbox.extents):
             problems.append(LayoutProblem("outside the figure", drawn.name))
     return problems
 

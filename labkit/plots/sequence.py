@@ -205,6 +205,6 @@ def turn_to_fit(ax: Axes) -> None:
             label.set_rotation(angle)
             label.set_horizontalalignment("center" if angle == 0 else "left")
             label.set_rotation_mode("anchor" if angle else "default")
-        boxes = [text_box(label, renderer) for label in labels]
+        boxes = [text_box(label, renderer).extents for label in labels]
         if not any(crosses(a, b) for a, b in zip(boxes, boxes[1:], strict=False)):
             return

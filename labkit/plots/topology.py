@@ -244,8 +244,9 @@ def place_labels(
     if engine is not None:
         engine.execute(figure)
     renderer = renderer_of(figure)
-    taken = [text_box(t, renderer) for t in ax.texts if t.get_text()]
-    taken += [box for _, box in marker_boxes(ax, renderer)]
+    taken = [text_box(t, renderer).extents for t in ax.texts if t.get_text()]
+    taken += [box.extents for _, box in marker_boxes(ax, renderer)]
+    inside = ax.bbox.extents
     line = size.font * 0.9 * 1.55  # points between stacked labels
     for ends, labels, stops in labelled:
         stack = [
@@ -271,16 +272,16 @@ def place_labels(
         spots = [(t, side * aside) for side in (0, 1, -1) for t in stops]
 
         placed = LabelStack(stack, ends, normal, line)
-
-        def cost(spot: tuple[float, float], placed: LabelStack = placed) -> float:
-            box = placed.move(spot, renderer)
-            covered = sum(shared_area(box, other) for other in taken if crosses(box, other))
-            return covered + box.width * box.height - shared_area(box, ax.bbox)
-
-        costs = {spot: cost(spot) for spot in spots}
-        best = min(spots, key=lambda spot: (costs[spot] > 0, costs[spot], spots.index(spot)))
-        cost(best)  # leave the labels there
-        taken.extend(text_box(label, renderer) for label in stack)
+        boxes = [box.extents for box in placed.boxes(spots, renderer)]
+        costs = [
+            sum(shared_area(box, other) for other in taken if crosses(box, other))
+            + (box[2] - box[0]) * (box[3] - box[1])
+            - shared_area(box, inside)
+            for box in boxes
+        ]
+        best = min(range(len(spots)), key=lambda i: (costs[i] > 0, costs[i], i))
+        placed.put(spots[best])
+        taken.append(boxes[best])
 
 
 @dataclass(frozen=True)
@@ -292,11 +293,9 @@ class LabelStack:
     normal: Point  # the arrow's sideways direction on the canvas
     line: float
 
-    def move(self, spot: tuple[float, float], renderer: Any) -> Any:
+    def put(self, spot: tuple[float, float]) -> None:
         """Put the stack at `spot`: how far along its arrow (0 to 1), how far beside it
-        (points); returns the box it covers."""
-        from matplotlib.transforms import Bbox
-
+        (points)."""
         t, shift = spot
         middle = (len(self.texts) - 1) / 2
         for i, text in enumerate(self.texts):
@@ -305,7 +304,23 @@ class LabelStack:
                 self.normal[0] * shift,
                 self.normal[1] * shift + (middle - i) * self.line,
             )
-        return Bbox.union([text_box(text, renderer) for text in self.texts])
+
+    def boxes(self, spots: list[tuple[float, float]], renderer: Any) -> list[Any]:
+        """The box the stack would cover at each of `spots`, measured once and moved."""
+        from matplotlib.transforms import Bbox
+
+        ax = self.texts[0].axes
+        self.put((0.0, 0.0))
+        shape = Bbox.union([text_box(text, renderer) for text in self.texts])
+        start = ax.transData.transform(along(self.ends, 0.0))
+        pixels = renderer.points_to_pixels(1.0)
+        found = []
+        for t, shift in spots:
+            x, y = ax.transData.transform(along(self.ends, t))
+            dx = x - start[0] + self.normal[0] * shift * pixels
+            dy = y - start[1] + self.normal[1] * shift * pixels
+            found.append(shape.translated(dx, dy))
+        return found
 
 
 @documented
