@@ -42,10 +42,10 @@ unit: $(STAMP)
 	$(PY) -m pytest -q -n 2 --doctest-modules labkit tests
 
 notebooks-check: $(STAMP)
-	$(PY) -m pytest -q $(NBVAL) notebooks
+	LABKIT_STRICT_PLOTS=1 $(PY) -m pytest -q $(NBVAL) notebooks
 
 notebooks-endpoint: $(STAMP)
-	$(PY) -m labkit.server --port 0 -- $(PY) -m pytest -q $(NBVAL) notebooks
+	LABKIT_STRICT_PLOTS=1 $(PY) -m labkit.server --port 0 -- $(PY) -m pytest -q $(NBVAL) notebooks
 
 ## make notebooks: write the solutions notebooks from the lessons (tests/tools/solutions.py), then
 ## re-execute every notebook and store its outputs (never edit outputs by hand); NB=<lesson> runs

@@ -10,6 +10,9 @@ Under ``-n N --dist loadfile`` a notebook on one backend runs whole, in order, o
 while the unit tests fill the other workers: one pool for everything instead of phases that
 wait for each other. With ``--nbval-fork-kernels`` each notebook's kernel is forked from a warm
 process (``tests/kernelfork.py``) instead of starting Python and its imports afresh.
+
+Every figure drawn through labkit is checked as it is drawn (``LABKIT_STRICT_PLOTS``,
+`labkit.plots.legibility`): labels on labels or off their axes fail the cell that drew them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
+from labkit.plots.legibility import STRICT_ENV as STRICT_PLOTS
 from tests import kernelfork
 from tests.labserver import SERVER
 
@@ -60,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # every figure a lesson draws through labkit must read cleanly: a label on a label, or one
+    # off its axes, fails the cell that drew it (labkit.plots.legibility); kernels inherit this
+    os.environ[STRICT_PLOTS] = "1"
     if not config.option.nbval_fork_kernels:
         return
     if not kernelfork.available():

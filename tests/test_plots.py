@@ -20,6 +20,14 @@ import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
 from labkit.plots.layout import node_positions  # noqa: E402
+from labkit.plots.legibility import (  # noqa: E402
+    STRICT_ENV,
+    PlotLayoutError,
+    layout_problems,
+    strict,
+    watch,
+)
+from labkit.trace import Hop  # noqa: E402
 from labkit.trace.flows import Flow, short_name  # noqa: E402
 from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
 
@@ -48,18 +56,10 @@ def texts(ax: Any) -> list[str]:
     return [t.get_text() for t in ax.texts]
 
 
-def overlaps(ax: Any) -> list[tuple[str, str]]:
-    """Pairs of visible texts whose boxes intersect once drawn."""
-    fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_text()]
-    return [
-        (a, b)
-        for i, (a, box_a) in enumerate(boxes)
-        for b, box_b in boxes[i + 1 :]
-        if box_a.overlaps(box_b)
-    ]
+def problems(ax: Any) -> list[str]:
+    """What the layout check finds in the axes' figure once drawn."""
+    ax.figure.canvas.draw()
+    return [str(problem) for problem in layout_problems(ax.figure)]
 
 
 def test_layout_is_layered_and_repeatable(embedded_lab: labkit.Lab) -> None:
@@ -102,7 +102,7 @@ def test_topology_draws_every_count_without_overlaps(
     for node in flow.nodes():
         assert short_name(node) in [t.replace("\n", "") for t in drawn]
     assert ax.get_title() and ax.get_legend() is not None
-    assert overlaps(ax) == []
+    assert problems(ax) == []
     plt.close(ax.figure)
 
 
@@ -144,7 +144,7 @@ def test_sequence_has_one_arrow_per_hop_in_order(flows: dict[str, Flow]) -> None
         "t=93s",
         "t=124s",
     ]
-    assert ax.get_title() and ax.get_legend() is not None and overlaps(ax) == []
+    assert ax.get_title() and ax.get_legend() is not None and problems(ax) == []
     plt.close(ax.figure)
 
 
@@ -173,7 +173,7 @@ def test_saga_timeline_shows_forward_failure_compensation(
     ]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["forward", "failed", "compensation"]
-    assert overlaps(ax) == []
+    assert problems(ax) == []
     plt.close(ax.figure)
 
 
@@ -235,3 +235,130 @@ def test_importing_labkit_loads_no_plotting_library() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# -- the layout check every lesson's figures pass --------------------------------------------
+def figure_with(*texts: tuple[float, float, str]) -> Any:
+    fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    for x, y, text in texts:
+        ax.text(x, y, text, ha="center", va="center")
+    return ax
+
+
+def test_the_layout_check_names_labels_drawn_on_each_other() -> None:
+    ax = figure_with((0.5, 0.5, "billing"), (0.52, 0.51, "shipping"), (0.5, 0.2, "apart"))
+    assert problems(ax) == ["overlap: 'billing' and 'shipping'"]
+    plt.close(ax.figure)
+
+
+def test_the_layout_check_counts_a_label_s_box_as_part_of_it() -> None:
+    ax = figure_with((0.5, 0.5, "billing"), (0.5, 0.44, "orders"))
+    assert problems(ax) == []  # the texts alone just clear each other
+    ax.texts[0].set_bbox({"boxstyle": "round,pad=0.6", "fc": "white"})
+    assert problems(ax) == ["overlap: 'billing' and 'orders'"]
+    plt.close(ax.figure)
+
+
+def test_the_layout_check_finds_labels_and_markers_off_their_axes() -> None:
+    ax = figure_with((1.3, 0.5, "lost label"), (0.5, 0.5, "kept"))
+    ax.scatter([0.995], [0.2], s=400, label="queues")
+    ax.scatter([0.5], [0.8], s=400)
+    assert problems(ax) == [
+        "outside the axes: 'lost label'",
+        "outside the axes: a marker of 'queues'",
+    ]
+    plt.close(ax.figure)
+
+
+def test_the_layout_check_passes_a_clean_figure_and_ignores_what_is_not_drawn() -> None:
+    ax = figure_with((0.3, 0.5, "billing"), (0.7, 0.5, "shipping"))
+    ax.set_title("Two queues")
+    ax.plot([0, 1], [0, 1], label="depth")
+    ax.legend(loc="lower right")
+    assert problems(ax) == []
+    # tick labels on top of each other, on an axes whose axis is off: never drawn
+    ax.set_xticks([0.5, 0.501], ["a long tick label", "another long one"])
+    assert problems(ax) == ["overlap: 'a long tick label' and 'another long one'"]
+    ax.axis("off")
+    assert problems(ax) == []
+    plt.close(ax.figure)
+
+
+def test_a_watched_figure_refuses_to_draw_with_a_problem_only_while_strict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    ax = figure_with((0.5, 0.5, "billing"), (0.5, 0.5, "shipping"))
+    ax.set_title("Queues")
+    watch(ax.figure)
+    ax.figure.canvas.draw()  # a learner's figure draws as it is
+    with strict(), pytest.raises(PlotLayoutError) as refused:
+        ax.figure.canvas.draw()
+    assert "in the figure 'Queues': overlap: 'billing' and 'shipping'" in str(refused.value)
+    monkeypatch.setenv(STRICT_ENV, "1")  # how the lessons' test runs switch it on
+    with pytest.raises(PlotLayoutError, match="'billing' and 'shipping'"):
+        ax.figure.canvas.draw()
+    ax.texts[1].set_position((0.5, 0.2))
+    ax.figure.canvas.draw()  # moved apart: it draws
+    plt.close(ax.figure)
+
+
+def test_every_labkit_figure_is_watched(flows: dict[str, Flow]) -> None:
+    with strict():
+        ax = plots.plot_topology(flows["fan_out"])
+        ax.text(0.5, 0.5, "on top", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "of each other", transform=ax.transAxes)
+        with pytest.raises(PlotLayoutError, match="'on top' and 'of each other'"):
+            ax.figure.canvas.draw()
+    plt.close(ax.figure)
+
+
+# -- what the plots draw ----------------------------------------------------------------------
+TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:email-customer"
+
+
+def test_lambda_s_attempts_are_drawn_as_lambda_s_not_as_deliveries() -> None:
+    def attempt(seq: int, time: float, kind: str, n: int) -> Hop:
+        return Hop(seq, time, TOPIC, FUNCTION, "m", kind, "observed", labels=(("attempt", str(n)),))
+
+    hops = [
+        Hop(1, 0.0, "actor:shop", TOPIC, "m", "sent", "observed"),
+        Hop(2, 0.0, TOPIC, FUNCTION, "m", "delivered", "observed"),
+        attempt(3, 0.0, "failed", 1),
+        attempt(4, 60.0, "failed", 2),
+        attempt(5, 180.0, "processed", 3),
+    ]
+    ax = plots.plot_sequence(hops)
+    arrows = [t for t in ax.texts if not t.get_text()]
+    assert len(arrows) == 2  # the send and SNS's one delivery; the attempts are no arrows
+    said = [t.get_text() for t in ax.texts if "Lambda" in t.get_text()]
+    assert said == [
+        "m1: Lambda invokes (attempt 1), failed",
+        "m1: Lambda retries (attempt 2), failed",
+        "m1: Lambda retries (attempt 3), processed",
+    ]
+    lane = [t.get_text() for t in ax.get_xticklabels()].index("email-customer")
+    marks = [c.get_offsets()[0][0] for c in ax.collections]
+    assert marks == [lane, lane, lane]
+    assert problems(ax) == []
+    plt.close(ax.figure)
+
+
+def test_a_dead_letter_queue_beside_a_spike_gets_its_own_scale() -> None:
+    queue = "arn:aws:sqs:us-east-1:123456789012:billing"
+    dlq = "arn:aws:sqs:us-east-1:123456789012:billing-dlq"
+    hops = [Hop(i, float(i), "actor:shop", queue, f"m{i}", "sent", "observed") for i in range(40)]
+    hops.append(Hop(40, 41.0, queue, dlq, "m0", "dead-lettered", "observed"))
+    ax = plots.plot_queue_depth(hops)
+    left, right = ax.figure.axes
+    assert [line.get_label() for line in right.get_lines()] == [
+        "billing-dlq (dead-letter, right scale)"
+    ]
+    assert max(right.get_lines()[0].get_ydata()) == 1 and right.get_ylim()[1] < 2
+    assert left.get_ylim()[1] > 39
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["billing", "billing-dlq (dead-letter, right scale)"]
+    assert problems(ax) == []
+    plt.close(ax.figure)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labkit.plots.layout import node_positions
+from labkit.plots.legibility import watch
 from labkit.plots.style import STYLE, documented, legend, node_handles
 from labkit.plots.topology import (
     arrow_ends,
@@ -12,8 +13,11 @@ from labkit.plots.topology import (
     draw_arrow,
     draw_nodes,
     frame,
-    midpoint,
+    label_stops,
+    place_labels,
+    topology_arrows,
     topology_edges,
+    topology_figsize,
 )
 from labkit.trace.flows import Flow, FlowLike, as_flow, short_name
 from labkit.trace.records import Hop
@@ -92,10 +96,11 @@ def animate_flow(
     sz = STYLE.size(size)
     hops = tuple(flow[:max_frames])
     pos = node_positions(flow)
-    edges = topology_edges(flow)
-    offsets = arrow_offsets(edges)
-    ends = {edge: arrow_ends(edge, pos, offsets) for edge in edges}
-    fig, ax = plt.subplots(figsize=sz.figsize, layout="constrained")
+    arrows = topology_arrows(topology_edges(flow))
+    offsets = arrow_offsets(arrows)
+    ends = {arrow: arrow_ends(arrow, pos, offsets) for arrow in arrows}
+    fig, ax = plt.subplots(figsize=topology_figsize(pos, sz), layout="constrained")
+    watch(fig)
     plt.close(fig)  # shown through the HTML only, not as a second static picture
 
     def draw(i: int) -> None:
@@ -103,22 +108,26 @@ def animate_flow(
         seen = Flow(hops[: i + 1])
         done = {(e.source, e.target, e.kind): e.label for e in topology_edges(seen)}
         current = hops[i] if hops else None
-        for edge, arrow in ends.items():
+        labelled = []
+        for arrow, arrow_at in ends.items():
             lit = (
                 current is not None
-                and (current.source, current.target) == (edge.source, edge.target)
-                and (current.kind == edge.kind or (current.kind, edge.kind) == DELETE_ON_RECEIVE)
+                and (current.source, current.target) == (arrow.source, arrow.target)
+                and any(
+                    current.kind == e.kind or (current.kind, e.kind) == DELETE_ON_RECEIVE
+                    for e in arrow.edges
+                )
             )
-            label = done.get((edge.source, edge.target, edge.kind))
+            labels = [
+                (done[key], "black")
+                for e in arrow.edges
+                if (key := (e.source, e.target, e.kind)) in done
+            ]
             draw_arrow(
-                ax, arrow, edge.kind, sz, alpha=1.0 if label else 0.2, width=2.2 if lit else 1.0
+                ax, arrow_at, arrow.kind, sz, alpha=1.0 if labels else 0.2, width=2.2 if lit else 1
             )
-            if label:
-                lx, ly = midpoint(arrow)
-                ax.text(
-                    lx, ly, label, ha="center", va="center", fontsize=sz.font * 0.85,
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none"},
-                )  # fmt: skip
+            if labels:
+                labelled.append((arrow_at, labels, label_stops(arrow, arrows)))
         kinds = draw_nodes(ax, flow, pos, sz)
         frame(ax, pos)
         what = (
@@ -128,6 +137,7 @@ def animate_flow(
         )
         ax.set_title(f"Step {i + 1}/{max(len(hops), 1)}: {what}", fontsize=sz.font * 1.3)
         legend(ax, node_handles(kinds, sz), sz)
+        place_labels(ax, labelled, sz)
 
     animation = FuncAnimation(fig, draw, frames=max(len(hops), 1), interval=interval)
     return FlowAnimation(animation, hops, fig)

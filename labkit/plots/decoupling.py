@@ -86,7 +86,7 @@ def plot_side_by_side(
     ('coupled: failed (lost)', [0, 0, 1])
     """
     sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(9, 4.2), constrained=False)
+    ax = use_axes(ax, sz.figure(9, 4.2))
     xs = [0.0, *timeline.times]
     lines = [
         ("coupled: succeeded", "coupled_ok", BLUE, "-"),
@@ -161,7 +161,7 @@ def plot_drain(
     [25, 15, 5]
     """
     sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(9, 4.2), constrained=False)
+    ax = use_axes(ax, sz.figure(9, 4.2))
     xs = [0.0, *timeline.times]
     # before the first step the queue held what the step left plus what it processed
     first = timeline.column("depth")[0] + timeline.column("processed")[0] if timeline.times else 0
@@ -227,7 +227,7 @@ def plot_drain_times(
     ['80 s', '40 s']
     """
     sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(7, 3.8), constrained=False)
+    ax = use_axes(ax, sz.figure(7, 3.8))
     labels = [str(n) for n in results]
     bars = ax.bar(labels, list(results.values()), color=SKY, label="time to empty the queue")
     ax.bar_label(bars, fmt="%g s", fontsize=sz.text(LABEL_TEXT))

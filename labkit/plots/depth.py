@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_queue_depth"]
 
+#: a dead-letter queue gets its own scale when the other queues held this many times more
+DEAD_LETTER_SCALE = 10
+
 
 @documented
 def plot_queue_depth(
@@ -24,7 +27,8 @@ def plot_queue_depth(
     """How many messages each queue held (waiting or in flight) after every change.
 
     The x axis is lab time; when the clock never moved it is the event number instead.
-    Dead-letter queues are dashed vermilion lines.
+    Dead-letter queues are dashed vermilion lines; when they held far fewer messages than the
+    other queues (a poison message beside a spike), on their own scale at the right.
 
     Parameters
     ----------
@@ -56,35 +60,59 @@ def plot_queue_depth(
         depths = {q: s for q, s in depths.items() if q in wanted or short_name(q) in wanted}
     times = {t for series in depths.values() for t, _, _ in series}
     by_time = len(times) > 1
-    # every line runs on to the last change of any queue, so a quiet queue's level stays visible
-    last = max((t if by_time else s for d in depths.values() for t, s, _ in d), default=0)
+    # every line runs on past the last change of any queue, so a quiet queue's level, and a
+    # change at the very end, stay visible
+    changes = [t if by_time else s for d in depths.values() for t, s, _ in d]
+    last = max(changes, default=0)
+    last += (last - min(changes, default=0)) * 0.04
+    dead = {q for q in depths if flow.kind_of(q) == "dead-letter queue"}
+    top = {
+        side: max(
+            (d for q, series in depths.items() if (q in dead) == side for *_, d in series),
+            default=0,
+        )
+        for side in (False, True)
+    }
+    # a dead-letter queue holding a few messages beside queues holding hundreds would be a flat
+    # line on the floor: such dead-letter queues get their own scale, on the right
+    own_scale = bool(dead) and top[True] * DEAD_LETTER_SCALE < top[False]
+    right = ax.twinx() if own_scale else ax
+    note = " (dead-letter, right scale)" if own_scale else " (dead-letter)"
     for i, (queue, series) in enumerate(depths.items()):
-        dead = flow.kind_of(queue) == "dead-letter queue"
+        is_dead = queue in dead
         xs = [t if by_time else s for t, s, _ in series]
         ys = [d for _, _, d in series]
         xs.append(last)
         ys.append(ys[-1])
-        ax.step(
+        (right if is_dead else ax).step(
             xs,
             ys,
             where="post",
-            label=short_name(queue) + (" (dead-letter)" if dead else ""),
-            color=VERMILION if dead else SERIES[i % len(SERIES)],
-            linestyle="--" if dead else "-",
+            label=short_name(queue) + (note if is_dead else ""),
+            color=VERMILION if is_dead else SERIES[i % len(SERIES)],
+            linestyle="--" if is_dead else "-",
             linewidth=sz.line * 1.2,
         )
     ax.set_xlabel(
         "lab time (s)" if by_time else "event number (the clock did not move)", fontsize=sz.font
     )
     ax.set_ylabel("messages in the queue", fontsize=sz.font)
-    ax.tick_params(labelsize=sz.font * 0.9)
-    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     ax.set_title("Queue depth over time", fontsize=sz.font * 1.3)
-    top = max((d for series in depths.values() for _, _, d in series), default=0)
-    ax.set_ylim(-0.2, top + 0.5)
+    scales = [(ax, top[False]), (right, top[True])] if own_scale else [(ax, max(top.values()))]
+    for axes, highest in scales:
+        axes.tick_params(labelsize=sz.font * 0.9)
+        axes.yaxis.get_major_locator().set_params(integer=True)
+        # the same proportions on both scales, so their zeros are level
+        axes.set_ylim(-0.06 * max(highest, 1), 1.1 * max(highest, 1))
+    if own_scale:
+        right.set_ylabel("messages in the dead-letter queue", fontsize=sz.font, color=VERMILION)
+    handles = ax.get_legend_handles_labels()[0]
+    if own_scale:
+        handles += right.get_legend_handles_labels()[0]
     if depths:
         ax.legend(
+            handles=handles,
             fontsize=sz.font * 0.9,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.12),

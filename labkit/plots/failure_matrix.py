@@ -76,7 +76,7 @@ def plot_failure_matrix(
     matrix = failure_matrix(runs, compensations)
     sz = STYLE.size(size)
     figsize = sz.figure(1.8 + 1.6 * len(compensations), 0.9 + 0.55 * len(runs))
-    ax = use_axes(ax, figsize, constrained=False)
+    ax = use_axes(ax, figsize)
     ran = [[1 if cell else 0 for cell in row] for row in matrix]
     ax.imshow(ran, cmap=ListedColormap([NOT_RUN, ORANGE]), vmin=0, vmax=1, aspect="auto")
     for i, row in enumerate(matrix):

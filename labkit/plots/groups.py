@@ -119,7 +119,7 @@ def plot_group_order(
             "m['Body']) ...], and plot after receiving",
         )
     sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(10.0, 1.2 + 0.7 * len({r.group for r in rows})), constrained=False)
+    ax = use_axes(ax, sz.figure(10.0, 1.2 + 0.7 * len({r.group for r in rows})))
     groups = list(dict.fromkeys(r.group for r in rows))
     lane = {group: len(groups) - 1 - i for i, group in enumerate(groups)}  # first group on top
     for group in groups:

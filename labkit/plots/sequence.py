@@ -12,6 +12,7 @@ from labkit.plots.style import (
     NODE_STYLE,
     NOTEBOOK,
     STYLE,
+    Size,
     documented,
     edge_handles,
     legend,
@@ -35,15 +36,36 @@ class SequenceRow:
     kind: str
     time: float
     message: str  # m1, m2, ...: the message's number in the flow
+    #: for a function's asynchronous invocation, which attempt (1, then Lambda's retries 2, 3);
+    #: 0 for every other hop
+    attempt: int = 0
 
 
 def sequence_rows(flow: Flow, *, limit: int = 40) -> tuple[SequenceRow, ...]:
     """The first `limit` hops as rows of a sequence diagram, numbered messages m1, m2, ..."""
     numbers = {m: f"m{i + 1}" for i, m in enumerate(flow.messages())}
     return tuple(
-        SequenceRow(i, h.source, h.target, h.kind, h.time, numbers[h.message_id])
+        SequenceRow(
+            i,
+            h.source,
+            h.target,
+            h.kind,
+            h.time,
+            numbers[h.message_id],
+            int(dict(h.labels).get("attempt", 0)),
+        )
         for i, h in enumerate(flow[:limit])
     )
+
+
+def attempt_text(row: SequenceRow) -> str:
+    """What an invocation attempt's row says: Lambda made it, not the service that delivered.
+
+    >>> attempt_text(SequenceRow(3, "topic", "function", "failed", 60.0, "m1", attempt=2))
+    'm1: Lambda retries (attempt 2), failed'
+    """
+    who = "Lambda invokes" if row.attempt == 1 else "Lambda retries"
+    return f"{row.message}: {who} (attempt {row.attempt}), {row.kind}"
 
 
 @documented
@@ -73,7 +95,9 @@ def plot_sequence(
     >>> queue = "arn:aws:sqs:us-east-1:123456789012:orders"
     >>> ax = plot_sequence([Hop(1, 0.0, "actor:shop", queue, "m-1", "sent", "observed")])
     >>> [t.get_text() for t in ax.texts if t.get_text()]  # arrows are texts without text
-    ['m1', 't=0s', 'shop', 'orders']
+    ['m1', 't=0s']
+    >>> [t.get_text() for t in ax.get_xticklabels()]  # the lanes
+    ['shop', 'orders']
     """
     flow = as_flow(flow)
     sz = STYLE.size(size)
@@ -92,54 +116,95 @@ def plot_sequence(
     for row in rows:
         y = -float(row.row)
         x0, x1 = lane_x[row.source], lane_x[row.target]
-        colour, style = EDGE_STYLE.get(row.kind, (GREY, "-"))
-        ax.annotate(
-            "",
-            xy=(x1, y),
-            xytext=(x0, y),
-            arrowprops={
-                "arrowstyle": "-|>",
-                "color": colour,
-                "linestyle": style,
-                "linewidth": sz.line,
-                "mutation_scale": sz.font * 1.2,
-                "shrinkA": 2,
-                "shrinkB": 2,
-            },
-        )
-        ax.text(
-            (x0 + x1) / 2,
-            y + 0.12,
-            row.message,
-            ha="center",
-            va="bottom",
-            fontsize=sz.font * 0.75,
-            color=colour,
-        )
+        if row.attempt:
+            # Lambda's own invocation of the function, not a delivery by the row's source:
+            # a mark on the function's lane, said in words
+            draw_attempt(ax, row, x1, y, left=x1 > (len(lanes) - 1) / 2, size=sz)
+        else:
+            draw_hop(ax, row, x0, x1, y, sz)
         if row.time != last_time:
             ax.text(-0.6, y, f"t={row.time:g}s", ha="right", va="center", fontsize=sz.font * 0.8)
             last_time = row.time
         if row.kind not in kinds:
             kinds.append(row.kind)
     ax.set_xlim(-1.4, max(len(lanes) - 0.5, 0.5))
-    ax.set_ylim(-max(len(rows), 1) + 0.4, 1.6)
-    for node, x in lane_x.items():
-        ax.text(
-            x,
-            0.9,
-            short_name(node),
-            ha="center",
-            va="bottom",
-            rotation=30 if len(lanes) > 5 else 0,
-            fontsize=sz.font,
-            color=NODE_STYLE.get(flow.kind_of(node), (GREY, "o"))[0],
-            fontweight="bold",
-        )
-    ax.axis("off")
+    ax.set_ylim(-max(len(rows), 1) + 0.4, 0.6)
+    # lane names as the top axis's labels: the layout makes room for them
+    ax.set_xticks(list(lane_x.values()), [short_name(node) for node in lanes])
+    ax.xaxis.tick_top()
+    ax.tick_params(axis="x", length=0, labelsize=sz.font)
+    for label, node in zip(ax.get_xticklabels(), lanes, strict=True):
+        label.set_color(NODE_STYLE.get(flow.kind_of(node), (GREY, "o"))[0])
+        label.set_fontweight("bold")
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     shown = f" (first {len(rows)} of {len(flow)} hops)" if len(flow) > len(rows) else ""
-    # rotated lane names rise above the axes: lift the title clear of the longest one
-    longest = max((len(short_name(node)) for node in lanes), default=0)
-    pad = sz.font * 0.3 * longest if len(lanes) > 5 else 6.0
-    ax.set_title(f"Messages over time, one lane per node{shown}", fontsize=sz.font * 1.3, pad=pad)
+    ax.set_title(f"Messages over time, one lane per node{shown}", fontsize=sz.font * 1.3)
     legend(ax, edge_handles(kinds, sz), sz)
+    turn_to_fit(ax)
     return ax
+
+
+def draw_hop(ax: Axes, row: SequenceRow, x0: float, x1: float, y: float, sz: Size) -> None:
+    """A hop as an arrow from its source's lane to its target's, labelled with its message."""
+    colour, style = EDGE_STYLE.get(row.kind, (GREY, "-"))
+    ax.annotate(
+        "",
+        xy=(x1, y),
+        xytext=(x0, y),
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": colour,
+            "linestyle": style,
+            "linewidth": sz.line,
+            "mutation_scale": sz.font * 1.2,
+            "shrinkA": 2,
+            "shrinkB": 2,
+        },
+    )
+    ax.text(
+        (x0 + x1) / 2,
+        y + 0.12,
+        row.message,
+        ha="center",
+        va="bottom",
+        fontsize=sz.font * 0.75,
+        color=colour,
+    )
+
+
+def draw_attempt(ax: Axes, row: SequenceRow, x: float, y: float, *, left: bool, size: Size) -> None:
+    """An invocation attempt as a mark on the function's lane (x failed, o processed), said in
+    words beside it: on its `left` for a lane in the right half, where there is more room."""
+    colour = EDGE_STYLE.get(row.kind, (GREY, "-"))[0]
+    ax.scatter([x], [y], s=size.area(70), c=colour, marker="X" if row.kind == "failed" else "o")
+    ax.text(
+        x - 0.12 if left else x + 0.12,
+        y,
+        attempt_text(row),
+        ha="right" if left else "left",
+        va="center",
+        fontsize=size.font * 0.75,
+        color=colour,
+    )
+
+
+def turn_to_fit(ax: Axes) -> None:
+    """Turn the lane names (the top axis's labels) as little as keeps them apart."""
+    from labkit.plots.legibility import crosses, renderer_of, text_box
+
+    figure = ax.figure
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
+    renderer = renderer_of(figure)
+    labels = ax.get_xticklabels()
+    for angle in (0, 30, 60, 90):
+        for label in labels:
+            label.set_rotation(angle)
+            label.set_horizontalalignment("center" if angle == 0 else "left")
+            label.set_rotation_mode("anchor" if angle else "default")
+        boxes = [text_box(label, renderer).extents for label in labels]
+        if not any(crosses(a, b) for a, b in zip(boxes, boxes[1:], strict=False)):
+            return

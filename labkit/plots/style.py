@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from labkit.errors import LabError
+from labkit.plots.legibility import watch
 from labkit.trace.flows import EDGE_KINDS, NODE_KINDS
 
 if TYPE_CHECKING:
@@ -162,14 +163,16 @@ class Style:
 STYLE = Style()
 
 
-def use_axes(ax: Axes | None, figsize: tuple[float, float], *, constrained: bool = True) -> Axes:
-    """`ax`, or the axes of a new figure of `figsize` inches."""
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
+def use_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """`ax`, or the axes of a new figure of `figsize` inches (its layout made by matplotlib's
+    constrained layout, so labels stay inside it); either way the figure is
+    checked for labels on labels when drawn (`labkit.plots.legibility.watch`)."""
+    if ax is None:
+        import matplotlib.pyplot as plt
 
-    _, new_ax = plt.subplots(figsize=figsize, layout="constrained" if constrained else None)
-    return new_ax
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    watch(ax.figure)
+    return ax
 
 
 def describe(ax: Axes, size: Size, *, title: str, xlabel: str, ylabel: str) -> None:

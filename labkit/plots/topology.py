@@ -1,4 +1,5 @@
-"""Who sent what where: the flow's nodes by kind, one labelled arrow per kind of hop between two.
+"""Who sent what where: the flow's nodes by kind, one arrow between two nodes, labelled with the
+count of each kind of hop.
 
 The drawing pieces here (arrows side by side, nodes with their names) serve the animation too.
 """
@@ -7,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labkit.plots.layout import node_positions
+from labkit.plots.legibility import crosses, marker_boxes, renderer_of, shared_area, text_box
 from labkit.plots.style import (
     EDGE_STYLE,
     GREY,
@@ -27,7 +29,7 @@ from labkit.trace.flows import Flow, FlowLike, as_flow, short_name
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["TopologyEdge", "plot_topology", "topology_edges"]
+__all__ = ["Arrow", "TopologyEdge", "plot_topology", "topology_arrows", "topology_edges"]
 
 Point = tuple[float, float]
 #: Where an arrow starts and where it ends.
@@ -62,42 +64,77 @@ def topology_edges(flow: Flow) -> tuple[TopologyEdge, ...]:
     return tuple(edges)
 
 
-def arrow_offsets(edges: tuple[TopologyEdge, ...]) -> dict[TopologyEdge, float]:
-    """Spread arrows between the same two nodes (either direction) side by side."""
-    groups: dict[tuple[str, str], list[TopologyEdge]] = defaultdict(list)
+@dataclass(frozen=True)
+class Arrow:
+    """One arrow of the topology: every kind of hop from `source` to `target`, one label each.
+
+    It is drawn in the style of its first kind (`ARROW_ORDER`: delivered before filtered,
+    received before failed, a task before its failure or compensation)."""
+
+    source: str
+    target: str
+    edges: tuple[TopologyEdge, ...]
+
+    @property
+    def kind(self) -> str:
+        return self.edges[0].kind
+
+
+#: The order of an arrow's kinds: what carried messages on before what stopped or undid them.
+ARROW_ORDER = (
+    "sent",
+    "started",
+    "delivered",
+    "received",
+    "processed",
+    "task",
+    "redriven",
+    "dead-lettered",
+    "filtered",
+    "failed",
+    "compensated",
+    "wired",
+)
+
+
+def topology_arrows(edges: tuple[TopologyEdge, ...]) -> tuple[Arrow, ...]:
+    """The edges grouped into one arrow per (source, target), in `ARROW_ORDER`."""
+    pairs: dict[tuple[str, str], list[TopologyEdge]] = defaultdict(list)
     for edge in edges:
-        groups[(min(edge.source, edge.target), max(edge.source, edge.target))].append(edge)
-    offsets: dict[TopologyEdge, float] = {}
-    for group in groups.values():
-        n = len(group)
-        for i, edge in enumerate(group):
-            offsets[edge] = (i - (n - 1) / 2.0) * 0.2
-    return offsets
+        pairs[(edge.source, edge.target)].append(edge)
+    return tuple(
+        Arrow(source, target, tuple(sorted(group, key=lambda e: ARROW_ORDER.index(e.kind))))
+        for (source, target), group in pairs.items()
+    )
 
 
-def arrow_ends(
-    edge: TopologyEdge, pos: dict[str, Point], offsets: dict[TopologyEdge, float]
-) -> Ends:
-    """Where the arrow of `edge` starts and ends, shifted sideways by its offset.
+def arrow_offsets(arrows: tuple[Arrow, ...]) -> dict[Arrow, float]:
+    """Arrows going both ways between two nodes side by side; every other arrow on the line
+    between its nodes' centres."""
+    pairs = {(a.source, a.target) for a in arrows}
+    return {a: 0.12 if (a.target, a.source) in pairs else 0.0 for a in arrows}
+
+
+def arrow_ends(arrow: Arrow, pos: dict[str, Point], offsets: dict[Arrow, float]) -> Ends:
+    """Where `arrow` starts and ends, shifted sideways by its offset.
 
     The shift is measured on the pair's canonical direction, so arrows going both ways between
     two nodes land on opposite sides rather than on top of each other.
     """
-    p, q = pos[edge.source], pos[edge.target]
+    p, q = pos[arrow.source], pos[arrow.target]
     dx, dy = q[0] - p[0], q[1] - p[1]
-    if edge.source > edge.target:
+    if arrow.source > arrow.target:
         dx, dy = -dx, -dy
     norm = (dx * dx + dy * dy) ** 0.5 or 1.0
-    offset = offsets[edge]
+    offset = offsets[arrow] if arrow.source < arrow.target else -offsets[arrow]
     nx_, ny_ = -dy / norm * offset, dx / norm * offset
     return (p[0] + nx_, p[1] + ny_), (q[0] + nx_, q[1] + ny_)
 
 
-def midpoint(ends: Ends) -> Point:
-    """Where an arrow's label goes: arrows between the same two nodes are already side by side
-    (`arrow_offsets`), so labels at their middles do not stack."""
+def along(ends: Ends, t: float) -> Point:
+    """The point a fraction `t` of the way along an arrow."""
     start, end = ends
-    return start[0] + (end[0] - start[0]) * 0.5, start[1] + (end[1] - start[1]) * 0.5
+    return start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t
 
 
 def draw_arrow(
@@ -134,10 +171,11 @@ def draw_nodes(
         kind = flow.kind_of(node)
         colour, marker = NODE_STYLE.get(kind, (GREY, "o"))
         ax.scatter([x], [y], s=size.node, c=colour, marker=marker, zorder=3, alpha=alpha)
-        ax.text(
-            x,
-            y - 0.17,
+        ax.annotate(
             wrapped(short_name(node)),
+            (x, y),
+            xytext=(0, -(size.node**0.5) * 0.6),
+            textcoords="offset points",
             ha="center",
             va="top",
             fontsize=size.font,
@@ -165,17 +203,134 @@ def frame(ax: Axes, pos: dict[str, Point]) -> None:
     """Limits that leave room around the outer nodes for their names; no axes lines."""
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
-    ax.set_xlim(min(xs) - 0.45, max(xs) + 0.45)
-    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.4)
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.35)
     ax.axis("off")
+
+
+def topology_figsize(pos: dict[str, Point], size: Size) -> tuple[float, float]:
+    """A figure with room for every column and row: `size`'s, or larger for a larger flow."""
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    columns, rows = max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
+    width, height = size.figure(max(10.0, 1.7 * columns), max(5.6, 0.95 * rows + 1.8))
+    return width, height
+
+
+#: Where along an arrow its label may go, best first: the middle, then outwards. An arrow
+#: from a node that fans out tries nearer its target first, where the arrows have spread.
+LABEL_STOPS = (0.5, 0.6, 0.4, 0.7, 0.3, 0.78, 0.22)
+
+
+def label_stops(arrow: Arrow, arrows: tuple[Arrow, ...]) -> list[float]:
+    """The places along `arrow` to try for its label, best first."""
+    fan_out = sum(a.source == arrow.source for a in arrows)
+    fan_in = sum(a.target == arrow.target for a in arrows)
+    prefer = 0.62 if fan_out > fan_in else 0.38 if fan_in > fan_out else 0.5
+    return sorted(LABEL_STOPS, key=lambda t: (round(abs(t - prefer), 3), -t))
+
+
+def place_labels(
+    ax: Axes, labelled: list[tuple[Ends, list[tuple[str, str]], list[float]]], size: Size
+) -> None:
+    """Write each arrow's labels (text, colour), stacked, at the first of its stops where they
+    cover no other text or marker; failing that, where they cover least.
+
+    Placement measures the texts as they will be drawn: the figure's layout is settled first,
+    so every other text and marker must already be on the axes.
+    """
+    figure = ax.figure
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
+    renderer = renderer_of(figure)
+    taken = [text_box(t, renderer).extents for t in ax.texts if t.get_text()]
+    taken += [box.extents for _, box in marker_boxes(ax, renderer)]
+    inside = ax.bbox.extents
+    line = size.font * 0.9 * 1.55  # points between stacked labels
+    for ends, labels, stops in labelled:
+        stack = [
+            ax.annotate(
+                text,
+                along(ends, stops[0]),
+                xytext=(0, 0),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=size.font * 0.9,
+                color=colour,
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.6},
+            )
+            for text, colour in labels
+        ]
+        # beside the arrow when nothing on it is free: half the stack's height and a little
+        (x0, y0), (x1, y1) = ax.transData.transform(ends)
+        norm = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 or 1.0
+        normal = (-(y1 - y0) / norm, (x1 - x0) / norm)
+        aside = line * len(labels) / 2 + 3
+        spots = [(t, side * aside) for side in (0, 1, -1) for t in stops]
+
+        placed = LabelStack(stack, ends, normal, line)
+        boxes = [box.extents for box in placed.boxes(spots, renderer)]
+        costs = [
+            sum(shared_area(box, other) for other in taken if crosses(box, other))
+            + (box[2] - box[0]) * (box[3] - box[1])
+            - shared_area(box, inside)
+            for box in boxes
+        ]
+        best = min(range(len(spots)), key=lambda i: (costs[i] > 0, costs[i], i))
+        placed.put(spots[best])
+        taken.append(boxes[best])
+
+
+@dataclass(frozen=True)
+class LabelStack:
+    """An arrow's labels, one above the other, `line` points apart, moved along the arrow."""
+
+    texts: list[Any]
+    ends: Ends
+    normal: Point  # the arrow's sideways direction on the canvas
+    line: float
+
+    def put(self, spot: tuple[float, float]) -> None:
+        """Put the stack at `spot`: how far along its arrow (0 to 1), how far beside it
+        (points)."""
+        t, shift = spot
+        middle = (len(self.texts) - 1) / 2
+        for i, text in enumerate(self.texts):
+            text.xy = along(self.ends, t)
+            text.xyann = (
+                self.normal[0] * shift,
+                self.normal[1] * shift + (middle - i) * self.line,
+            )
+
+    def boxes(self, spots: list[tuple[float, float]], renderer: Any) -> list[Any]:
+        """The box the stack would cover at each of `spots`, measured once and moved."""
+        from matplotlib.transforms import Bbox
+
+        ax = self.texts[0].axes
+        self.put((0.0, 0.0))
+        shape = Bbox.union([text_box(text, renderer) for text in self.texts])
+        start = ax.transData.transform(along(self.ends, 0.0))
+        pixels = renderer.points_to_pixels(1.0)
+        found = []
+        for t, shift in spots:
+            x, y = ax.transData.transform(along(self.ends, t))
+            dx = x - start[0] + self.normal[0] * shift * pixels
+            dy = y - start[1] + self.normal[1] * shift * pixels
+            found.append(shape.translated(dx, dy))
+        return found
 
 
 @documented
 def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = None) -> Axes:
     """Draw who sent what where: nodes by kind, arrows labelled with their counts.
 
-    Delivered, filtered and dead-lettered counts each get their own arrow; wiring that has
-    carried nothing yet is a faint dotted arrow labelled 0.
+    One arrow from a node to another, with a label for each kind of hop between them
+    (delivered, filtered, failed, ...) in that kind's colour; wiring that has carried nothing
+    yet is a faint dotted arrow labelled 0. Labels sit along their arrows where they cover no
+    other text, and the figure grows with the flow.
 
     Parameters
     ----------
@@ -192,35 +347,25 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     >>> queue = "arn:aws:sqs:us-east-1:123456789012:orders"
     >>> ax = plot_topology(Flow([Hop(1, 0.0, "actor:shop", queue, "m1", "sent", "observed")]))
     >>> [t.get_text() for t in ax.texts if t.get_text()]  # arrows are texts without text
-    ['1 sent', 'shop', 'orders']
+    ['shop', 'orders', '1 sent']
     """
     flow = as_flow(flow)
     sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figsize)
     pos = node_positions(flow)
-    edges = topology_edges(flow)
-    offsets = arrow_offsets(edges)
+    ax = use_axes(ax, topology_figsize(pos, sz))
+    arrows = topology_arrows(topology_edges(flow))
+    offsets = arrow_offsets(arrows)
+    labelled = []
     kinds_drawn: list[str] = []
-    for edge in edges:
-        ends = arrow_ends(edge, pos, offsets)
-        draw_arrow(ax, ends, edge.kind, sz)
-        lx, ly = midpoint(ends)
-        colour = EDGE_STYLE.get(edge.kind, (GREY, "-"))[0]
-        ax.text(
-            lx,
-            ly,
-            edge.label,
-            ha="center",
-            va="center",
-            fontsize=sz.font * 0.85,
-            color=colour,
-            zorder=5,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.6},
-        )
-        if edge.kind not in kinds_drawn:
-            kinds_drawn.append(edge.kind)
+    for arrow in arrows:
+        ends = arrow_ends(arrow, pos, offsets)
+        draw_arrow(ax, ends, arrow.kind, sz)
+        colours = [(e.label, EDGE_STYLE.get(e.kind, (GREY, "-"))[0]) for e in arrow.edges]
+        labelled.append((ends, colours, label_stops(arrow, arrows)))
+        kinds_drawn += [e.kind for e in arrow.edges if e.kind not in kinds_drawn]
     node_kinds = draw_nodes(ax, flow, pos, sz)
     frame(ax, pos)
     ax.set_title("Topology: who sent what where", fontsize=sz.font * 1.3)
     legend(ax, node_handles(node_kinds, sz) + edge_handles(kinds_drawn, sz), sz)
+    place_labels(ax, labelled, sz)
     return ax

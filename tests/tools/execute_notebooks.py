@@ -8,6 +8,7 @@ python tests/tools/execute_notebooks.py notebooks/01-sqs-queues.ipynb
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,14 @@ def execute(path: Path) -> float:
         record_timing=False,
     )
     client.execute()
+    unreadable = [
+        f"cell {i}: {out.evalue}"
+        for i, cell in enumerate(nb.cells)
+        for out in cell.get("outputs", [])
+        if out.get("ename") == "PlotLayoutError"
+    ]
+    if unreadable:  # shown as an error output, not raised: the formatter caught it
+        raise SystemExit(f"{path}: a figure does not read cleanly\n" + "\n".join(unreadable))
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
@@ -43,6 +52,8 @@ def execute(path: Path) -> float:
 
 
 def main(args: list[str]) -> int:
+    # figures with labels on labels or off their axes fail the run (labkit.plots.legibility)
+    os.environ["LABKIT_STRICT_PLOTS"] = "1"
     # a solutions notebook named on its own and built from its lesson runs once
     paths = list({Path(a).resolve(): Path(a) for a in args}.values()) or sorted(
         p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
