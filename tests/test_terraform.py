@@ -140,6 +140,9 @@ def eventbridge_lesson(lab: labkit.Lab) -> None:
         {"Id": "note", "Arn": fn.arn},
         {"Id": "copy", "Arn": analytics, "RoleArn": role.replace("start-review", "to-analytics")},
     ])  # fmt: skip
+    shop = events.describe_event_bus(Name="shop")["Arn"]
+    events.create_archive(ArchiveName="orders", EventSourceArn=shop, RetentionDays=7,
+                          EventPattern=json.dumps({"source": ["shop"]}))  # fmt: skip
     events.put_rule(Name="morning-report", ScheduleExpression="cron(0 8 * * ? *)")
     events.put_targets(Rule="morning-report", Targets=[{"Id": "q", "Arn": queue_arn(lab, url)}])
 
@@ -350,6 +353,16 @@ def test_each_delivery_gets_the_policy_aws_documents(exported: dict[str, Exporte
     assert '"states:StartExecution"' in review and "aws_sfn_state_machine.risk_review" in review
     assert '"events:PutEvents"' in lesson3["aws_iam_role_policy.events_to_analytics_flow"]
     assert "aws_lambda_permission.thank_you_from_huge_orders" in lesson3
+    # an archive is exported as such, not as the rule EventBridge makes for it
+    assert (
+        "bus_name = aws_cloudwatch_event_bus.shop"
+        not in lesson3["aws_cloudwatch_event_archive.orders"]
+    )
+    assert (
+        "event_source_arn = aws_cloudwatch_event_bus.shop.arn"
+        in lesson3["aws_cloudwatch_event_archive.orders"]
+    )
+    assert not any("archive" in address for address in lesson3 if "event_rule" in address)
     saga = resources(exported["06-saga"].text)["aws_iam_role_policy.lab_flow"]
     for action, resource in [
         ("dynamodb:PutItem", "aws_dynamodb_table.orders.arn"),

@@ -50,7 +50,10 @@ def write(lab: Lab, folder: str | Path) -> list[Path]:
     for relative, text in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        if not path.exists() or path.read_text() != text:
+            partial = path.with_name(f".{path.name}.partial")
+            partial.write_text(text)
+            partial.replace(path)  # a reader never sees half a file
         written.append(path)
     return written
 

@@ -180,6 +180,10 @@ class _Writer:
                 out.append(quote(piece)[1:-1])
         return Template('"' + "".join(out) + '"')
 
+    def arn_of(self, literal: str) -> Any:
+        """A reference to the ARN of the lab's resource named by `literal`, else the literal."""
+        return self.arns.get(literal) or self.value(literal)
+
     def is_lab_literal(self, text: str) -> bool:
         return text in self.refs or bool(self.account and self.account in text)
 
@@ -212,6 +216,7 @@ class _Writer:
         self.machines = self._machines()
         self.buses, self.rules = self._buses_and_rules()
         self.subscriptions = self._subscriptions()
+        self.archives = self._archives()
 
     def _account(self) -> str:
         for url in self.lab.client("sqs").list_queues().get("QueueUrls", []):
@@ -290,6 +295,8 @@ class _Writer:
             for rule in sorted(
                 events.list_rules(EventBusName=bus).get("Rules", []), key=lambda r: r["Name"]
             ):
+                if rule.get("ManagedBy"):
+                    continue  # made by the service for an archive: the archive is exported
                 rname = self.names.make("aws_cloudwatch_event_rule", rule["Name"])
                 self.register(rule["Arn"], "aws_cloudwatch_event_rule", rname, "arn", arn=True)
                 targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)
@@ -302,6 +309,17 @@ class _Writer:
                     }
                 )
         return buses, rules
+
+    def _archives(self) -> list[dict[str, Any]]:
+        events = self.lab.client("events")
+        found = []
+        for archive in sorted(
+            events.list_archives().get("Archives", []), key=lambda a: a["ArchiveName"]
+        ):
+            described = events.describe_archive(ArchiveName=archive["ArchiveName"])
+            name = self.names.make("aws_cloudwatch_event_archive", archive["ArchiveName"])
+            found.append({"tf": name, "desc": described})
+        return found
 
     def _subscriptions(self) -> list[dict[str, Any]]:
         sns = self.lab.client("sns")
@@ -376,7 +394,7 @@ class _Writer:
                     self._queue_needs(dlq, "events.amazonaws.com", rule_arn)
                 if target.get("RoleArn"):
                     role = self.role_for(target["RoleArn"], "events.amazonaws.com")
-                    role.needs.append((_target_action(arn), self.arns.get(arn, self.value(arn))))
+                    role.needs.append((_target_action(arn), self.arn_of(arn)))
                     continue
                 if ":sqs:" in arn and arn in self.arns:
                     self._queue_needs(arn, "events.amazonaws.com", rule_arn)
@@ -451,6 +469,7 @@ class _Writer:
             "aws_cloudwatch_event_bus",
             "aws_cloudwatch_event_rule",
             "aws_cloudwatch_event_target",
+            "aws_cloudwatch_event_archive",
             "aws_sfn_state_machine",
         ]
         body = [b for kind in order for b in self.blocks.get(kind, [])]
@@ -558,11 +577,12 @@ class _Writer:
                 if attrs.get("ContentBasedDeduplication") == "true":
                     block.set("content_based_deduplication", True)
             held = json.loads(attrs.get("Policy") or "{}")
-            statements = [
+            own = [
                 st
                 for st in policies.as_list(held.get("Statement", []))
                 if st.get("Sid") != "__default_statement_ID"
             ]
+            statements = list(own)
             if t["arn"] in self.topic_needs:
                 granted = policies.grants([held], "sns:Publish", "events.amazonaws.com")
                 if granted is None:
@@ -573,7 +593,10 @@ class _Writer:
                         )
                     )
             if statements:
-                doc = {"Version": held.get("Version", policies.VERSION), "Statement": statements}
+                # the lab's own statements keep their policy's version; new ones are written
+                # in the current policy language
+                version = held.get("Version", policies.VERSION) if own else policies.VERSION
+                doc = {"Version": version, "Statement": statements}
                 name = self.names.make("aws_sns_topic_policy", t["tf"])
                 policy = self.add("aws_sns_topic_policy", name)
                 policy.set("arn", Expr(f"aws_sns_topic.{t['tf']}.arn"))
@@ -585,7 +608,7 @@ class _Writer:
             block = self.add("aws_sns_topic_subscription", sub["tf"])
             block.set("topic_arn", Expr(f"aws_sns_topic.{sub['topic']['tf']}.arn"))
             block.set("protocol", sub["sub"]["Protocol"])
-            block.set("endpoint", self.arns.get(endpoint) or self.value(endpoint))
+            block.set("endpoint", self.arn_of(endpoint))
             if attrs.get("RawMessageDelivery") == "true":
                 block.set("raw_message_delivery", True)
             if attrs.get("FilterPolicy"):
@@ -605,9 +628,8 @@ class _Writer:
                 f"arn:aws:iam::{self.account}:role/{fn.name}-role", "lambda.amazonaws.com"
             )
             role.held = None
-            role.managed.append(BASIC_EXECUTION)
-            if fn.mappings:
-                role.managed.append(SQS_EXECUTION)
+            # the SQS one holds the basic one's CloudWatch Logs permissions too
+            role.managed.append(SQS_EXECUTION if fn.mappings else BASIC_EXECUTION)
             archive = Block("data", ("archive_file", tf))
             archive.set("type", "zip")
             archive.set("source_file", Template(f'"${{path.module}}/handlers/{module_name}.py"'))
@@ -655,9 +677,7 @@ class _Writer:
         queue = mapping.queue_arn.rsplit(":", 1)[-1]
         name = self.names.make("aws_lambda_event_source_mapping", f"{queue}_to_{tf}")
         block = self.add("aws_lambda_event_source_mapping", name)
-        block.set(
-            "event_source_arn", self.arns.get(mapping.queue_arn) or self.value(mapping.queue_arn)
-        )
+        block.set("event_source_arn", self.arn_of(mapping.queue_arn))
         block.set("function_name", Expr(f"aws_lambda_function.{tf}.arn"))
         block.set("batch_size", mapping.batch_size)
         if mapping.window:
@@ -702,7 +722,7 @@ class _Writer:
             block.set("function_name", Expr(f"aws_lambda_function.{tf}.function_name"))
             block.set("principal", service)
             if source:
-                block.set("source_arn", self.arns.get(source) or self.value(source))
+                block.set("source_arn", self.arn_of(source))
 
     def _write_buses_and_rules(self) -> None:
         for bus in self.buses:
@@ -713,16 +733,29 @@ class _Writer:
             block.set("name", self.name_of(r["Name"]))
             if bus != "default":
                 block.set("event_bus_name", self.refs[f"bus:{bus}"])
-            if r.get("Description"):
-                block.set("description", r["Description"])
-            if r.get("EventPattern"):
-                block.set("event_pattern", self.jsonencode(json.loads(r["EventPattern"])))
+            self._described_pattern(block, r)
             if r.get("ScheduleExpression"):
                 block.set("schedule_expression", r["ScheduleExpression"])
             if r.get("State") == "DISABLED":
                 block.set("state", "DISABLED")
             for target in rule["targets"]:
                 self._target(rule, target)
+        for archive in self.archives:
+            desc = archive["desc"]
+            block = self.add("aws_cloudwatch_event_archive", archive["tf"])
+            block.set("name", self.name_of(desc["ArchiveName"]))
+            source = desc["EventSourceArn"]
+            block.set("event_source_arn", self.arn_of(source))
+            self._described_pattern(block, desc)
+            if desc.get("RetentionDays"):
+                block.set("retention_days", desc["RetentionDays"])
+
+    def _described_pattern(self, block: Block, found: dict[str, Any]) -> None:
+        """A rule's or archive's description and event pattern, when it has them."""
+        if found.get("Description"):
+            block.set("description", found["Description"])
+        if found.get("EventPattern"):
+            block.set("event_pattern", self.jsonencode(json.loads(found["EventPattern"])))
 
     def _target(self, rule: dict[str, Any], target: dict[str, Any]) -> None:
         name = self.names.make("aws_cloudwatch_event_target", f"{rule['tf']}_{target['Id']}")
@@ -731,7 +764,7 @@ class _Writer:
         if rule["bus"] != "default":
             block.set("event_bus_name", self.refs[f"bus:{rule['bus']}"])
         block.set("target_id", target["Id"])
-        block.set("arn", self.arns.get(target["Arn"]) or self.value(target["Arn"]))
+        block.set("arn", self.arn_of(target["Arn"]))
         if target.get("RoleArn"):
             block.set("role_arn", self.arns[target["RoleArn"]])
         if "Input" in target:
@@ -753,7 +786,7 @@ class _Writer:
                 nested.set("maximum_retry_attempts", retry["MaximumRetryAttempts"])
         dlq = target.get("DeadLetterConfig", {}).get("Arn")
         if dlq:
-            block.nested("dead_letter_config").set("arn", self.arns.get(dlq) or self.value(dlq))
+            block.nested("dead_letter_config").set("arn", self.arn_of(dlq))
         group = target.get("SqsParameters", {}).get("MessageGroupId")
         if group:
             block.nested("sqs_target").set("message_group_id", group)
