@@ -10,9 +10,11 @@ KERNEL := messaging-workbook
 NOTEBOOK_DIR ?= notebooks
 # JupyterLab refuses to run as root unless told (containers and CI machines run as root)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+# checkov (tests/test_terraform.py) in its own environment: its pins conflict with labkit's
+CHECKOV := $(VENV)/checkov/bin/checkov
 NBVAL := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit notebooks-check notebooks-endpoint notebooks property bench html \
+.PHONY: lab test lint unit checkov notebooks-check notebooks-endpoint notebooks property bench html \
 	moto-suites clean
 
 $(STAMP): pyproject.toml
@@ -22,6 +24,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Messaging & Events (labkit)" >/dev/null
 	rm -f $(VENV)/.installed-* && touch $@
 
+$(CHECKOV): tests/tools/checkov-requirements.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet -r tests/tools/checkov-requirements.txt
+	touch $@
+
+## make checkov: install checkov into .venv/checkov (make test and make unit do it when needed)
+checkov: $(CHECKOV)
+
 ## make lab: install if needed, then open JupyterLab on the notebooks
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOK_DIR) $(ROOT_FLAG) $(LAB_ARGS)
@@ -29,7 +39,7 @@ lab: $(STAMP)
 ## make test: lint, then one pool of two workers for labkit's tests and every notebook strictly
 ## on embedded and on endpoint (tests/nbbackends.py: longest work first, a notebook whole on one
 ## worker, a labkit server per worker for the endpoint runs, kernels forked from a warm process)
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV) lint
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --doctest-modules \
 		-p tests.nbbackends --nbval-endpoint --nbval-fork-kernels $(NBVAL) notebooks labkit tests
 
@@ -38,7 +48,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check labkit tests
 
 ## the pieces of make test on their own
-unit: $(STAMP)
+unit: $(STAMP) $(CHECKOV)
 	$(PY) -m pytest -q -n 2 --doctest-modules labkit tests
 
 notebooks-check: $(STAMP)

@@ -15,6 +15,7 @@ from labkit.local.functions import Faults
 from labkit.matcher import explain_filter, explain_pattern
 from labkit.plots import animate_flow, plot_queue_depth, plot_saga, plot_sequence, plot_topology
 from labkit.tools.terraform import export as to_terraform
+from labkit.tools.terraform import write as write_terraform
 from labkit.trace import Call, Flow, Hop
 from labkit.trace.explain import why_not_delivered, why_not_matched
 
@@ -45,4 +46,5 @@ __all__ = [
     "to_terraform",
     "why_not_delivered",
     "why_not_matched",
+    "write_terraform",
 ]

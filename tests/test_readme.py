@@ -54,6 +54,7 @@ def test_every_lesson_names_what_differs_on_real_aws(lesson: str) -> None:
 @pytest.mark.parametrize("lesson", TOPICS)
 def test_every_lesson_shows_its_terraform(lesson: str) -> None:
     nb = nbformat.read(ROOT / "notebooks" / f"{lesson}.ipynb", as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and "labkit.to_terraform(" in c.source]
+    calls = ("labkit.to_terraform(", "labkit.write_terraform(")
+    cells = [c for c in nb.cells if c.cell_type == "code" and any(x in c.source for x in calls)]
     assert cells, f"{lesson} never calls labkit.to_terraform"
     assert any('resource "aws_' in str(c.get("outputs", "")) for c in cells), lesson
