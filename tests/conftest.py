@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 import labkit
+from labkit.plots.legibility import STRICT_ENV
 from tests.labserver import SERVER
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every figure drawn in the tests is checked for legibility, as in the lessons' runs."""
+    os.environ[STRICT_ENV] = "1"
+
 
 BACKEND_PARAMS = ["embedded", "endpoint"]
 

@@ -6,7 +6,7 @@ moto 5.2.5 invokes the function inside ``SendMessage``, through Docker. With thi
 keeps the mapping (``create_event_source_mapping`` answers as on AWS) but does not invoke; the
 lab's local function runtime polls the queue with the mapping's settings instead.
 
-moto's ``/moto-api/data.json`` (how a lab recognises a moto server) fails with HTTP 500 as soon
+moto's ``/moto-api/data.json`` (the data behind moto's dashboard) fails with HTTP 500 as soon
 as a function exists and Docker is absent, because its ``docker_client`` property raises; an
 AttributeError is what data.json skips.
 """

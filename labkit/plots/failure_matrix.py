@@ -6,7 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from labkit.errors import LabError
-from labkit.plots.style import LABEL_TEXT, ORANGE, STYLE, describe, documented, use_axes
+from labkit.plots.style import (
+    LABEL_TEXT,
+    ORANGE,
+    STYLE,
+    TITLE_TEXT,
+    describe,
+    documented,
+    use_axes,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -75,7 +83,10 @@ def plot_failure_matrix(
 
     matrix = failure_matrix(runs, compensations)
     sz = STYLE.size(size)
-    figsize = sz.figure(1.8 + 1.6 * len(compensations), 0.9 + 0.55 * len(runs))
+    # wide enough for the grid and for the title (about 0.55 em per character, centred over
+    # the axes, which the step names push to the right)
+    title_inches = 0.55 * TITLE_TEXT / 72 * len(title) + 2.4
+    figsize = sz.figure(max(1.8 + 1.6 * len(compensations), title_inches), 0.9 + 0.55 * len(runs))
     ax = use_axes(ax, figsize)
     ran = [[1 if cell else 0 for cell in row] for row in matrix]
     ax.imshow(ran, cmap=ListedColormap([NOT_RUN, ORANGE]), vmin=0, vmax=1, aspect="auto")
