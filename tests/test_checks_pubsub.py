@@ -74,6 +74,27 @@ def test_shipping_fails_when_the_publisher_also_sends_to_the_queue(lab: labkit.L
     assert "leave place_order" in problem.hint
 
 
+def test_shipping_passes_after_a_wrong_try_once_the_exercise_runs_again(
+    embedded_lab: labkit.Lab,
+) -> None:
+    # first try: the order service was changed to also send to the queue
+    topic = shipping(embedded_lab, **V1_ONLY)
+    sqs = embedded_lab.client("sqs")
+    url = sqs.get_queue_url(QueueName="shipping")["QueueUrl"]
+    with embedded_lab.tracer.acting_as("order-service"):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(V1))
+    place_order(embedded_lab, topic, V1)
+    assert (
+        "run the exercise cell again"
+        in failure(lambda: checks.shipping_subscriber(embedded_lab)).hint
+    )
+    # second try: the exercise cell again (subscribe is idempotent), place_order as on day 1
+    _, arn = subscriber_queue(embedded_lab, "shipping", topic)
+    subscribe(embedded_lab, topic, arn, **V1_ONLY)
+    place_order(embedded_lab, topic, V1)
+    assert isinstance(checks.shipping_subscriber(embedded_lab), Passed)
+
+
 def test_shipping_without_a_version_filter_asks_for_one(embedded_lab: labkit.Lab) -> None:
     topic = shipping(embedded_lab, RawMessageDelivery="true")
     place_order(embedded_lab, topic, V1)

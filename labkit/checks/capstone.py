@@ -4,10 +4,11 @@ failing at every step. Each reads the learner's lab and trace, and says what is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from labkit.checks import Passed, expect
+from labkit.checks.sns import queue_policy_problem
 from labkit.lessons.capstone import executions
 from labkit.trace.flows import as_flow, short_name
 from labkit.trace.records import actor
@@ -68,6 +69,32 @@ def marketing(lab: Lab, *, queue: str = "marketing", topic: str = "orders") -> P
         "no subscription for it",
         'sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=<the queue ARN>)',
     )
+    url, _ = found
+    policy = (
+        lab.client("sqs")
+        .get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        .get("Attributes", {})
+        .get("Policy", "")
+    )
+    problem = queue_policy_problem(policy, arn, topics[0]) if topics else ""
+    expect(
+        not problem,
+        f"a queue policy on {queue!r} letting the {topic!r} topic send to it (AWS delivers "
+        "nothing without it; the lab does not check, so this check does)",
+        problem,
+        f'create the queue with subscriber_queue(lab, "{queue}", topic_arn), which writes the '
+        "policy, as for the other subscribers",
+    )
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscribed[0]["SubscriptionArn"])
+    raw = attributes["Attributes"].get("RawMessageDelivery", "false")
+    expect(
+        raw.lower() == "true",
+        f"raw message delivery on the subscription of {queue!r}, like the other subscribers",
+        f"RawMessageDelivery {raw!r}",
+        "subscribe with Attributes={'RawMessageDelivery': 'true'}, or set it now with "
+        "sns.set_subscription_attributes(SubscriptionArn=..., AttributeName='RawMessageDelivery', "
+        "AttributeValue='true')",
+    )
     flow = as_flow(lab)
     arrived = {h.message_id for h in flow if h.kind == "delivered" and h.target == arn}
     expect(
@@ -92,8 +119,32 @@ def marketing(lab: Lab, *, queue: str = "marketing", topic: str = "orders") -> P
     )
 
 
-def poison_redriven(lab: Lab, *, queue: str = "billing") -> Passed:
-    """Exercise 2: the dead-letter queue empty again, its messages redriven and processed."""
+#: What billing's reader must make of each way an amount arrives in the lesson.
+AMOUNTS: tuple[tuple[object, float], ...] = ((12.5, 12.5), ("12,50", 12.5), ("14.90 EUR", 14.9))
+
+
+def _reads_every_amount(read_amount: Callable[[Any], Any]) -> None:
+    for amount, wanted in AMOUNTS:
+        try:
+            got: Any = read_amount(amount)
+        except Exception as error:  # noqa: BLE001 - the learner's code: its failure is the finding
+            got = f"{type(error).__name__}: {error}"
+        expect(
+            isinstance(got, int | float) and abs(got - wanted) < 1e-9,
+            f"read_amount({amount!r}) to give {wanted} (billing v2 read it already)",
+            f"{got!r}",
+            "keep what v2 read (a number, a decimal comma) and add the new case: e.g. "
+            'float(str(amount).split()[0].replace(",", "."))',
+        )
+
+
+def poison_redriven(
+    lab: Lab, read_amount: Callable[[Any], Any] | None = None, *, queue: str = "billing"
+) -> Passed:
+    """Exercise 2: the dead-letter queue empty again, its messages redriven and processed, and
+    (given `read_amount`) a reader that still reads every amount billing v2 read."""
+    if read_amount is not None:
+        _reads_every_amount(read_amount)
     found, dead = _queue(lab, queue), _queue(lab, f"{queue}-dlq")
     expect(
         found is not None and dead is not None,

@@ -274,22 +274,19 @@ def slow_consumer_run(
 ) -> dict[str, int]:
     """Two consumers share a queue; each spends `work_seconds` on a message before deleting it.
 
-    Consumer A takes the batch first; consumer B polls every 10 s while A works. When the
-    visibility timeout is shorter than the work, B receives the same messages: duplicate work.
-    Returns how many times each order was worked on.
+    Consumer A takes the batch first; consumer B polls every 10 s while A works. A batch is
+    deleted the moment its work ends (`work_seconds` after it was received), before anyone polls
+    again, so a visibility timeout longer than the work, by any margin, means no duplicate. When
+    it is shorter, B receives the same messages: duplicate work. Returns how many times each
+    order was worked on.
     """
     send_orders(sqs, queue_url, [f"order-{i:03d}" for i in range(orders)])
     times: dict[str, int] = {}
     waiting: list[tuple[float, list[dict[str, Any]]]] = []
     clock = lab.clock
     start = clock.elapsed()
-    for _ in range(200):
+    for _ in range(400):
         now = clock.elapsed() - start
-        fresh = take(sqs, queue_url, BATCH)
-        for message in fresh:
-            times[message["Body"]] = times.get(message["Body"], 0) + 1
-        if fresh:
-            waiting.append((now + work_seconds, fresh))
         for due, batch in [w for w in waiting if w[0] <= now]:
             waiting.remove((due, batch))
             for message in batch:
@@ -297,9 +294,15 @@ def slow_consumer_run(
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                 except sqs.exceptions.ReceiptHandleIsInvalid:
                     pass
+        fresh = take(sqs, queue_url, BATCH)
+        for message in fresh:
+            times[message["Body"]] = times.get(message["Body"], 0) + 1
+        if fresh:
+            waiting.append((now + work_seconds, fresh))
         if not waiting and depth(sqs, queue_url) == 0:
             break
-        lab.advance(10)
+        # the next poll, or the end of a batch's work if that comes first
+        lab.advance(min([10.0] + [due - now for due, _ in waiting if due > now]))
     return dict(sorted(times.items()))
 
 

@@ -29,7 +29,7 @@ __all__ = ["ROWS", "LabTimeEvent"]
 #: moto's TimeoutSeconds for a state that sets none: it means "no timeout".
 NO_TIMEOUT = 99_999_999
 #: Real seconds between two looks at the simulated clock while a timed wait is pending.
-LOOK_EVERY = 0.01
+LOOK_EVERY = 0.05
 
 
 class LabTimeEvent(threading.Event):
