@@ -308,3 +308,25 @@ def test_failure_points_wants_reverse_order(lab: labkit.Lab) -> None:
     _run(lab, machine, _order("c-2", country="AQ"), _order("c-3", customer="bob"), _order("c-4", sku="desk"))  # noqa: E501  # fmt: skip
     with pytest.raises(CheckFailed, match="BookCourier → Refund, Release, CancelOrder"):
         checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+RIGHT_PAIRS = {s: (pattern, services[0]) for s, (pattern, services, _) in checks.SCENARIOS.items()}
+
+
+def test_patterns_and_services_accept_synonyms_and_either_service() -> None:
+    assert isinstance(checks.patterns_and_services(RIGHT_PAIRS), Passed)
+    other = {
+        s: ("Pub/Sub" if p == "pubsub" else p.title(), "Amazon EventBridge" if p != "decoupling"
+            else "Amazon SQS")
+        for s, (p, _) in RIGHT_PAIRS.items()
+    }  # fmt: skip
+    assert isinstance(checks.patterns_and_services(other), Passed)
+
+
+def test_patterns_and_services_name_the_scenario_and_why() -> None:
+    outage = "the payment provider is down for an hour; no order may be lost"
+    wrong = {**RIGHT_PAIRS, outage: ("pub/sub", "SNS")}
+    with pytest.raises(CheckFailed) as failure:
+        checks.patterns_and_services(wrong)
+    assert outage in failure.value.expected and "backlog" in failure.value.hint

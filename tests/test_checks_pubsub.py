@@ -285,3 +285,22 @@ def test_tolerant_billing_redriven_into_the_strict_handler_fails(embedded_lab: l
     problem = failure(lambda: checks.tolerant_billing(lab, good_reader))
     assert "billing-dlq empty" in problem.expected
     assert "1 message(s)" in problem.found
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+RIGHT_SERVICES = {situation: service for situation, (service, _) in checks.SERVICE_CHOICES.items()}
+
+
+def test_choose_service_accepts_any_casing_and_the_amazon_prefix() -> None:
+    written = {s: {"sns": "Amazon SNS", "eventbridge": "EventBridge"}[v]
+               for s, v in RIGHT_SERVICES.items()}  # fmt: skip
+    assert isinstance(checks.choose_service(written), Passed)
+    assert isinstance(checks.choose_service(RIGHT_SERVICES), Passed)
+
+
+def test_choose_service_names_the_situation_and_why() -> None:
+    replay = "feed last week's orders again to a new consumer after a bug fix"
+    problem = failure(lambda: checks.choose_service({**RIGHT_SERVICES, replay: "sns"}))
+    assert replay in problem.expected and "archives and replays" in problem.hint
+    unfilled = failure(lambda: checks.choose_service(dict.fromkeys(RIGHT_SERVICES, ...)))
+    assert "not filled in" in unfilled.found

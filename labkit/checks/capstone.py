@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from labkit.checks import Passed, expect
+from labkit.checks import Passed, expect, plain
 from labkit.checks.sns import queue_policy_problem
 from labkit.lessons.capstone import executions
 from labkit.trace.flows import as_flow, short_name
@@ -16,7 +16,14 @@ from labkit.trace.records import actor
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
-__all__ = ["marketing", "poison_redriven", "failure_points", "FAILURE_POINTS"]
+__all__ = [
+    "marketing",
+    "poison_redriven",
+    "failure_points",
+    "patterns_and_services",
+    "FAILURE_POINTS",
+    "SCENARIOS",
+]
 
 #: For each forward step that can fail, the compensations the purchase saga must run, in order.
 FAILURE_POINTS = {
@@ -236,3 +243,66 @@ def failure_points(
         "Exercise 3",
         "the saga failed at every step and always undid what was done: " + str(verdict),
     )
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+#: Each scenario of exercise 4: the pattern and the services that fit it (any one will do),
+#: and why.
+SCENARIOS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "the payment provider is down for an hour; no order may be lost": (
+        "decoupling",
+        ("sqs",),
+        "a queue between shop and billing turns the outage into a backlog",
+    ),
+    "billing, shipping and analytics all react to OrderPlaced; next month a fourth team joins": (
+        "pubsub",
+        ("sns", "eventbridge"),
+        "the publisher announces once; subscribers (or rules) join without changing it",
+    ),
+    "charge, reserve and ship must all happen, or the ones done must be undone": (
+        "saga",
+        ("stepfunctions", "eventbridge"),
+        "local steps with compensations, orchestrated by Step Functions or choreographed "
+        "over EventBridge",
+    ),
+    "Black Friday brings 50 times the usual orders for two hours": (
+        "decoupling",
+        ("sqs",),
+        "a queue absorbs the peak and the consumers drain it at their own rate",
+    ),
+}
+_PATTERNS = {"decoupling": "decoupling", "queue": "decoupling", "peaksmoothing": "decoupling",
+             "loadleveling": "decoupling", "pubsub": "pubsub", "publishsubscribe": "pubsub",
+             "fanout": "pubsub", "saga": "saga"}  # fmt: skip
+#: how a learner may write each service -> the service; and how the check names it
+_SERVICE_NAMES = {"sqs": "sqs", "simplequeueservice": "sqs", "sns": "sns", "sfn": "stepfunctions",
+                  "eventbridge": "eventbridge", "stepfunctions": "stepfunctions"}  # fmt: skip
+_SHOWN = {
+    "sqs": "SQS",
+    "sns": "SNS",
+    "eventbridge": "EventBridge",
+    "stepfunctions": "Step Functions",
+}
+
+
+def patterns_and_services(answer: Any) -> Passed:
+    """Exercise 4: for each scenario, (pattern, service); synonyms and any casing accepted."""
+    expect(
+        isinstance(answer, dict) and all(s in answer for s in SCENARIOS),
+        f"a (pattern, service) pair for each of the {len(SCENARIOS)} scenarios",
+        type(answer).__name__ if not isinstance(answer, dict) else f"keys {sorted(answer)}",
+        "keep the dict of the exercise cell and replace each ... by a pair such as "
+        "('decoupling', 'SQS')",
+    )
+    for scenario, (pattern, services, why) in SCENARIOS.items():
+        given = answer[scenario]
+        pair = tuple(given) if isinstance(given, tuple | list) else (given,)
+        said = _PATTERNS.get(plain(pair[0]), "") if pair else ""
+        service = _SERVICE_NAMES.get(plain(pair[1]), "") if len(pair) > 1 else ""
+        expect(
+            said == pattern and service in services,
+            f"{scenario!r}: the pattern {pattern} with " + " or ".join(_SHOWN[s] for s in services),
+            "... (not filled in)" if given is ... else repr(given),
+            f"{why} (the pattern table of section 6)",
+        )
+    return Passed("Exercise 4", f"a pattern and a service for all {len(SCENARIOS)} scenarios")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import labkit.matcher as matching
-from labkit.checks import Passed, expect, routing_hint
+from labkit.checks import Passed, expect, plain, routing_hint
 from labkit.checks.sns import (
     _queue,
     _quiet,
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
 __all__ = [
+    "SERVICE_CHOICES",
+    "choose_service",
     "shipping_subscriber",
     "version_filter",
     "tolerant_billing",
@@ -371,3 +373,62 @@ def tolerant_billing(lab: Lab, read_order: Any = None) -> Passed:
         f"read_order handles all {len(READ_PROBES)} samples, and billing charged the "
         f"{len(redriven)} order(s) it had set aside; nothing was lost",
     )
+
+
+# -- exercise 4 -----------------------------------------------------------------------------
+#: Each situation of exercise 4, the service that fits it, and why.
+SERVICE_CHOICES: dict[str, tuple[str, str]] = {
+    "every order to the same 3 queues, as fast and cheap as possible": (
+        "sns",
+        "one stream to a few fixed subscribers with no routing: SNS fan-out is the simple, "
+        "high-throughput pipe",
+    ),
+    "orders of 500 or more, from any of 4 shops, to the risk team, reshaped to 2 fields": (
+        "eventbridge",
+        "routing by content (detail.total), many producers and an input transformer are rules' "
+        "work",
+    ),
+    "a text message to 50,000 customers' phones": (
+        "sns",
+        "SNS delivers to SMS and mobile push; EventBridge targets are AWS services and APIs",
+    ),
+    "start a workflow whenever an EC2 instance stops": (
+        "eventbridge",
+        "AWS services publish their own events on the default bus; only a rule can react to them",
+    ),
+    "feed last week's orders again to a new consumer after a bug fix": (
+        "eventbridge",
+        "archives and replays are EventBridge's (a standard SNS topic keeps nothing)",
+    ),
+}
+_SERVICES = {"sns": "sns", "simplenotificationservice": "sns", "eventbridge": "eventbridge",
+             "events": "eventbridge", "cloudwatchevents": "eventbridge"}  # fmt: skip
+
+
+def choose_service(answer: Any) -> Passed:
+    """Exercise 4: SNS or EventBridge for each situation; any casing, "Amazon SNS" included."""
+    expect(
+        isinstance(answer, dict),
+        "a dict from each situation to 'sns' or 'eventbridge'",
+        type(answer).__name__,
+        "keep the dict of the exercise cell and replace each ... by 'sns' or 'eventbridge'",
+    )
+    missing = [s for s in SERVICE_CHOICES if s not in answer]
+    expect(
+        not missing,
+        f"an answer for each of the {len(SERVICE_CHOICES)} situations",
+        f"missing {missing}",
+        "run the exercise cell again: its keys are the situations, unchanged",
+    )
+    for situation, (service, why) in SERVICE_CHOICES.items():
+        given = answer[situation]
+        said = _SERVICES.get(plain(given), "")
+        expect(
+            said == service,
+            f"{situation!r}: {'SNS' if service == 'sns' else 'EventBridge'}",
+            "... (not filled in)" if given is ... else repr(given),
+            f"{why} (section 10 of lesson 03 compares the two)"
+            if said
+            else "answer 'sns' or 'eventbridge'",
+        )
+    return Passed("Exercise 4", f"the right service for all {len(SERVICE_CHOICES)} situations")
