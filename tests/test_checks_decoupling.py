@@ -130,3 +130,7 @@ def test_swap_without_loss_refuses_a_handler_that_swallows_old_orders(lab):
     lab.reset()
     v1, v2, sent = _swap(lab, _falls_back)
     assert isinstance(checks.swap_without_loss(lab, v1, v2, sent), Passed)
+
+
+def test_spike_deadline_passes_with_more_consumers_than_needed(lab):
+    assert "by 4 consumers" in str(checks.spike_deadline(lab, _spike(lab, 4)))

@@ -301,3 +301,25 @@ def test_nightly_report_refuses_a_schedule_that_is_not_every_night_at_two(
     nightly(embedded_lab, schedule)
     error = failure(checks.nightly_report, embedded_lab)
     assert "every day at 02:00 UTC" in error.expected and found in error.found
+
+
+def test_refund_rule_passes_on_a_pattern_worded_differently(embedded_lab: labkit.Lab) -> None:
+    # anything-but with a single string, and a positive amount as a range with two bounds
+    other = {
+        "source": ["shop.payments"],
+        "detail-type": ["RefundIssued"],
+        "detail": {
+            "amount": [{"numeric": [">", 0, "<=", 1e9]}],
+            "currency": [{"anything-but": "USD"}],
+        },
+    }
+    shop(embedded_lab)
+    rule(embedded_lab, "non-usd-refunds", other, queue(embedded_lab, "refunds"))
+    assert isinstance(checks.refund_rule(embedded_lab), Passed)
+
+
+def test_payments_replay_passes_with_an_archive_pattern_worded_differently(
+    embedded_lab: labkit.Lab,
+) -> None:
+    payments(embedded_lab, {"source": [{"prefix": "shop.payments"}]}, replay=True)
+    assert isinstance(checks.payments_replay(embedded_lab), Passed)

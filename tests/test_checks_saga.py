@@ -203,3 +203,9 @@ def test_refund_alerts_asks_for_a_refunded_order(embedded_lab: Any) -> None:
     _bus_with_rule(embedded_lab, pattern, send=False)
     with pytest.raises(CheckFailed, match="at least one PaymentRefunded"):
         checks.refund_alerts(embedded_lab)
+
+
+def test_refund_alerts_passes_a_pattern_worded_differently(embedded_lab: Any) -> None:
+    pattern = {"detail-type": [{"prefix": "PaymentRefund"}], "source": ["shop.payments"]}
+    _bus_with_rule(embedded_lab, pattern, send=True)
+    assert isinstance(checks.refund_alerts(embedded_lab), Passed)
