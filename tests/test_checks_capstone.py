@@ -55,9 +55,55 @@ def _put(lab: labkit.Lab, n: int = 2) -> None:
         )  # fmt: skip
 
 
-def _subscribe(lab: labkit.Lab, topic: str) -> None:
+def _subscribe(lab: labkit.Lab, topic: str, *, raw: str = "true") -> None:
     _, arn = subscriber_queue(lab, "marketing", topic)
-    lab.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    lab.client("sns").subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": raw}
+    )
+
+
+def test_marketing_refuses_a_queue_without_a_policy_and_a_wrapped_subscription(
+    lab: labkit.Lab,
+) -> None:
+    topic = _shop(lab)
+    sqs, sns = lab.client("sqs"), lab.client("sns")
+    url = sqs.create_queue(QueueName="marketing")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    _put(lab)
+    with pytest.raises(CheckFailed) as failure:
+        checks.marketing(lab)
+    assert "queue policy" in failure.value.expected and "subscriber_queue" in failure.value.hint
+    lab.reset()
+    topic = _shop(lab)
+    _subscribe(lab, topic, raw="false")
+    _put(lab)
+    with pytest.raises(CheckFailed, match="raw message delivery"):
+        checks.marketing(lab)
+
+
+def test_marketing_accepts_a_policy_written_by_hand(lab: labkit.Lab) -> None:
+    # lesson 02's way: the policy set after creating the queue, with a list of actions
+    topic = _shop(lab)
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="marketing")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": ["sns.amazonaws.com"]},
+        "Action": ["sqs:SendMessage"],
+        "Resource": arn,
+        "Condition": {"ArnLike": {"aws:SourceArn": topic}},
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    lab.client("sns").subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    _put(lab)
+    assert isinstance(checks.marketing(lab), Passed)
 
 
 def test_marketing_passes(lab: labkit.Lab) -> None:
@@ -127,6 +173,31 @@ def test_poison_redriven_passes_after_fix_and_redrive(lab: labkit.Lab) -> None:
     lab.client("sqs").start_message_move_task(SourceArn=dlq_arn)
     lab.functions.run_until_idle()
     assert "1 message(s) redriven to billing" in str(checks.poison_redriven(lab))
+
+
+def _drops_the_comma(amount: Any) -> float:
+    """Reads "14.90 EUR", but no longer "12,50": a new case that lost an old one."""
+    return float(str(amount).split()[0])
+
+
+def _by_pattern(amount: Any) -> float:
+    """Another right reader: the first number in the text, comma or point."""
+    import re
+
+    found = re.search(r"\d+(?:[.,]\d+)?", str(amount))
+    assert found is not None
+    return float(found.group().replace(",", "."))
+
+
+def test_poison_redriven_refuses_a_reader_that_dropped_the_decimal_comma(lab: labkit.Lab) -> None:
+    _, dlq_arn, state = _billing(lab)
+    state["strict"] = False
+    lab.client("sqs").start_message_move_task(SourceArn=dlq_arn)
+    lab.functions.run_until_idle()
+    with pytest.raises(CheckFailed) as failure:
+        checks.poison_redriven(lab, _drops_the_comma)
+    assert "'12,50'" in failure.value.expected and "ValueError" in failure.value.found
+    assert "redriven" in str(checks.poison_redriven(lab, _by_pattern))
 
 
 def test_poison_redriven_wants_the_message_processed(lab: labkit.Lab) -> None:
@@ -237,3 +308,25 @@ def test_failure_points_wants_reverse_order(lab: labkit.Lab) -> None:
     _run(lab, machine, _order("c-2", country="AQ"), _order("c-3", customer="bob"), _order("c-4", sku="desk"))  # noqa: E501  # fmt: skip
     with pytest.raises(CheckFailed, match="BookCourier → Refund, Release, CancelOrder"):
         checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+RIGHT_PAIRS = {s: (pattern, services[0]) for s, (pattern, services, _) in checks.SCENARIOS.items()}
+
+
+def test_patterns_and_services_accept_synonyms_and_either_service() -> None:
+    assert isinstance(checks.patterns_and_services(RIGHT_PAIRS), Passed)
+    other = {
+        s: ("Pub/Sub" if p == "pubsub" else p.title(), "Amazon EventBridge" if p != "decoupling"
+            else "Amazon SQS")
+        for s, (p, _) in RIGHT_PAIRS.items()
+    }  # fmt: skip
+    assert isinstance(checks.patterns_and_services(other), Passed)
+
+
+def test_patterns_and_services_name_the_scenario_and_why() -> None:
+    outage = "the payment provider is down for an hour; no order may be lost"
+    wrong = {**RIGHT_PAIRS, outage: ("pub/sub", "SNS")}
+    with pytest.raises(CheckFailed) as failure:
+        checks.patterns_and_services(wrong)
+    assert outage in failure.value.expected and "backlog" in failure.value.hint

@@ -93,3 +93,44 @@ def test_swap_without_loss():
         v1, v2, sent = _swap(lab, _both)
         passed = checks.swap_without_loss(lab, v1, v2, sent)
         assert "none lost" in str(passed)
+
+
+@pytest.mark.parametrize(("timeout", "passes"), [("46", True), ("45", False), ("40", False)])
+def test_no_duplicate_work_takes_any_timeout_longer_than_the_work(lab, timeout, passes):
+    worked = _slow(lab, VisibilityTimeout=timeout, RedrivePolicy="5")
+    if passes:
+        assert isinstance(checks.no_duplicate_work(lab, worked), Passed)
+    else:
+        with pytest.raises(CheckFailed, match="VisibilityTimeout above"):
+            checks.no_duplicate_work(lab, worked)
+
+
+def _swallows(body):
+    """v2 that never fails: an old order's amount is simply not there (None)."""
+    try:
+        return json.loads(body)["total"]["amount"]
+    except KeyError:
+        return None
+
+
+def _falls_back(body):
+    """Another right v2: new format first, the old one when it is not there."""
+    order = json.loads(body)
+    try:
+        return order["total"]["amount"]
+    except KeyError:
+        return order["amount"]
+
+
+def test_swap_without_loss_refuses_a_handler_that_swallows_old_orders(lab):
+    v1, v2, sent = _swap(lab, _swallows)
+    with pytest.raises(CheckFailed) as failure:
+        checks.swap_without_loss(lab, v1, v2, sent)
+    assert "silent loss" in failure.value.hint and "None" in failure.value.found
+    lab.reset()
+    v1, v2, sent = _swap(lab, _falls_back)
+    assert isinstance(checks.swap_without_loss(lab, v1, v2, sent), Passed)
+
+
+def test_spike_deadline_passes_with_more_consumers_than_needed(lab):
+    assert "by 4 consumers" in str(checks.spike_deadline(lab, _spike(lab, 4)))

@@ -265,3 +265,61 @@ def test_refund_rule_hint_says_which_field_turned_a_wanted_refund_away(lab: labk
     assert "0.5 GBP" in error.expected
     assert error.hint.startswith('The event field "detail.amount" is 0.5')
     assert ">= 1" in error.hint and "For this exercise:" in error.hint
+
+
+# -- answers written differently from the solution, that AWS accepts ---------------------------
+def test_receipt_transformer_accepts_the_unquoted_placeholder_aws_documents(
+    lab: labkit.Lab,
+) -> None:
+    # {"order": <order>} gives the value's JSON: "o-12" arrives with its quotes
+    unquoted = {**GOOD_TRANSFORMER, "InputTemplate": '{"order": <order>, "amount": <amount>}'}
+    receipts(lab, unquoted)
+    assert isinstance(checks.receipt_transformer(lab), Passed)
+
+
+def nightly(lab: labkit.Lab, schedule: str) -> None:
+    arn = queue(lab, "reports")
+    events = lab.client("events")
+    events.put_rule(Name="nightly-report", ScheduleExpression=schedule)
+    events.put_targets(Rule="nightly-report", Targets=[{"Id": "reports", "Arn": arn}])
+    lab.advance(minutes=2 * 24 * 60)
+
+
+@pytest.mark.parametrize("schedule", ["cron(0 2 ? * * *)", "cron(00 02 * * ? *)"])
+def test_nightly_report_accepts_equivalent_crons(embedded_lab: labkit.Lab, schedule: str) -> None:
+    nightly(embedded_lab, schedule)
+    assert isinstance(checks.nightly_report(embedded_lab), Passed)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "found"),
+    [("cron(0 2 ? * MON-FRI *)", "MON-FRI"), ("rate(1 day)", "rate(1 day)")],
+)
+def test_nightly_report_refuses_a_schedule_that_is_not_every_night_at_two(
+    embedded_lab: labkit.Lab, schedule: str, found: str
+) -> None:
+    nightly(embedded_lab, schedule)
+    error = failure(checks.nightly_report, embedded_lab)
+    assert "every day at 02:00 UTC" in error.expected and found in error.found
+
+
+def test_refund_rule_passes_on_a_pattern_worded_differently(embedded_lab: labkit.Lab) -> None:
+    # anything-but with a single string, and a positive amount as a range with two bounds
+    other = {
+        "source": ["shop.payments"],
+        "detail-type": ["RefundIssued"],
+        "detail": {
+            "amount": [{"numeric": [">", 0, "<=", 1e9]}],
+            "currency": [{"anything-but": "USD"}],
+        },
+    }
+    shop(embedded_lab)
+    rule(embedded_lab, "non-usd-refunds", other, queue(embedded_lab, "refunds"))
+    assert isinstance(checks.refund_rule(embedded_lab), Passed)
+
+
+def test_payments_replay_passes_with_an_archive_pattern_worded_differently(
+    embedded_lab: labkit.Lab,
+) -> None:
+    payments(embedded_lab, {"source": [{"prefix": "shop.payments"}]}, replay=True)
+    assert isinstance(checks.payments_replay(embedded_lab), Passed)

@@ -74,6 +74,27 @@ def test_shipping_fails_when_the_publisher_also_sends_to_the_queue(lab: labkit.L
     assert "leave place_order" in problem.hint
 
 
+def test_shipping_passes_after_a_wrong_try_once_the_exercise_runs_again(
+    embedded_lab: labkit.Lab,
+) -> None:
+    # first try: the order service was changed to also send to the queue
+    topic = shipping(embedded_lab, **V1_ONLY)
+    sqs = embedded_lab.client("sqs")
+    url = sqs.get_queue_url(QueueName="shipping")["QueueUrl"]
+    with embedded_lab.tracer.acting_as("order-service"):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(V1))
+    place_order(embedded_lab, topic, V1)
+    assert (
+        "run the exercise cell again"
+        in failure(lambda: checks.shipping_subscriber(embedded_lab)).hint
+    )
+    # second try: the exercise cell again (subscribe is idempotent), place_order as on day 1
+    _, arn = subscriber_queue(embedded_lab, "shipping", topic)
+    subscribe(embedded_lab, topic, arn, **V1_ONLY)
+    place_order(embedded_lab, topic, V1)
+    assert isinstance(checks.shipping_subscriber(embedded_lab), Passed)
+
+
 def test_shipping_without_a_version_filter_asks_for_one(embedded_lab: labkit.Lab) -> None:
     topic = shipping(embedded_lab, RawMessageDelivery="true")
     place_order(embedded_lab, topic, V1)
@@ -264,3 +285,22 @@ def test_tolerant_billing_redriven_into_the_strict_handler_fails(embedded_lab: l
     problem = failure(lambda: checks.tolerant_billing(lab, good_reader))
     assert "billing-dlq empty" in problem.expected
     assert "1 message(s)" in problem.found
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+RIGHT_SERVICES = {situation: service for situation, (service, _) in checks.SERVICE_CHOICES.items()}
+
+
+def test_choose_service_accepts_any_casing_and_the_amazon_prefix() -> None:
+    written = {s: {"sns": "Amazon SNS", "eventbridge": "EventBridge"}[v]
+               for s, v in RIGHT_SERVICES.items()}  # fmt: skip
+    assert isinstance(checks.choose_service(written), Passed)
+    assert isinstance(checks.choose_service(RIGHT_SERVICES), Passed)
+
+
+def test_choose_service_names_the_situation_and_why() -> None:
+    replay = "feed last week's orders again to a new consumer after a bug fix"
+    problem = failure(lambda: checks.choose_service({**RIGHT_SERVICES, replay: "sns"}))
+    assert replay in problem.expected and "archives and replays" in problem.hint
+    unfilled = failure(lambda: checks.choose_service(dict.fromkeys(RIGHT_SERVICES, ...)))
+    assert "not filled in" in unfilled.found

@@ -105,6 +105,56 @@ def test_travel_saga_catches_a_forgotten_compensation(travel_lab: Any) -> None:
     assert "hotels" in failure.value.found
 
 
+def _create(lab: Any, definition: dict[str, Any]) -> None:
+    sfn = lab.client("stepfunctions")
+    sfn.create_state_machine(name="travel", definition=json.dumps(definition), roleArn=ROLE)
+
+
+def test_travel_saga_refuses_compensations_in_forward_order(travel_lab: Any) -> None:
+    # the end state is the same (everything cancelled): only the history shows the order
+    forward = travel(car_catch="CancelFlight")
+    forward["States"]["CancelFlight"]["Next"] = "CancelHotel"
+    forward["States"]["CancelHotel"]["Next"] = "TripFailed"
+    _create(travel_lab, forward)
+    with pytest.raises(CheckFailed) as failure:
+        checks.travel_saga(travel_lab)
+    assert "reverse order" in failure.value.expected
+    assert "CancelFlight → CancelHotel" in failure.value.found
+
+
+def test_travel_saga_names_a_catch_without_result_path(travel_lab: Any) -> None:
+    # without ResultPath the error object replaces the input: CancelHotel has no $.trip
+    lost = travel()
+    for state in ("BookFlight", "BookHotel", "BookCar"):
+        for catch in lost["States"][state]["Catch"]:
+            del catch["ResultPath"]
+    _create(travel_lab, lost)
+    with pytest.raises(CheckFailed) as failure:
+        checks.travel_saga(travel_lab)
+    assert "ResultPath" in failure.value.hint and "describe_execution" in failure.value.hint
+    assert "Error" in failure.value.found
+
+
+def test_travel_saga_accepts_other_catches_that_aws_runs_the_same(travel_lab: Any) -> None:
+    # the booking's own error instead of States.ALL, and the error kept under another name
+    other = travel()
+    for state in ("BookFlight", "BookHotel", "BookCar"):
+        (catch,) = other["States"][state]["Catch"]
+        catch["ErrorEquals"] = ["DynamoDB.ConditionalCheckFailedException"]
+        catch["ResultPath"] = "$.why"
+    _create(travel_lab, other)
+    assert isinstance(checks.travel_saga(travel_lab), Passed)
+
+
+def test_step_kinds_accept_any_casing_and_spaces() -> None:
+    answer = {"Charge": "Compensatable", "Reserve": " compensatable", "Ship": "PIVOT",
+              "ConfirmOrder": "Retriable "}  # fmt: skip
+    assert isinstance(checks.step_kinds(answer), Passed)
+    with pytest.raises(CheckFailed) as failure:
+        checks.step_kinds({**answer, "Ship": "Retriable"})
+    assert "Ship" in failure.value.expected and "any casing" in failure.value.hint
+
+
 def test_step_kinds_pass_and_hint() -> None:
     assert isinstance(checks.step_kinds(dict(checks.STEP_KINDS)), Passed)
     with pytest.raises(CheckFailed, match="not filled in"):
@@ -153,3 +203,9 @@ def test_refund_alerts_asks_for_a_refunded_order(embedded_lab: Any) -> None:
     _bus_with_rule(embedded_lab, pattern, send=False)
     with pytest.raises(CheckFailed, match="at least one PaymentRefunded"):
         checks.refund_alerts(embedded_lab)
+
+
+def test_refund_alerts_passes_a_pattern_worded_differently(embedded_lab: Any) -> None:
+    pattern = {"detail-type": [{"prefix": "PaymentRefund"}], "source": ["shop.payments"]}
+    _bus_with_rule(embedded_lab, pattern, send=True)
+    assert isinstance(checks.refund_alerts(embedded_lab), Passed)

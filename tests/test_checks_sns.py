@@ -262,3 +262,32 @@ def test_priority_hint_says_which_condition_turned_a_wanted_order_away(lab: labk
     assert problem.expected.startswith("an order of exactly 200")
     assert problem.hint.startswith('The message attribute "total" is 200 (a Number)')
     assert "> 200" in problem.hint and "For this exercise:" in problem.hint
+
+
+# -- answers written differently from the solutions, that SNS treats the same ---------------------
+@pytest.mark.parametrize(
+    "policy",
+    [
+        # the same conditions in other words: a range with two bounds, anything-but as a string
+        {
+            "total": [{"numeric": [">=", 200, "<", 1e9]}],
+            "region": [{"prefix": "eu-"}],
+            "channel": [{"anything-but": "test"}],
+        },
+        # the keys in another order
+        dict(reversed(list(GOOD_PRIORITY.items()))),
+    ],
+)
+def test_priority_passes_on_policies_worded_differently(
+    embedded_lab: labkit.Lab, policy: dict[str, Any]
+) -> None:
+    subscribed(embedded_lab, "priority", FilterPolicy=json.dumps(policy))
+    assert isinstance(checks.priority_filter(embedded_lab), Passed)
+
+
+def test_gift_passes_on_tiers_listed_the_other_way_round(embedded_lab: labkit.Lab) -> None:
+    policy = {"customer": {"tier": ["silver", "gold"]}, "gift": {"note": [{"exists": True}]}}
+    subscribed(
+        embedded_lab, "gift-wrap", FilterPolicy=json.dumps(policy), FilterPolicyScope="MessageBody"
+    )
+    assert isinstance(checks.gift_body_filter(embedded_lab), Passed)

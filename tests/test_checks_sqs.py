@@ -102,6 +102,35 @@ def test_payments_queue_without_a_redrive_policy(lab: labkit.Lab) -> None:
     assert "redrive policy" in error.expected and "deadLetterTargetArn" in error.hint
 
 
+def test_payments_queue_with_the_dlq_url_names_the_refusal_and_the_arn(lab: labkit.Lab) -> None:
+    # AWS refuses a RedrivePolicy whose deadLetterTargetArn is a URL: "payments" never exists
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="payments-dlq")["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": dlq, "maxReceiveCount": 4})
+    with pytest.raises(sqs.exceptions.ClientError):
+        sqs.create_queue(QueueName="payments", Attributes={"RedrivePolicy": policy})
+    error = failure(checks.payments_queue, lab)
+    assert "refused with InvalidParameterValue" in error.found
+    assert "ARN" in error.hint and "QueueArn" in error.hint
+
+
+def test_payments_queue_accepts_the_settings_made_afterwards(lab: labkit.Lab) -> None:
+    # a right answer in two steps: the queue first, its attributes set later; numbers as ints
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="payments-dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName="payments")["QueueUrl"]
+    redrive = {"deadLetterTargetArn": arn(lab, dlq), "maxReceiveCount": "4"}
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={
+            "VisibilityTimeout": "60",
+            "ReceiveMessageWaitTimeSeconds": "20",
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+    assert isinstance(checks.payments_queue(lab), Passed)
+
+
 # -- exercise 2 ------------------------------------------------------------------------------
 def invoices(
     lab: labkit.Lab,

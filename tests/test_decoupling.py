@@ -151,3 +151,27 @@ def test_plots_draw_the_timeline_data(lab):
     assert list(depth_line.get_ydata()) == [1, 0, 1]
     ax = decoupling.plot_drain_times({1: 80.0, 2: 40.0}, deadline=60)
     assert [p.get_height() for p in ax.patches] == [80.0, 40.0]
+
+
+def test_consumers_past_the_downstream_capacity_drain_no_faster(lab):
+    sqs = lab.client("sqs")
+    times = {}
+    for n in (1, 2, 4, 8):
+        url = sqs.create_queue(QueueName=f"capped-{n}")["QueueUrl"]
+        decoupling.send_orders(sqs, url, [str(i) for i in range(240)])
+        run = decoupling.drain(lab, sqs, url, consumers=n, rate=5, step=10, downstream=12)
+        assert max(run.column("processed")) <= 12 * 10
+        times[n] = run.drain_time
+    assert times == {1: 50.0, 2: 30.0, 4: 20.0, 8: 20.0}
+
+
+def test_the_swap_plot_draws_what_each_version_processed(lab):
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="swap")["QueueUrl"]
+    v1, v2 = Consumer("v1", 1), Consumer("v2", 4)
+    run = decoupling.run_swap(lab, sqs, url, v1=v1, v2=v2, swap_at=20, new_format_at=20, seconds=40)
+    ax = decoupling.plot_swap(run, swap_at=20)
+    lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert lines["processed by v1"][-1] == v1.processed
+    assert lines["processed by v2"][-1] == v2.processed
+    assert lines["sent"][-1] == run.total("sent")

@@ -55,6 +55,13 @@ def _timeline() -> Timeline:
     return run
 
 
+def _swap_timeline() -> Timeline:
+    run = Timeline(step=5)
+    run.add(5, sent=10, processed_v1=5, depth=5)
+    run.add(10, sent=10, processed_v2=15, depth=0)
+    return run
+
+
 def _one_message(lab: labkit.Lab) -> tuple[Any, ...]:
     flow = labkit.flow(lab)
     return flow.path(flow.messages()[0])  # a few hops: the sequence keeps its shortest figure
@@ -77,6 +84,7 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
     "animate_flow": lambda lab, size: plots.animate_flow(lab, size=size, max_frames=1),
     "plot_side_by_side": lambda lab, size: plots.plot_side_by_side(_timeline(), size=size),
     "plot_drain": lambda lab, size: plots.plot_drain(_timeline(), limit=2, size=size),
+    "plot_swap": lambda lab, size: plots.plot_swap(_swap_timeline(), swap_at=5, size=size),
     "plot_drain_times": lambda lab, size: plots.plot_drain_times(
         {1: 80.0, 2: 40.0}, deadline=60, size=size
     ),

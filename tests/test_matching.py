@@ -66,6 +66,49 @@ def test_or_lists_each_alternative_that_failed() -> None:
     assert "(1)" in reason and "(2)" in reason and '"a"' in reason and '"b"' in reason
 
 
+def test_a_nested_or_numbers_its_branches_under_the_outer_one() -> None:
+    pattern = {"$or": [{"a": ["1"]}, {"$or": [{"b": ["2"]}, {"c": ["3"]}]}]}
+    (reason,) = matching.explain_pattern(pattern, {"a": "0"}).reasons
+    marks = [m for m in ("(1)", "(2)", "(2.1)", "(2.2)") if m in reason]
+    assert marks == ["(1)", "(2)", "(2.1)", "(2.2)"]
+    assert reason.index("(2)") < reason.index("(2.1)") < reason.index("(2.2)")
+
+
+@pytest.mark.parametrize(
+    ("scope", "value"),
+    [
+        ("MessageBody", ["rugby", "golf"]),
+        ("MessageBody", ["golf"]),
+        ("MessageAttributes", ["rugby", "golf"]),
+    ],
+)
+def test_an_array_value_is_advised_one_element_not_the_whole_array(
+    scope: str, value: list[str]
+) -> None:
+    policy = {"sports": ["tennis"]}
+    if scope == "MessageBody":
+        verdict = matching.explain_filter(policy, scope=scope, body=json.dumps({"sports": value}))
+    else:
+        attribute = {"DataType": "String.Array", "StringValue": json.dumps(value)}
+        verdict = matching.explain_filter(policy, attributes={"sports": attribute})
+    (reason,) = verdict.reasons
+    advised = reason.split("such as ", 1)[1].split(")", 1)[0]
+    assert "one of its elements" in reason and advised == json.dumps(value[0])
+    fixed = {"sports": ["tennis", json.loads(advised)]}  # the advice, applied, is a valid policy
+    if scope == "MessageBody":
+        assert matching.explain_filter(fixed, scope=scope, body=json.dumps({"sports": value}))
+    else:
+        assert matching.explain_filter(fixed, attributes={"sports": attribute})
+
+
+def test_exists_true_on_an_empty_string_says_sns_counts_it_as_absent() -> None:
+    body = json.dumps({"coupon": ""})
+    verdict = matching.explain_filter(
+        {"coupon": [{"exists": True}]}, scope="MessageBody", body=body
+    )
+    assert not verdict and "counts an empty string as absent" in verdict.reasons[0]
+
+
 def test_array_elements_do_not_combine_and_the_sentence_says_so() -> None:
     event = {"e": [{"f": "Anna", "l": "Smith"}, {"f": "Peter", "l": "Jones"}]}
     verdict = matching.explain_pattern({"e": {"f": ["Anna"], "l": ["Jones"]}}, event)

@@ -575,3 +575,26 @@ def test_dead_lettered_counts_what_the_dead_letter_queue_holds(lab: labkit.Lab) 
     result = lab.functions.run_until_idle()
     held = sorted(m["MessageId"] for m in take_all(lab, dlq))
     assert held and sorted(result.dead_lettered) == held
+
+
+def test_an_asynchronous_retry_comes_from_lambda_not_from_the_topic(
+    embedded_lab: labkit.Lab,
+) -> None:
+    """SNS hands an event to Lambda once; the retries after a failure are Lambda's own."""
+    sns = embedded_lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+
+    def handler(event: dict, context: object) -> None:
+        raise RuntimeError("down")
+
+    fn = embedded_lab.functions.deploy("email", handler)
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn.arn)
+    message_id = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+    embedded_lab.functions.run(600)
+    attempts = [h for h in labkit.flow(embedded_lab).path(message_id) if h.target == fn.arn]
+    assert [(h.source, h.kind) for h in attempts] == [
+        (topic, "delivered"),
+        (topic, "failed"),
+        ("service:Lambda retries", "failed"),
+        ("service:Lambda retries", "failed"),
+    ]

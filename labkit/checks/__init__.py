@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from labkit.errors import LabError
 
-__all__ = ["CheckFailed", "Passed", "expect", "routing_hint"]
+__all__ = ["CheckFailed", "Passed", "expect", "plain", "routing_hint"]
 
 
 class CheckFailed(LabError):
@@ -75,3 +75,15 @@ def routing_hint(reasons: Sequence[str], should_match: bool, matched: bool, hint
     if should_match and not matched and reasons:
         return f"{' '.join(reasons)} For this exercise: {hint}"
     return hint
+
+
+def plain(answer: object) -> str:
+    """An answer as words compare: lower case, no "Amazon"/"AWS", no spaces or punctuation.
+
+    >>> [plain(a) for a in ("Amazon SNS", " eventbridge ", "Step Functions", "pub/sub", ...)]
+    ['sns', 'eventbridge', 'stepfunctions', 'pubsub', '']
+    """
+    if not isinstance(answer, str):
+        return ""
+    words = answer.lower().replace("amazon", " ").replace("aws", " ")
+    return "".join(ch for ch in words if ch.isalnum())

@@ -4,10 +4,11 @@ failing at every step. Each reads the learner's lab and trace, and says what is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from labkit.checks import Passed, expect
+from labkit.checks import Passed, expect, plain
+from labkit.checks.sns import queue_policy_problem
 from labkit.lessons.capstone import executions
 from labkit.trace.flows import as_flow, short_name
 from labkit.trace.records import actor
@@ -15,7 +16,14 @@ from labkit.trace.records import actor
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
-__all__ = ["marketing", "poison_redriven", "failure_points", "FAILURE_POINTS"]
+__all__ = [
+    "marketing",
+    "poison_redriven",
+    "failure_points",
+    "patterns_and_services",
+    "FAILURE_POINTS",
+    "SCENARIOS",
+]
 
 #: For each forward step that can fail, the compensations the purchase saga must run, in order.
 FAILURE_POINTS = {
@@ -68,6 +76,32 @@ def marketing(lab: Lab, *, queue: str = "marketing", topic: str = "orders") -> P
         "no subscription for it",
         'sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=<the queue ARN>)',
     )
+    url, _ = found
+    policy = (
+        lab.client("sqs")
+        .get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        .get("Attributes", {})
+        .get("Policy", "")
+    )
+    problem = queue_policy_problem(policy, arn, topics[0]) if topics else ""
+    expect(
+        not problem,
+        f"a queue policy on {queue!r} letting the {topic!r} topic send to it (AWS delivers "
+        "nothing without it; the lab does not check, so this check does)",
+        problem,
+        f'create the queue with subscriber_queue(lab, "{queue}", topic_arn), which writes the '
+        "policy, as for the other subscribers",
+    )
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscribed[0]["SubscriptionArn"])
+    raw = attributes["Attributes"].get("RawMessageDelivery", "false")
+    expect(
+        raw.lower() == "true",
+        f"raw message delivery on the subscription of {queue!r}, like the other subscribers",
+        f"RawMessageDelivery {raw!r}",
+        "subscribe with Attributes={'RawMessageDelivery': 'true'}, or set it now with "
+        "sns.set_subscription_attributes(SubscriptionArn=..., AttributeName='RawMessageDelivery', "
+        "AttributeValue='true')",
+    )
     flow = as_flow(lab)
     arrived = {h.message_id for h in flow if h.kind == "delivered" and h.target == arn}
     expect(
@@ -92,8 +126,32 @@ def marketing(lab: Lab, *, queue: str = "marketing", topic: str = "orders") -> P
     )
 
 
-def poison_redriven(lab: Lab, *, queue: str = "billing") -> Passed:
-    """Exercise 2: the dead-letter queue empty again, its messages redriven and processed."""
+#: What billing's reader must make of each way an amount arrives in the lesson.
+AMOUNTS: tuple[tuple[object, float], ...] = ((12.5, 12.5), ("12,50", 12.5), ("14.90 EUR", 14.9))
+
+
+def _reads_every_amount(read_amount: Callable[[Any], Any]) -> None:
+    for amount, wanted in AMOUNTS:
+        try:
+            got: Any = read_amount(amount)
+        except Exception as error:  # noqa: BLE001 - the learner's code: its failure is the finding
+            got = f"{type(error).__name__}: {error}"
+        expect(
+            isinstance(got, int | float) and abs(got - wanted) < 1e-9,
+            f"read_amount({amount!r}) to give {wanted} (billing v2 read it already)",
+            f"{got!r}",
+            "keep what v2 read (a number, a decimal comma) and add the new case: e.g. "
+            'float(str(amount).split()[0].replace(",", "."))',
+        )
+
+
+def poison_redriven(
+    lab: Lab, read_amount: Callable[[Any], Any] | None = None, *, queue: str = "billing"
+) -> Passed:
+    """Exercise 2: the dead-letter queue empty again, its messages redriven and processed, and
+    (given `read_amount`) a reader that still reads every amount billing v2 read."""
+    if read_amount is not None:
+        _reads_every_amount(read_amount)
     found, dead = _queue(lab, queue), _queue(lab, f"{queue}-dlq")
     expect(
         found is not None and dead is not None,
@@ -185,3 +243,66 @@ def failure_points(
         "Exercise 3",
         "the saga failed at every step and always undid what was done: " + str(verdict),
     )
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+#: Each scenario of exercise 4: the pattern and the services that fit it (any one will do),
+#: and why.
+SCENARIOS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "the payment provider is down for an hour; no order may be lost": (
+        "decoupling",
+        ("sqs",),
+        "a queue between shop and billing turns the outage into a backlog",
+    ),
+    "billing, shipping and analytics all react to OrderPlaced; next month a fourth team joins": (
+        "pubsub",
+        ("sns", "eventbridge"),
+        "the publisher announces once; subscribers (or rules) join without changing it",
+    ),
+    "charge, reserve and ship must all happen, or the ones done must be undone": (
+        "saga",
+        ("stepfunctions", "eventbridge"),
+        "local steps with compensations, orchestrated by Step Functions or choreographed "
+        "over EventBridge",
+    ),
+    "Black Friday brings 50 times the usual orders for two hours": (
+        "decoupling",
+        ("sqs",),
+        "a queue absorbs the peak and the consumers drain it at their own rate",
+    ),
+}
+_PATTERNS = {"decoupling": "decoupling", "queue": "decoupling", "peaksmoothing": "decoupling",
+             "loadleveling": "decoupling", "pubsub": "pubsub", "publishsubscribe": "pubsub",
+             "fanout": "pubsub", "saga": "saga"}  # fmt: skip
+#: how a learner may write each service -> the service; and how the check names it
+_SERVICE_NAMES = {"sqs": "sqs", "simplequeueservice": "sqs", "sns": "sns", "sfn": "stepfunctions",
+                  "eventbridge": "eventbridge", "stepfunctions": "stepfunctions"}  # fmt: skip
+_SHOWN = {
+    "sqs": "SQS",
+    "sns": "SNS",
+    "eventbridge": "EventBridge",
+    "stepfunctions": "Step Functions",
+}
+
+
+def patterns_and_services(answer: Any) -> Passed:
+    """Exercise 4: for each scenario, (pattern, service); synonyms and any casing accepted."""
+    expect(
+        isinstance(answer, dict) and all(s in answer for s in SCENARIOS),
+        f"a (pattern, service) pair for each of the {len(SCENARIOS)} scenarios",
+        type(answer).__name__ if not isinstance(answer, dict) else f"keys {sorted(answer)}",
+        "keep the dict of the exercise cell and replace each ... by a pair such as "
+        "('decoupling', 'SQS')",
+    )
+    for scenario, (pattern, services, why) in SCENARIOS.items():
+        given = answer[scenario]
+        pair = tuple(given) if isinstance(given, tuple | list) else (given,)
+        said = _PATTERNS.get(plain(pair[0]), "") if pair else ""
+        service = _SERVICE_NAMES.get(plain(pair[1]), "") if len(pair) > 1 else ""
+        expect(
+            said == pattern and service in services,
+            f"{scenario!r}: the pattern {pattern} with " + " or ".join(_SHOWN[s] for s in services),
+            "... (not filled in)" if given is ... else repr(given),
+            f"{why} (the pattern table of section 6)",
+        )
+    return Passed("Exercise 4", f"a pattern and a service for all {len(SCENARIOS)} scenarios")

@@ -119,6 +119,19 @@ def no_duplicate_work(lab: Lab, worked: dict[str, int] | None) -> Passed:
     return Passed("exercise 2", f"{len(worked)} orders, each worked on once (timeout {timeout} s)")
 
 
+def _amount(body: str) -> object:
+    """The amount an order carries, in either format."""
+    order = json.loads(body)
+    return order["total"]["amount"] if isinstance(order.get("total"), dict) else order["amount"]
+
+
+def _read(consumer: Consumer, body: str) -> object:
+    try:
+        return consumer.handler(body)
+    except Exception as error:  # noqa: BLE001 - the learner's handler: its failure is the finding
+        return f"{type(error).__name__}: {error}"
+
+
 def swap_without_loss(lab: Lab, v1: Consumer | None, v2: Consumer | None, sent: int) -> Passed:
     """Exercise 3: v1 replaced by v2 while orders flow; nothing lost, nothing dead-lettered."""
     sqs = lab.client("sqs")
@@ -149,6 +162,17 @@ def swap_without_loss(lab: Lab, v1: Consumer | None, v2: Consumer | None, sent: 
         "no order failed in v2 and none in the dead-letter queue",
         f"{v2.failed} failures, {dead} dead-lettered",
         "old-format orders (flat 'amount') still wait in the queue at the swap: read both formats",
+    )
+    # processed is not enough: a handler that returns without reading the order loses it silently
+    lost = [body for body in v2.seen if _read(v2, body) != _amount(body)]
+    expect(
+        not lost,
+        "v2's handler to return each order's amount (flat 'amount' or 'total.amount')",
+        f"{len(lost)} orders it returned without their amount, e.g. {lost[0] if lost else ''} "
+        f"-> {_read(v2, lost[0]) if lost else ''!r}",
+        "an order the handler swallows (except ...: return None) is deleted unread: that is a "
+        "silent loss, worse than a dead letter. Return order['amount'] for old orders; then "
+        "re-run the exercise cell from the queue creation on",
     )
     return Passed(
         "exercise 3",

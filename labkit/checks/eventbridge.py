@@ -285,7 +285,10 @@ def receipt_transformer(lab: Lab) -> Passed:
     elif isinstance(value.get("amount"), str):
         hint = "the amount arrived as text: write <amount> without quotes around it in the template"
     elif "order" in value and not isinstance(value["order"], str):
-        hint = 'the order id must stay a string: write "<order>" with quotes in the template'
+        hint = (
+            "the order id must arrive as a string: pick $.detail.order_id for it (<order> "
+            'outside quotes gives the value\'s JSON, "o-12" with its quotes)'
+        )
     elif set(value) != {"order", "amount"}:
         hint = 'use exactly two keys, "order" and "amount"'
     else:
@@ -401,12 +404,12 @@ def nightly_report(lab: Lab) -> Passed:
         {r["Name"]: r for r in rules}, "a rule", "nightly-report", where=" on the default bus"
     )
     schedule = rule.get("ScheduleExpression", "")
-    fields = schedule.removeprefix("cron(").removesuffix(")").split()
     expect(
-        schedule.startswith("cron(") and fields == ["0", "2", "*", "*", "?", "*"],
-        "the schedule cron(0 2 * * ? *) (minute 0, hour 2, every day)",
+        _nightly_at_two(schedule),
+        "a schedule firing every day at 02:00 UTC, such as cron(0 2 * * ? *)",
         schedule or "no schedule",
-        "cron fields are: minutes hours day-of-month month day-of-week year",
+        "cron fields are: minutes hours day-of-month month day-of-week year (UTC); minute 0, "
+        "hour 2, and every day, month and year",
     )
     bus_arn = str(events.describe_event_bus(Name="default")["Arn"])
     _, _, _, region, account, _ = bus_arn.split(":", 5)
@@ -426,6 +429,42 @@ def nightly_report(lab: Lab) -> Passed:
         "two scheduled events in 'reports' after two lab days (one per night)",
         f"{len(scheduled)}",
         "advance the lab clock by two days (lab.advance(minutes=2 * 24 * 60)) after creating "
-        "the rule, and do not read the queue before the check",
+        "the rule, and do not read the queue before the check; to start again, "
+        "events.delete_rule needs its targets removed first (events.remove_targets), or re-run "
+        "the lesson from the top",
     )
-    return Passed("Exercise 4", "nightly-report fired once a night into reports")
+    times = sorted(str(b.get("time", "")) for b in scheduled)
+    expect(
+        all(t.endswith("T02:00:00Z") for t in times) and len({t[:10] for t in times}) == 2,
+        "one firing per night, at 02:00 UTC",
+        f"firings at {', '.join(times)}",
+        "the cron expression's hours are in UTC: hour 2",
+    )
+    return Passed("Exercise 4", "nightly-report fired once a night, at 02:00 UTC, into reports")
+
+
+#: Each cron field's ways of saying "every" (day-of-month, month, day-of-week, year).
+_EVERY = (
+    {"*", "?", "1-31", "1/1", "*/1"},
+    {"*", "1-12", "JAN-DEC", "1/1", "*/1"},
+    {"*", "?", "1-7", "SUN-SAT", "1/1", "*/1"},
+    {"*", "1970-2199"},
+)
+
+
+def _nightly_at_two(schedule: str) -> bool:
+    """Whether a schedule fires every day at 02:00 UTC, however the cron expression says it.
+
+    >>> [_nightly_at_two(s) for s in ("cron(0 2 * * ? *)", "cron(0 2 ? * * *)",
+    ...                                 "cron(00 02 ? * SUN-SAT *)", "cron(0 2 ? * MON-FRI *)",
+    ...                                 "cron(0 14 * * ? *)", "rate(1 day)")]
+    [True, True, True, False, False, False]
+    """
+    text = schedule.strip()
+    if not (text.startswith("cron(") and text.endswith(")")):
+        return False
+    fields = text[5:-1].upper().split()
+    if len(fields) != 6 or not (fields[0].isdigit() and fields[1].isdigit()):
+        return False
+    every = all(f in allowed for f, allowed in zip(fields[2:], _EVERY, strict=True))
+    return int(fields[0]) == 0 and int(fields[1]) == 2 and every

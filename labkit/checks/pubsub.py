@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import labkit.matcher as matching
-from labkit.checks import Passed, expect, routing_hint
+from labkit.checks import Passed, expect, plain, routing_hint
 from labkit.checks.sns import (
     _queue,
     _quiet,
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
 __all__ = [
+    "SERVICE_CHOICES",
+    "choose_service",
     "shipping_subscriber",
     "version_filter",
     "tolerant_billing",
@@ -212,13 +214,19 @@ def shipping_subscriber(lab: Lab) -> Passed:
         "place a version-1 order after subscribing: place_order({'version': 1, 'order_id': "
         "'o-10', 'customer': 'c-5', 'items': 1, 'total': 19.0})",
     )
-    calls = publisher_calls(lab, PUBLISHER)
+    # what the publisher did since the shipping subscription was (last) made: an earlier try
+    # that changed place_order is forgiven once the exercise cell runs again without it
+    subscribes = [c.seq for c in lab.tracer.calls if c.operation == "Subscribe" and c.ok]
+    calls = publisher_calls(lab, PUBLISHER, since=subscribes[-1] if subscribes else 0)
     others = sorted({c for c in calls if c not in PUBLISHER_DOES})
     expect(
         bool(calls) and not others,
         f"the {PUBLISHER} to call only Publish on the {TOPIC!r} topic, as on day 1",
-        f"it also called {', '.join(f'{s}.{op} on {r}' for s, op, r in others)}",
-        "leave place_order as it was: subscribing is the subscriber's business",
+        f"since your last subscribe it also called "
+        f"{', '.join(f'{s}.{op} on {r}' for s, op, r in others) or 'nothing at all'}",
+        "leave place_order as it was (re-run its cell from the lesson if you changed it): "
+        "subscribing is the subscriber's business. Then run the exercise cell again: the check "
+        "looks at the calls made after its subscribe",
     )
     publishes = sum(1 for c in calls if c == ("sns", "Publish", TOPIC))
     return Passed(
@@ -365,3 +373,62 @@ def tolerant_billing(lab: Lab, read_order: Any = None) -> Passed:
         f"read_order handles all {len(READ_PROBES)} samples, and billing charged the "
         f"{len(redriven)} order(s) it had set aside; nothing was lost",
     )
+
+
+# -- exercise 4 -----------------------------------------------------------------------------
+#: Each situation of exercise 4, the service that fits it, and why.
+SERVICE_CHOICES: dict[str, tuple[str, str]] = {
+    "every order to the same 3 queues, as fast and cheap as possible": (
+        "sns",
+        "one stream to a few fixed subscribers with no routing: SNS fan-out is the simple, "
+        "high-throughput pipe",
+    ),
+    "orders of 500 or more, from any of 4 shops, to the risk team, reshaped to 2 fields": (
+        "eventbridge",
+        "routing by content (detail.total), many producers and an input transformer are rules' "
+        "work",
+    ),
+    "a text message to 50,000 customers' phones": (
+        "sns",
+        "SNS delivers to SMS and mobile push; EventBridge targets are AWS services and APIs",
+    ),
+    "start a workflow whenever an EC2 instance stops": (
+        "eventbridge",
+        "AWS services publish their own events on the default bus; only a rule can react to them",
+    ),
+    "feed last week's orders again to a new consumer after a bug fix": (
+        "eventbridge",
+        "archives and replays are EventBridge's (a standard SNS topic keeps nothing)",
+    ),
+}
+_SERVICES = {"sns": "sns", "simplenotificationservice": "sns", "eventbridge": "eventbridge",
+             "events": "eventbridge", "cloudwatchevents": "eventbridge"}  # fmt: skip
+
+
+def choose_service(answer: Any) -> Passed:
+    """Exercise 4: SNS or EventBridge for each situation; any casing, "Amazon SNS" included."""
+    expect(
+        isinstance(answer, dict),
+        "a dict from each situation to 'sns' or 'eventbridge'",
+        type(answer).__name__,
+        "keep the dict of the exercise cell and replace each ... by 'sns' or 'eventbridge'",
+    )
+    missing = [s for s in SERVICE_CHOICES if s not in answer]
+    expect(
+        not missing,
+        f"an answer for each of the {len(SERVICE_CHOICES)} situations",
+        f"missing {missing}",
+        "run the exercise cell again: its keys are the situations, unchanged",
+    )
+    for situation, (service, why) in SERVICE_CHOICES.items():
+        given = answer[situation]
+        said = _SERVICES.get(plain(given), "")
+        expect(
+            said == service,
+            f"{situation!r}: {'SNS' if service == 'sns' else 'EventBridge'}",
+            "... (not filled in)" if given is ... else repr(given),
+            f"{why} (section 10 of lesson 03 compares the two)"
+            if said
+            else "answer 'sns' or 'eventbridge'",
+        )
+    return Passed("Exercise 4", f"the right service for all {len(SERVICE_CHOICES)} situations")

@@ -23,6 +23,8 @@ STEP_KINDS = {
 }
 #: table -> the input field naming what to book in it.
 TRAVEL_TABLES = {"flights": "flight", "hotels": "hotel", "cars": "car"}
+#: The cancellations a trip must run, in order, when the car (or the hotel) is not free.
+_REVERSE = {"car": ["CancelHotel", "CancelFlight"], "hotel": ["CancelFlight"]}
 _HINTS = {
     "compensatable": "it can be undone (a refund, a release), so it may come before a failure",
     "pivot": "once the courier accepts, the purchase goes through: the point of no return",
@@ -61,7 +63,27 @@ def _run_trip(lab: Lab, machine: str, trip: str, free: dict[str, int]) -> dict[s
     ]
     status = run_executions(lab, arn, timeout=10.0)[arn]
     left = {table: _free(lab, table, trip_input[field]) for table, field in TRAVEL_TABLES.items()}
-    return {"status": status, "left": left}
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    entered = [
+        (e["stateEnteredEventDetails"]["name"], e["stateEnteredEventDetails"].get("input", ""))
+        for e in history
+        if e["type"].endswith("StateEntered")
+    ]
+    return {"status": status, "left": left, "entered": entered}
+
+
+def _lost_input(entered: list[tuple[str, str]]) -> str | None:
+    """The first compensation whose input is only an error: a Catch without ResultPath."""
+    for name, text in entered:
+        if not name.startswith("Cancel"):
+            continue
+        try:
+            given = json.loads(text or "{}")
+        except ValueError:
+            continue
+        if isinstance(given, dict) and "Error" in given and "trip" not in given:
+            return name
+    return None
 
 
 def travel_saga(lab: Lab) -> Passed:
@@ -114,6 +136,15 @@ def travel_saga(lab: Lab) -> Passed:
         free = {"flights": 1, "hotels": free_hotel, "cars": free_car}
         run = _run_trip(lab, machine, name, free)
         held = {t: list(b) for t, (_, b) in run["left"].items() if b}
+        lost = _lost_input(run["entered"])
+        expect(
+            lost is None,
+            f"{lost} to receive the trip (trip, flight, hotel, car) from the Catch before it",
+            f"an input holding only the error: {dict(run['entered']).get(lost or '', '')}",
+            "a Catch without ResultPath replaces the state's whole input with the error object, "
+            'so the cancellation cannot find $.trip; add "ResultPath": "$.error" to each Catch '
+            "(sfn.describe_execution and get_execution_history show each state's input)",
+        )
         expect(
             run["status"] == "FAILED",
             f"a trip with no {failing} left to end FAILED (in TripFailed)",
@@ -128,7 +159,24 @@ def travel_saga(lab: Lab) -> Passed:
             "BookCar's Catch goes to CancelHotel, then CancelFlight; BookHotel's Catch goes "
             "straight to CancelFlight (the hotel was never booked)",
         )
-    return Passed("travel saga", "flight, hotel and car booked, or every booking cancelled")
+        ran = [name for name, _ in run["entered"] if name.startswith("Cancel")]
+        wanted = _REVERSE[failing]
+        expect(
+            ran == wanted,
+            f"with no {failing} left, the cancellations in reverse order of the bookings: "
+            + " → ".join(wanted),
+            "the execution's history: " + (" → ".join(ran) or "no cancellation"),
+            "the last booking made is undone first: "
+            + (
+                "BookCar's Catch → CancelHotel → CancelFlight → TripFailed"
+                if failing == "car"
+                else "BookHotel's Catch → CancelFlight → TripFailed"
+            ),
+        )
+    return Passed(
+        "travel saga",
+        "flight, hotel and car booked, or the bookings made cancelled, last one first",
+    )
 
 
 def step_kinds(answer: Any) -> Passed:
@@ -148,11 +196,13 @@ def step_kinds(answer: Any) -> Passed:
     )
     for step, kind in STEP_KINDS.items():
         given = answer[step]
+        said = given.strip().lower() if isinstance(given, str) else given
         expect(
-            given == kind,
+            said == kind,
             f"{step} classified as one of compensatable, pivot, retriable (the right one)",
             f"{given!r}" if given is not ... else "... (not filled in)",
-            f"think about {step}: {_HINTS[kind]}",
+            f"think about {step}: {_HINTS[kind]} (run the check again after changing "
+            "step_kinds; any casing is fine)",
         )
     return Passed("step kinds", "compensatable, compensatable, pivot, retriable")
 

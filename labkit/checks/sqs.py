@@ -31,13 +31,22 @@ INVOICES: tuple[tuple[str, str], ...] = (
 
 
 # -- looking things up ------------------------------------------------------------------------
-def _queue_url(lab: Lab, name: str, hint: str) -> str:
+def _queue_url(lab: Lab, name: str, hint: str, refused: str = "") -> str:
+    """The queue's URL; when it is missing, says whether AWS refused a create_queue (and then
+    `refused`, what usually causes that refusal here)."""
     sqs = lab.client("sqs")
     try:
         return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
     except sqs.exceptions.QueueDoesNotExist:
         names = [u.rsplit("/", 1)[-1] for u in sqs.list_queues().get("QueueUrls", [])]
-        expect(False, f"a queue named {name!r}", f"only the queues {names}", hint)
+        failed = [
+            c.error_code for c in lab.tracer.calls if c.operation == "CreateQueue" and not c.ok
+        ]
+        found = f"only the queues {names}"
+        if failed:
+            found += f"; your last create_queue was refused with {failed[-1]}"
+            hint = f"{refused} {hint}".strip() if refused else hint
+        expect(False, f"a queue named {name!r}", found, hint)
     raise AssertionError("unreachable")  # expect(False, ...) always raises
 
 
@@ -77,6 +86,9 @@ def payments_queue(lab: Lab) -> Passed:
         lab,
         "payments",
         'create it with sqs.create_queue(QueueName="payments", Attributes={...})',
+        refused="the error message above the check says why; most often deadLetterTargetArn "
+        "holds the dead-letter queue's URL or name, where AWS wants its ARN (get it with "
+        'get_queue_attributes(QueueUrl=payments_dlq_url, AttributeNames=["QueueArn"])). Then',
     )
     attributes = _attributes(lab, url)
     visibility = _number(attributes, "VisibilityTimeout")

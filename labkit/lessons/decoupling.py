@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.lessons.inbox import depth
-from labkit.plots import plot_drain, plot_drain_times, plot_side_by_side
+from labkit.plots import plot_drain, plot_drain_times, plot_side_by_side, plot_swap
 
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
@@ -43,6 +43,7 @@ __all__ = [
     "plot_drain_times",
     "plot_drain",
     "plot_side_by_side",
+    "plot_swap",
     "run_side_by_side",
     "send_orders",
     "slow_consumer_run",
@@ -170,8 +171,10 @@ class Consumer:
     failed: int = 0
     seen: list[str] = field(default_factory=list)
 
-    def work(self, sqs: Any, queue_url: str, step: float) -> int:
-        messages = take(sqs, queue_url, int(self.rate * step))
+    def work(self, sqs: Any, queue_url: str, step: float, limit: int | None = None) -> int:
+        """One step of work: at most `rate` x `step` messages, and at most `limit` of them."""
+        most = int(self.rate * step)
+        messages = take(sqs, queue_url, most if limit is None else min(most, limit))
         done = []
         for message in messages:
             try:
@@ -187,10 +190,25 @@ class Consumer:
 
 
 def consume_step(
-    lab: Lab, sqs: Any, queue_url: str, consumers: Sequence[Consumer], step: float
+    lab: Lab,
+    sqs: Any,
+    queue_url: str,
+    consumers: Sequence[Consumer],
+    step: float,
+    downstream: float | None = None,
 ) -> int:
-    """Every consumer works for one step, then the clock moves `step` seconds."""
-    done = sum(c.work(sqs, queue_url, step) for c in consumers)
+    """Every consumer works for one step, then the clock moves `step` seconds.
+
+    `downstream` is what the service behind the consumers (a database) takes per second: the
+    consumers share it, so together they never finish more than `downstream` x `step`.
+    """
+    budget = None if downstream is None else int(downstream * step)
+    done = 0
+    for consumer in consumers:
+        left = None if budget is None else budget - done
+        if left is not None and left <= 0:
+            break  # the database is busy: this consumer waits for it
+        done += consumer.work(sqs, queue_url, step, left)
     lab.advance(step)
     return done
 
@@ -204,8 +222,13 @@ def drain(
     rate: float,
     step: float = 10.0,
     max_steps: int = 500,
+    downstream: float | None = None,
 ) -> Timeline:
-    """Consumers with a fixed rate empty the queue; one row per step (processed, depth)."""
+    """Consumers with a fixed rate empty the queue; one row per step (processed, depth).
+
+    With `downstream`, the service behind them takes at most that many orders per second, so
+    more consumers stop helping once they reach it.
+    """
     if consumers < 1 or rate <= 0:
         raise LabError(
             "at least one consumer with a positive rate",
@@ -217,7 +240,7 @@ def drain(
     start = lab.clock.elapsed()
     with lab.tracer.paused():
         for _ in range(max_steps):
-            done = consume_step(lab, sqs, queue_url, workers, step)
+            done = consume_step(lab, sqs, queue_url, workers, step, downstream)
             left = depth(sqs, queue_url)
             timeline.add(lab.clock.elapsed() - start, processed=done, depth=left)
             if left == 0:
@@ -274,22 +297,19 @@ def slow_consumer_run(
 ) -> dict[str, int]:
     """Two consumers share a queue; each spends `work_seconds` on a message before deleting it.
 
-    Consumer A takes the batch first; consumer B polls every 10 s while A works. When the
-    visibility timeout is shorter than the work, B receives the same messages: duplicate work.
-    Returns how many times each order was worked on.
+    Consumer A takes the batch first; consumer B polls every 10 s while A works. A batch is
+    deleted the moment its work ends (`work_seconds` after it was received), before anyone polls
+    again, so a visibility timeout longer than the work, by any margin, means no duplicate. When
+    it is shorter, B receives the same messages: duplicate work. Returns how many times each
+    order was worked on.
     """
     send_orders(sqs, queue_url, [f"order-{i:03d}" for i in range(orders)])
     times: dict[str, int] = {}
     waiting: list[tuple[float, list[dict[str, Any]]]] = []
     clock = lab.clock
     start = clock.elapsed()
-    for _ in range(200):
+    for _ in range(400):
         now = clock.elapsed() - start
-        fresh = take(sqs, queue_url, BATCH)
-        for message in fresh:
-            times[message["Body"]] = times.get(message["Body"], 0) + 1
-        if fresh:
-            waiting.append((now + work_seconds, fresh))
         for due, batch in [w for w in waiting if w[0] <= now]:
             waiting.remove((due, batch))
             for message in batch:
@@ -297,9 +317,15 @@ def slow_consumer_run(
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                 except sqs.exceptions.ReceiptHandleIsInvalid:
                     pass
+        fresh = take(sqs, queue_url, BATCH)
+        for message in fresh:
+            times[message["Body"]] = times.get(message["Body"], 0) + 1
+        if fresh:
+            waiting.append((now + work_seconds, fresh))
         if not waiting and depth(sqs, queue_url) == 0:
             break
-        lab.advance(10)
+        # the next poll, or the end of a batch's work if that comes first
+        lab.advance(min([10.0] + [due - now for due, _ in waiting if due > now]))
     return dict(sorted(times.items()))
 
 

@@ -133,15 +133,19 @@ class _Speaker:
         else:
             self.thing, self.field_word, self.rule = "message", "message attribute", "policy"
 
-    def node(self, node: Node, obj: dict[str, Any], prefix: str) -> list[str]:
-        """Why `node` does not match `obj`: one or more sentences per failing entry."""
+    def node(self, node: Node, obj: dict[str, Any], prefix: str, number: str = "") -> list[str]:
+        """Why `node` does not match `obj`: one or more sentences per failing entry.
+
+        `number` is the "$or" branch this node is (``"2."`` in branch 2), so the branches of a
+        "$or" inside it are numbered (2.1), (2.2): never (2) ... (1).
+        """
         failures: list[str] = []
         for entry in node.entries:
             if entry.matches(obj):
                 continue
             if isinstance(entry, Or):
                 parts = [
-                    f"({i}) {' '.join(self.node(branch, obj, prefix))}"
+                    f"({number}{i}) {' '.join(self.node(branch, obj, prefix, f'{number}{i}.'))}"
                     for i, branch in enumerate(entry.branches, 1)
                 ]
                 failures.append(
@@ -151,17 +155,17 @@ class _Speaker:
                 continue
             path = f"{prefix}.{entry.key}" if prefix else entry.key
             if isinstance(entry, Nested):
-                failures.extend(self.nested(entry, obj.get(entry.key, MISSING), path))
+                failures.extend(self.nested(entry, obj.get(entry.key, MISSING), path, number))
             else:
                 failures.append(self.field(entry, obj, path))
         return failures
 
-    def nested(self, entry: Nested, value: Any, path: str) -> list[str]:
+    def nested(self, entry: Nested, value: Any, path: str, number: str = "") -> list[str]:
         elements = array_objects(value)
         if not elements:
-            return self.node(entry.node, value if isinstance(value, dict) else {}, path)
+            return self.node(entry.node, value if isinstance(value, dict) else {}, path, number)
         # no element matches: explain the one that came closest (the first of the fewest failures)
-        closest = min((self.node(entry.node, e, path) for e in elements), key=len)
+        closest = min((self.node(entry.node, e, path, number) for e in elements), key=len)
         if len(elements) == 1:
             return closest
         return [
@@ -214,6 +218,12 @@ class _Speaker:
                 f"{name} is missing, but the {self.rule} {wants}. Either {fix}, "
                 f'or take "{path}" out of the {self.rule}.'
             )
+        if wants == "needs it to be present" and leaf.shown == '""' and not self.events:
+            return (
+                f'{name} is "", but the {self.rule} needs it to be present, and SNS counts an '
+                f'empty string as absent for "exists": true. Send a non-empty value, or take '
+                f'"{path}" out of the {self.rule}.'
+            )
         sentence = f"{name} is {leaf.shown}, but the {self.rule} {wants}."
         numeric = any(c.op == "numeric" for c in entry.conds)
         if numeric and leaf.values and not any(is_number(v) for v in leaf.values):
@@ -227,6 +237,17 @@ class _Speaker:
             sentence += f' Leave "{path}" out of the {self.thing} for "exists": false to match.'
         elif leaf.note:
             sentence += f" ({leaf.note}.)"
+        elif (
+            all(c.op == "equals" for c in entry.conds)
+            and leaf.shown.startswith("[")
+            and leaf.values
+        ):
+            # an array: it matches when one element does; the policy's list holds single values
+            sentence += (
+                f" An array matches when one of its elements does: send one of those values "
+                f"in it, or add one of its elements (such as {show(leaf.values[0])}) to the list "
+                f'under "{path}".'
+            )
         elif all(c.op == "equals" for c in entry.conds):
             sentence += (
                 f' Send one of those values, or add {leaf.shown} to the list under "{path}".'

@@ -32,6 +32,7 @@ from labkit.moto_patches import (
     sfn_definitions,
     sfn_errors,
     sfn_quiet_lexer,
+    sfn_task_timeouts,
     sfn_wait_monotonic,
     sns_envelope,
     sns_to_lambda,
@@ -245,6 +246,16 @@ CHANGES: tuple[Change, ...] = (
         "a Wait state ends after its duration even while the lab's clock is frozen",
         "https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html",
         sfn_wait_monotonic.ROWS,
+    ),
+    Change(
+        "sfn_task_timeouts",
+        "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+        (
+            "a Task state's TimeoutSeconds and a callback task's HeartbeatSeconds run out on the "
+            "lab's clock, failing the state with States.Timeout or States.HeartbeatTimeout"
+        ),
+        "https://docs.aws.amazon.com/step-functions/latest/dg/sfn-stuck-execution.html",
+        sfn_task_timeouts.ROWS,
     ),
     Change(
         "sfn_errors",

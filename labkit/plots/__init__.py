@@ -17,7 +17,7 @@ returns an object that shows itself as HTML.
 
 from labkit.plots import style
 from labkit.plots.animation import FlowAnimation, animate_flow
-from labkit.plots.decoupling import plot_drain, plot_drain_times, plot_side_by_side
+from labkit.plots.decoupling import plot_drain, plot_drain_times, plot_side_by_side, plot_swap
 from labkit.plots.depth import plot_queue_depth
 from labkit.plots.failure_matrix import plot_failure_matrix
 from labkit.plots.groups import plot_group_order
@@ -42,6 +42,7 @@ __all__ = [
     "plot_saga",
     "plot_sequence",
     "plot_side_by_side",
+    "plot_swap",
     "plot_topology",
     "sequence_rows",
     "topology_edges",

@@ -28,7 +28,14 @@ from labkit.plots.style import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Span", "StepCounts", "plot_drain", "plot_drain_times", "plot_side_by_side"]
+__all__ = [
+    "Span",
+    "StepCounts",
+    "plot_drain",
+    "plot_drain_times",
+    "plot_side_by_side",
+    "plot_swap",
+]
 
 
 class Span(Protocol):
@@ -114,16 +121,7 @@ def plot_side_by_side(
             alpha=0.6,
             label="service down",
         )
-    describe(
-        ax,
-        sz,
-        title="Same requests, same outage: direct call vs queue",
-        xlabel="lab time (s)",
-        ylabel="requests (running total)",
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=sz.text(SMALL_TEXT))
-    return ax
+    return _over_lab_time(ax, sz, "Same requests, same outage: direct call vs queue", "requests")
 
 
 @documented
@@ -242,6 +240,66 @@ def plot_drain_times(
     )
     ax.set_ylim(0, max([*results.values(), deadline or 0, 1]) * 1.2)
     ax.legend(fontsize=sz.text(SMALL_TEXT))
+    return ax
+
+
+@documented
+def plot_swap(
+    timeline: StepCounts,
+    *,
+    swap_at: float,
+    versions: Sequence[str] = ("v1", "v2"),
+    ax: Axes | None = None,
+    size: str | None = None,
+) -> Axes:
+    """A consumer swap: orders sent, processed by each version (running totals) and waiting.
+
+    Parameters
+    ----------
+    timeline : StepCounts
+        A run with the counts ``sent``, ``depth`` and ``processed_<version>`` per step, e.g.
+        ``run_swap(...)``.
+    swap_at : float
+        The lab second the old version stopped and the new one started, drawn as a line.
+    versions : sequence of str
+        The consumers' names, old first.
+    %(ax)s
+    %(size)s
+
+    %(returns)s
+
+    Examples
+    --------
+    >>> from labkit.lessons.decoupling import Timeline
+    >>> run = Timeline(step=5)
+    >>> run.add(5, sent=10, processed_v1=5, depth=5)
+    >>> run.add(10, sent=10, processed_v2=15, depth=0)
+    >>> ax = plot_swap(run, swap_at=5)
+    >>> [(line.get_label(), line.get_ydata().tolist()) for line in ax.get_lines()[:3]]
+    [('sent', [0, 10, 20]), ('processed by v1', [0, 5, 5]), ('processed by v2', [0, 0, 15])]
+    """
+    sz = STYLE.size(size)
+    ax = use_axes(ax, sz.figure(9, 4.2))
+    xs = [0.0, *timeline.times]
+    series = [("sent", "sent", ORANGE, "--")] + [
+        (f"processed by {name}", f"processed_{name}", colour, "-")
+        for name, colour in zip(versions, (BLUE, GREEN), strict=False)
+    ]
+    for label, name, colour, style in series:
+        ax.step(xs, [0, *timeline.cumulative(name)], where="post", label=label, color=colour,
+                linestyle=style, linewidth=sz.stroke(2))  # fmt: skip
+    depth = [0, *timeline.column("depth")]
+    ax.step(xs, depth, where="post", label="waiting in the queue", color=VERMILION,
+            linewidth=sz.stroke(1.5))  # fmt: skip
+    ax.axvline(swap_at, color="#777777", linestyle=":", linewidth=sz.stroke(1.5))
+    return _over_lab_time(ax, sz, "Replacing the consumer while orders keep coming", "orders")
+
+
+def _over_lab_time(ax: Axes, sz: Size, title: str, what: str) -> Axes:
+    """Title, labels, grid and legend of a plot of running totals over lab time."""
+    describe(ax, sz, title=title, xlabel="lab time (s)", ylabel=f"{what} (running total)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=sz.text(SMALL_TEXT))
     return ax
 
 

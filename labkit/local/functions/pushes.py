@@ -19,10 +19,13 @@ if TYPE_CHECKING:
     from labkit.local.functions.invocation import Invoked
     from labkit.local.functions.shared import Shared
 
-__all__ = ["ASYNC_RETRY_DELAYS", "Push", "Pushes"]
+__all__ = ["ASYNC_RETRY_DELAYS", "LAMBDA_RETRIES", "Push", "Pushes"]
 
 #: Asynchronous invocations (SNS, EventBridge): two retries, one then two minutes apart.
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
+#: Where a retried asynchronous invocation comes from in the trace: Lambda's own event queue, not
+#: the service (SNS, EventBridge) that handed the event over once.
+LAMBDA_RETRIES = "service:Lambda retries"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class Pushes:
             fn, push.event, now, delivery, ledger=shared.ledger, chains=shared.chains, depth=depth
         )
         shared.hops.add_hop(
-            push.source or fn.arn,
+            push.source or fn.arn if push.attempt == 1 else LAMBDA_RETRIES,
             fn.arn,
             push.message_id,
             "failed" if invoked.error else "processed",
