@@ -362,3 +362,20 @@ def test_a_dead_letter_queue_beside_a_spike_gets_its_own_scale() -> None:
     assert legend == ["billing", "billing-dlq (dead-letter, right scale)"]
     assert problems(ax) == []
     plt.close(ax.figure)
+
+
+def test_a_figure_of_several_plots_grows_at_presenter_size(flows: dict[str, Flow]) -> None:
+    fig, (left, right) = plots.subplots(1, 2, figsize=(12, 4))
+    plots.plot_saga(flows["saga"], ax=left)
+    plots.plot_topology(flows["fan_out"], ax=right)
+    assert fig.get_size_inches().tolist() == [12.0, 4.0] and problems(left) == []
+    plt.close(fig)
+    plots.STYLE.present(True)
+    try:
+        fig, ax = plots.subplots(figsize=(12, 4))
+        assert fig.get_size_inches().tolist() == pytest.approx([16.8, 5.714], abs=0.01)
+        wide = plots.plot_saga(flows["saga"])  # its own figure, as wide as its steps need
+        assert problems(wide) == []
+    finally:
+        plots.STYLE.present(False)
+    plt.close("all")

@@ -269,7 +269,7 @@ def place_labels(
         norm = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 or 1.0
         normal = (-(y1 - y0) / norm, (x1 - x0) / norm)
         aside = line * len(labels) / 2 + 3
-        spots = [(t, side * aside) for side in (0, 1, -1) for t in stops]
+        spots = [(t, side * aside) for side in (0, 1, -1, 2, -2) for t in stops]
 
         placed = LabelStack(stack, ends, normal, line)
         boxes = [box.extents for box in placed.boxes(spots, renderer)]
