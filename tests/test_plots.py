@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -379,3 +380,22 @@ def test_a_figure_of_several_plots_grows_at_presenter_size(flows: dict[str, Flow
     finally:
         plots.STYLE.present(False)
     plt.close("all")
+
+
+def test_the_lessons_runs_are_strict_about_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from tests import nbbackends
+    from tests.tools.execute_notebooks import unreadable_figures
+
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    options = type("Options", (), {"nbval_fork_kernels": False})()
+    nbbackends.pytest_configure(type("Config", (), {"option": options})())  # type: ignore[arg-type]
+    assert os.environ[STRICT_ENV] == "1"  # the notebooks' kernels inherit it
+    refused = new_output("error", ename="PlotLayoutError", evalue="overlap: 'a' and 'b'")
+    other = new_output("error", ename="CheckFailed", evalue="an exercise left to do")
+    nb = new_notebook(
+        cells=[new_code_cell("plot()", outputs=[refused]), new_code_cell("x", outputs=[other])]
+    )
+    assert unreadable_figures(nbformat.from_dict(nb)) == ["cell 0: overlap: 'a' and 'b'"]
