@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -362,3 +363,39 @@ def test_a_dead_letter_queue_beside_a_spike_gets_its_own_scale() -> None:
     assert legend == ["billing", "billing-dlq (dead-letter, right scale)"]
     assert problems(ax) == []
     plt.close(ax.figure)
+
+
+def test_a_figure_of_several_plots_grows_at_presenter_size(flows: dict[str, Flow]) -> None:
+    fig, (left, right) = plots.subplots(1, 2, figsize=(12, 4))
+    plots.plot_saga(flows["saga"], ax=left)
+    plots.plot_topology(flows["fan_out"], ax=right)
+    assert fig.get_size_inches().tolist() == [12.0, 4.0] and problems(left) == []
+    plt.close(fig)
+    plots.STYLE.present(True)
+    try:
+        fig, ax = plots.subplots(figsize=(12, 4))
+        assert fig.get_size_inches().tolist() == pytest.approx([16.8, 5.714], abs=0.01)
+        wide = plots.plot_saga(flows["saga"])  # its own figure, as wide as its steps need
+        assert problems(wide) == []
+    finally:
+        plots.STYLE.present(False)
+    plt.close("all")
+
+
+def test_the_lessons_runs_are_strict_about_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from tests import nbbackends
+    from tests.tools.execute_notebooks import unreadable_figures
+
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    options = type("Options", (), {"nbval_fork_kernels": False})()
+    nbbackends.pytest_configure(type("Config", (), {"option": options})())  # type: ignore[arg-type]
+    assert os.environ[STRICT_ENV] == "1"  # the notebooks' kernels inherit it
+    refused = new_output("error", ename="PlotLayoutError", evalue="overlap: 'a' and 'b'")
+    other = new_output("error", ename="CheckFailed", evalue="an exercise left to do")
+    nb = new_notebook(
+        cells=[new_code_cell("plot()", outputs=[refused]), new_code_cell("x", outputs=[other])]
+    )
+    assert unreadable_figures(nbformat.from_dict(nb)) == ["cell 0: overlap: 'a' and 'b'"]

@@ -8,6 +8,8 @@ from labkit.plots.layout import node_positions
 from labkit.plots.legibility import watch
 from labkit.plots.style import STYLE, documented, legend, node_handles
 from labkit.plots.topology import (
+    Arrow,
+    Spot,
     arrow_ends,
     arrow_offsets,
     draw_arrow,
@@ -103,6 +105,9 @@ def animate_flow(
     watch(fig)
     plt.close(fig)  # shown through the HTML only, not as a second static picture
 
+    # where each arrow's labels go, found once (on the last frame) for every frame
+    spots: dict[Arrow, Spot] = {}
+
     def draw(i: int) -> None:
         ax.clear()
         seen = Flow(hops[: i + 1])
@@ -127,7 +132,7 @@ def animate_flow(
                 ax, arrow_at, arrow.kind, sz, alpha=1.0 if labels else 0.2, width=2.2 if lit else 1
             )
             if labels:
-                labelled.append((arrow_at, labels, label_stops(arrow, arrows)))
+                labelled.append((arrow, (arrow_at, labels, label_stops(arrow, arrows))))
         kinds = draw_nodes(ax, flow, pos, sz)
         frame(ax, pos)
         what = (
@@ -137,7 +142,14 @@ def animate_flow(
         )
         ax.set_title(f"Step {i + 1}/{max(len(hops), 1)}: {what}", fontsize=sz.font * 1.3)
         legend(ax, node_handles(kinds, sz), sz)
-        place_labels(ax, labelled, sz)
+        items = [item for _, item in labelled]
+        if all(arrow in spots for arrow, _ in labelled):
+            place_labels(ax, items, sz, [spots[arrow] for arrow, _ in labelled])
+        else:
+            placed = place_labels(ax, items, sz)
+            spots.update(zip([arrow for arrow, _ in labelled], placed, strict=True))
+
+    draw(max(len(hops), 1) - 1)  # the last frame has every label, at its longest: place them
 
     animation = FuncAnimation(fig, draw, frames=max(len(hops), 1), interval=interval)
     return FlowAnimation(animation, hops, fig)

@@ -47,7 +47,11 @@ def plot_saga(
     flow = as_flow(flow)
     sz = STYLE.size(size)
     steps = flow.saga(execution)
-    ax = use_axes(ax, sz.figsize)
+    # a column per step, as wide as the widest step's box (bold text about 0.62 of its size
+    # per character, a font size of padding each side), then two rows and the times under them
+    widest = max((len(s.state) + 2 for s in steps), default=8) * 0.62 * sz.font + 2 * sz.font
+    width, height = sz.figure(6.0, 3.4)
+    ax = use_axes(ax, (max(width, len(steps) * widest * 1.15 / 72 + 1.0), height))
     rows = {"forward": 1.0, "failed": 1.0, "compensation": 0.0}
     boxes = []
     for i, step in enumerate(steps):
@@ -67,7 +71,16 @@ def plot_saga(
             bbox={"boxstyle": "round,pad=0.5", "fc": colour, "ec": colour},
         )
         boxes.append((box, y))
-        ax.text(x, y - 0.3, f"t={step.time:g}s", ha="center", va="top", fontsize=sz.font * 0.8)
+        ax.annotate(
+            f"t={step.time:g}s",
+            (0.5, 0.0),
+            xycoords=box,  # the text: its box reaches half a font size further
+            xytext=(0, -(0.5 * sz.font + 3)),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=sz.font * 0.8,
+        )
     for (box0, y0), (box1, y1) in zip(boxes, boxes[1:], strict=False):
         # from edge to edge of the boxes: right to left on a row, bottom to top across rows
         same_row = y0 == y1
@@ -88,7 +101,7 @@ def plot_saga(
             zorder=1,
         )
     ax.set_xlim(-0.7, max(len(steps) - 0.3, 0.7))
-    ax.set_ylim(-0.7, 1.6)
+    ax.set_ylim(-0.8, 1.6)
     ax.set_yticks([1.0, 0.0], ["forward", "compensation"], fontsize=sz.font)
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):

@@ -194,11 +194,8 @@ def turn_to_fit(ax: Axes) -> None:
     """Turn the lane names (the top axis's labels) as little as keeps them apart."""
     from labkit.plots.legibility import crosses, renderer_of, text_box
 
-    figure = ax.figure
-    engine = figure.get_layout_engine()
-    if engine is not None:
-        engine.execute(figure)
-    renderer = renderer_of(figure)
+    # measured before the layout settles: the axes only grow then, and the lanes move apart
+    renderer = renderer_of(ax.figure)
     labels = ax.get_xticklabels()
     for angle in (0, 30, 60, 90):
         for label in labels:

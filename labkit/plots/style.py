@@ -33,6 +33,7 @@ __all__ = [
     "STYLE",
     "Size",
     "Style",
+    "subplots",
 ]
 
 # Okabe-Ito colours: readable for colour-blind learners and on projectors.
@@ -173,6 +174,25 @@ def use_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
     watch(ax.figure)
     return ax
+
+
+def subplots(
+    nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = NOTEBOOK.figsize
+) -> tuple[Any, Any]:
+    """A figure of several labkit plots: ``plt.subplots`` with `figsize` given at notebook size
+    and grown at presenter size, laid out by constrained layout, its labels checked when drawn.
+
+    >>> fig, (left, right) = subplots(1, 2, figsize=(12, 4))
+    >>> fig.get_size_inches().tolist()
+    [12.0, 4.0]
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=STYLE.size().figure(*figsize), layout="constrained"
+    )
+    watch(fig)
+    return fig, axes
 
 
 def describe(ax: Axes, size: Size, *, title: str, xlabel: str, ylabel: str) -> None:

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.plots.layout import node_positions
-from labkit.plots.legibility import crosses, marker_boxes, renderer_of, shared_area, text_box
+from labkit.plots.legibility import (
+    Extents,
+    crosses,
+    marker_boxes,
+    renderer_of,
+    shared_area,
+    text_box,
+)
 from labkit.plots.style import (
     EDGE_STYLE,
     GREY,
@@ -230,22 +237,33 @@ def label_stops(arrow: Arrow, arrows: tuple[Arrow, ...]) -> list[float]:
     return sorted(LABEL_STOPS, key=lambda t: (round(abs(t - prefer), 3), -t))
 
 
+Spot = tuple[float, float]  # how far along an arrow (0 to 1), how far beside it (points)
+
+
 def place_labels(
-    ax: Axes, labelled: list[tuple[Ends, list[tuple[str, str]], list[float]]], size: Size
-) -> None:
+    ax: Axes,
+    labelled: list[tuple[Ends, list[tuple[str, str]], list[float]]],
+    size: Size,
+    spots: list[Spot] | None = None,
+) -> list[Spot]:
     """Write each arrow's labels (text, colour), stacked, at the first of its stops where they
-    cover no other text or marker; failing that, where they cover least.
+    cover no other text or marker; failing that, where they cover least. Returns where each
+    stack went; given those `spots`, puts the stacks there without measuring.
 
     Placement measures the texts as they will be drawn: the figure's layout is settled first,
     so every other text and marker must already be on the axes.
     """
+    chosen: list[Spot] = []
+    given = spots
     figure = ax.figure
     engine = figure.get_layout_engine()
-    if engine is not None:
+    if engine is not None and given is None:
         engine.execute(figure)
     renderer = renderer_of(figure)
-    taken = [text_box(t, renderer).extents for t in ax.texts if t.get_text()]
-    taken += [box.extents for _, box in marker_boxes(ax, renderer)]
+    taken: list[Extents] = []
+    if given is None:
+        taken += [text_box(t, renderer).extents for t in ax.texts if t.get_text()]
+        taken += [box.extents for _, box in marker_boxes(ax, renderer)]
     inside = ax.bbox.extents
     line = size.font * 0.9 * 1.55  # points between stacked labels
     for ends, labels, stops in labelled:
@@ -269,19 +287,25 @@ def place_labels(
         norm = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 or 1.0
         normal = (-(y1 - y0) / norm, (x1 - x0) / norm)
         aside = line * len(labels) / 2 + 3
-        spots = [(t, side * aside) for side in (0, 1, -1) for t in stops]
+        candidates = [(t, side * aside) for side in (0, 1, -1, 2, -2) for t in stops]
 
         placed = LabelStack(stack, ends, normal, line)
-        boxes = [box.extents for box in placed.boxes(spots, renderer)]
+        if given is not None:
+            placed.put(given[len(chosen)])
+            chosen.append(given[len(chosen)])
+            continue
+        boxes = [box.extents for box in placed.boxes(candidates, renderer)]
         costs = [
             sum(shared_area(box, other) for other in taken if crosses(box, other))
             + (box[2] - box[0]) * (box[3] - box[1])
             - shared_area(box, inside)
             for box in boxes
         ]
-        best = min(range(len(spots)), key=lambda i: (costs[i] > 0, costs[i], i))
-        placed.put(spots[best])
+        best = min(range(len(candidates)), key=lambda i: (costs[i] > 0, costs[i], i))
+        placed.put(candidates[best])
+        chosen.append(candidates[best])
         taken.append(boxes[best])
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -293,7 +317,7 @@ class LabelStack:
     normal: Point  # the arrow's sideways direction on the canvas
     line: float
 
-    def put(self, spot: tuple[float, float]) -> None:
+    def put(self, spot: Spot) -> None:
         """Put the stack at `spot`: how far along its arrow (0 to 1), how far beside it
         (points)."""
         t, shift = spot
@@ -305,7 +329,7 @@ class LabelStack:
                 self.normal[1] * shift + (middle - i) * self.line,
             )
 
-    def boxes(self, spots: list[tuple[float, float]], renderer: Any) -> list[Any]:
+    def boxes(self, spots: list[Spot], renderer: Any) -> list[Any]:
         """The box the stack would cover at each of `spots`, measured once and moved."""
         from matplotlib.transforms import Bbox
 

@@ -24,6 +24,17 @@ KERNELSPEC = {
 }
 
 
+def unreadable_figures(nb: nbformat.NotebookNode) -> list[str]:
+    """The figures a run refused to draw (labkit.plots.legibility), by cell: IPython's display
+    formatter catches the error and shows it as an output, so the run itself goes on."""
+    return [
+        f"cell {i}: {out.evalue}"
+        for i, cell in enumerate(nb.cells)
+        for out in cell.get("outputs", [])
+        if out.get("ename") == "PlotLayoutError"
+    ]
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     started = time.perf_counter()
@@ -35,13 +46,7 @@ def execute(path: Path) -> float:
         record_timing=False,
     )
     client.execute()
-    unreadable = [
-        f"cell {i}: {out.evalue}"
-        for i, cell in enumerate(nb.cells)
-        for out in cell.get("outputs", [])
-        if out.get("ename") == "PlotLayoutError"
-    ]
-    if unreadable:  # shown as an error output, not raised: the formatter caught it
+    if unreadable := unreadable_figures(nb):
         raise SystemExit(f"{path}: a figure does not read cleanly\n" + "\n".join(unreadable))
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata.pop("widgets", None)
