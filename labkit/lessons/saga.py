@@ -160,6 +160,10 @@ class FaultPlan:
 _REPORTS = ("SendTaskSuccess", "SendTaskFailure")
 #: Rounds in a row with nothing to run and nothing moving before an execution counts as stuck.
 STUCK_ROUNDS = 3
+#: Real seconds between two such rounds: longer than a waiting task takes to notice that the lab's
+#: clock passed its TimeoutSeconds or HeartbeatSeconds (labkit.moto_patches.sfn_task_timeouts
+#: looks every 0.02 s), so a task that is timing out is not taken for stuck.
+QUIET_LOOK = 0.05
 
 
 class TaskTokens:
@@ -295,8 +299,9 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
                 quiet_rounds += 1
                 if quiet_rounds >= STUCK_ROUNDS:
                     break  # stuck: nothing left to run and nothing moved, round after round
-                # a command sent a moment ago may not be receivable yet: look again shortly
-                time.sleep(0.01)
+                # a command sent a moment ago may not be receivable yet, a timeout not yet
+                # noticed: look again shortly
+                time.sleep(QUIET_LOOK)
             else:
                 quiet_rounds = 0
             previous = snapshot

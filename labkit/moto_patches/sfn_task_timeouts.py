@@ -29,7 +29,7 @@ __all__ = ["ROWS", "LabTimeEvent"]
 #: moto's TimeoutSeconds for a state that sets none: it means "no timeout".
 NO_TIMEOUT = 99_999_999
 #: Real seconds between two looks at the simulated clock while a timed wait is pending.
-LOOK_EVERY = 0.05
+LOOK_EVERY = 0.02
 
 
 class LabTimeEvent(threading.Event):
@@ -54,10 +54,13 @@ class LabTimeEvent(threading.Event):
     def wait(self, timeout: float | None = None) -> bool:
         if timeout is None or timeout >= NO_TIMEOUT or not simulating():
             return super().wait(timeout)
-        deadline = time.time() + float(timeout)  # time.time() is the lab's simulated time
+        started = time.time()  # time.time() is the lab's simulated time
+        deadline = started + float(timeout)
         while True:
-            remaining = deadline - time.time()
-            if remaining <= 0:
+            now = time.time()
+            remaining = deadline - now
+            # past the deadline; or time went back: the lab was reset and this execution is gone
+            if remaining <= 0 or now < started:
                 return self.is_set()
             if super().wait(min(remaining, LOOK_EVERY)):
                 return True
