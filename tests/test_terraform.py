@@ -27,6 +27,7 @@ import labkit
 from labkit import Faults
 from labkit.lessons import subscriber_queue
 from labkit.tools.terraform import Export, build, fmt, resources, write
+from labkit.tools.terraform.handlers import extract
 from tests.scenarios import create_table, queue_arn, queue_with_dlq, state_machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,13 @@ def stamp_worker(lab: labkit.Lab, queue_url: str) -> Callable[[dict[str, Any], A
             sqs.send_message(QueueUrl=queue_url, MessageBody=record["body"])
 
     return forward
+
+
+def make_reactor(step: Callable[[dict[str, Any]], float]) -> Callable[[dict[str, Any], Any], Any]:
+    def react(event: dict[str, Any], context: Any) -> list[float]:
+        return [step(record) for record in event["Records"]]
+
+    return react
 
 
 class Ledger:
@@ -370,8 +378,9 @@ def test_each_delivery_gets_the_policy_aws_documents(exported: dict[str, Exporte
         ("events:PutEvents", "aws_cloudwatch_event_bus.shop.arn"),
     ]:
         assert f'"{action}"' in saga and resource in saga, (action, saga)
-    sns = resources(exported["02-sns"].text)
-    assert 'principal     = "sns.amazonaws.com"' in sns["aws_lambda_permission.email_from_orders"]
+    sns = resources(exported["02-sns"].text)["aws_lambda_permission.email_from_orders"]
+    assert 'principal     = "sns.amazonaws.com"' in sns
+    assert 'statement_id  = "FromSnsOrders"' in sns  # unique per function: service and source
 
 
 def test_definitions_and_handlers_refer_to_resources(exported: dict[str, Exported]) -> None:
@@ -401,6 +410,8 @@ def test_a_written_handler_runs_as_lambda_would_run_it(
     saga = exported["06-saga"]
     source = saga.export.handlers["payments_worker.py"]
     assert 'queue_url = os.environ["QUEUE_URL"]' in source and 'boto3.client("sqs")' in source
+    role = resources(saga.text)["aws_iam_role.payments_worker_role"]
+    assert "# the handler calls sqs:SendMessage itself" in role
     block = resources(saga.text)["aws_lambda_function.payments_worker"]
     assert "QUEUE_URL = aws_sqs_queue.results.url" in block
     # a handler using an object of the test's own class cannot be written out: the file says so
@@ -528,6 +539,26 @@ def test_checkov_finds_nothing_and_every_skip_says_why(exported: dict[str, Expor
     assert failed == [], "\n".join(failed)
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 100
+
+
+def test_a_closure_over_a_function_keeps_the_name_it_calls() -> None:
+    module = extract(make_reactor(order_total), lambda text: False)
+    namespace: dict[str, Any] = {}
+    exec(compile(module.source, "react.py", "exec"), namespace)
+    assert "step = order_total" in module.source
+    assert namespace["react"]({"Records": [{"body": '{"total": 5}'}]}, None) == [6.0]
+
+
+def test_the_folder_holds_what_the_lab_holds_now(embedded_lab: labkit.Lab, tmp_path: Path) -> None:
+    embedded_lab.functions.deploy("notes", notify)
+    first = write(embedded_lab, tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in first) == [
+        "handlers/notes.py",
+        "main.tf",
+    ]
+    embedded_lab.reset()  # the function is gone: so is its handler
+    write(embedded_lab, tmp_path)
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["main.tf"]
 
 
 def test_an_empty_lab_exports_only_the_settings(embedded_lab: labkit.Lab) -> None:

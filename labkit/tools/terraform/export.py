@@ -117,6 +117,7 @@ class _Role:
     held: dict[str, Any] | None = None  # the lab's role: trust, inline and managed policies
     needs: list[tuple[str, Any]] = field(default_factory=list)  # (action, resource expression)
     managed: list[str] = field(default_factory=list)  # AWS managed policy ARNs to attach
+    notes: list[str] = field(default_factory=list)  # comments for the reader of the role
 
 
 @dataclass
@@ -628,6 +629,10 @@ class _Writer:
                 f"arn:aws:iam::{self.account}:role/{fn.name}-role", "lambda.amazonaws.com"
             )
             role.held = None
+            if module.calls:
+                # which resources it calls them on is in the handler's code, not in the lab
+                role.notes.append(f"the handler calls {', '.join(module.calls)} itself: allow")
+                role.notes.append("those actions here, on the resources it uses")
             # the SQS one holds the basic one's CloudWatch Logs permissions too
             role.managed.append(SQS_EXECUTION if fn.mappings else BASIC_EXECUTION)
             archive = Block("data", ("archive_file", tf))
@@ -717,7 +722,8 @@ class _Writer:
             label = (source or service).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
             name = self.names.make("aws_lambda_permission", f"{tf}_from_{label}")
             block = self.add("aws_lambda_permission", name)
-            block.set("statement_id", sid or f"From{_camel(label)}")
+            # unique per function: the service and the source it names
+            block.set("statement_id", sid or f"From{_camel(service.split('.')[0])}{_camel(label)}")
             block.set("action", action)
             block.set("function_name", Expr(f"aws_lambda_function.{tf}.function_name"))
             block.set("principal", service)
@@ -818,6 +824,8 @@ class _Writer:
     def _write_roles(self) -> None:
         for role in self.roles.values():
             block = self.add("aws_iam_role", role.tf)
+            for note in role.notes:
+                block.comment(note)
             block.set("name", self.name_of(role.name))
             held = role.held or {}
             trust = held.get("trust") or policies.trust(role.service)
