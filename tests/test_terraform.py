@@ -220,7 +220,9 @@ def learner_lab(lab: labkit.Lab) -> None:
     events.put_rule(Name="to-audit", EventPattern=json.dumps({"source": ["shop"]}))
     events.put_targets(Rule="to-audit", Targets=[{
         "Id": "a", "Arn": queue_arn(lab, audit), "DeadLetterConfig": {"Arn": sub_dlq},
-        "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 600}}])  # fmt: skip
+        "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 600}},
+        {"Id": "b", "Arn": queue_arn(lab, orders),
+         "RoleArn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/events-send"}])  # fmt: skip
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
              "Principal": {"Service": "states.amazonaws.com"}}]}  # fmt: skip
     role = iam.create_role(RoleName="checkout-role", AssumeRolePolicyDocument=json.dumps(trust))
@@ -345,6 +347,9 @@ def test_each_delivery_gets_the_policy_aws_documents(exported: dict[str, Exporte
     found = resources(exported["learner"].text)
     queue = found["aws_sqs_queue_policy.orders"]
     assert 'Service = "sns.amazonaws.com"' in queue and "aws_sns_topic.sales.arn" in queue
+    # a queue target given a role still gets the queue policy, and the role its permission
+    assert "aws_cloudwatch_event_rule.to_audit.arn" in queue
+    assert '"sqs:SendMessage"' in found["aws_iam_role_policy.events_send_flow"]
     audit = found["aws_sqs_queue_policy.audit"]
     assert 'Service = "events.amazonaws.com"' in audit
     assert "aws_cloudwatch_event_rule.to_audit.arn" in audit

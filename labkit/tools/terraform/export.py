@@ -396,7 +396,8 @@ class _Writer:
                 if target.get("RoleArn"):
                     role = self.role_for(target["RoleArn"], "events.amazonaws.com")
                     role.needs.append((_target_action(arn), self.arn_of(arn)))
-                    continue
+                # queues, topics and functions take EventBridge's deliveries by their resource
+                # policies, which the EventBridge guide has for them even when a role is given
                 if ":sqs:" in arn and arn in self.arns:
                     self._queue_needs(arn, "events.amazonaws.com", rule_arn)
                 elif ":sns:" in arn and arn in self.arns:
