@@ -333,6 +333,14 @@ def test_the_learners_lab_is_complete(exported: dict[str, Exported]) -> None:
     assert mapping["batch_size"] == 20 and mapping["maximum_batching_window_in_seconds"] == 3
     assert mapping["function_response_types"] == ['"ReportBatchItemFailures"']
     assert mapping["event_source_arn"] == "${aws_sqs_queue.orders.arn}"
+    # AWS checks the role when it creates a mapping or a function with a dead-letter queue:
+    # both wait for the role's policies
+    queue_policy = "${aws_iam_role_policy_attachment.biller_role_awslambdasqsqueueexecutionrole}"
+    assert queue_policy in mapping["depends_on"]
+    assert (
+        "${aws_iam_role_policy.biller_role_flow}"
+        in blocks["aws_lambda_function.biller"]["depends_on"]
+    )
     fn = blocks["aws_lambda_function.biller"]
     assert (fn["handler"], fn["runtime"]) == ('"biller.bill"', '"python3.13"')
     assert fn["dead_letter_config"][0]["target_arn"] == "${aws_sqs_queue.sales_dlq.arn}"

@@ -118,6 +118,9 @@ class _Role:
     needs: list[tuple[str, Any]] = field(default_factory=list)  # (action, resource expression)
     managed: list[str] = field(default_factory=list)  # AWS managed policy ARNs to attach
     notes: list[str] = field(default_factory=list)  # comments for the reader of the role
+    #: blocks AWS checks the role's permissions for when it creates them (an event source
+    #: mapping, a function with a dead-letter queue): they wait for the role's policies
+    waiting: list[Block] = field(default_factory=list)
 
 
 @dataclass
@@ -658,6 +661,7 @@ class _Writer:
             if fn.dead_letter_url:
                 dlq = self.arns[fn.dead_letter_url]
                 block.nested("dead_letter_config").set("target_arn", dlq)
+                role.waiting.append(block)
                 role.needs.append(("sqs:SendMessage", dlq))
             if fn.retries != 2:
                 name = self.names.make("aws_lambda_function_event_invoke_config", tf)
@@ -665,7 +669,7 @@ class _Writer:
                 config.set("function_name", Expr(f"aws_lambda_function.{tf}.function_name"))
                 config.set("maximum_retry_attempts", fn.retries)
             for mapping in fn.mappings:
-                self._mapping(tf, fn, mapping)
+                role.waiting.append(self._mapping(tf, fn, mapping))
             self._permissions(tf, fn)
 
     def _handler_source(self, block: Block, module: HandlerModule, module_name: str) -> None:
@@ -676,7 +680,7 @@ class _Writer:
         block.comment(f"package the handler {module.function}(event, context) as")
         block.comment(f"handlers/{module_name}.py: it could not be written out, as {module.reason}")
 
-    def _mapping(self, tf: str, fn: Any, mapping: Any) -> None:
+    def _mapping(self, tf: str, fn: Any, mapping: Any) -> Block:
         queue = mapping.queue_arn.rsplit(":", 1)[-1]
         name = self.names.make("aws_lambda_event_source_mapping", f"{queue}_to_{tf}")
         block = self.add("aws_lambda_event_source_mapping", name)
@@ -692,6 +696,7 @@ class _Writer:
         if fn.concurrency >= 2:
             # the lab's concurrency limit, as SQS mappings set it (2 to 1000)
             block.nested("scaling_config").set("maximum_concurrency", min(fn.concurrency, 1000))
+        return block
 
     def _permissions(self, tf: str, fn: Any) -> None:
         held: list[dict[str, Any]] = []
@@ -829,8 +834,10 @@ class _Writer:
             trust = held.get("trust") or policies.trust(role.service)
             block.set("assume_role_policy", self.jsonencode(trust))
             documents: list[dict[str, Any]] = list(held.get("inline", {}).values())
+            granting: list[Expr] = []  # the resources that give the role its permissions
             for pname, doc in held.get("inline", {}).items():
                 name = self.names.make("aws_iam_role_policy", f"{role.tf}_{pname}")
+                granting.append(Expr(f"aws_iam_role_policy.{name}"))
                 inline = self.add("aws_iam_role_policy", name)
                 inline.set("name", pname)
                 inline.set("role", Expr(f"aws_iam_role.{role.tf}.id"))
@@ -841,6 +848,7 @@ class _Writer:
                 pname = parn.rsplit("/", 1)[-1]
                 name = self.names.make("aws_iam_role_policy_attachment", f"{role.tf}_{pname}")
                 attach = self.add("aws_iam_role_policy_attachment", name)
+                granting.append(Expr(f"aws_iam_role_policy_attachment.{name}"))
                 attach.set("role", Expr(f"aws_iam_role.{role.tf}.name"))
                 if doc is None:
                     attach.set("policy_arn", parn)
@@ -851,9 +859,12 @@ class _Writer:
                 policy.set("name", self.name_of(pname))
                 policy.set("policy", self.jsonencode(doc))
                 attach.set("policy_arn", Expr(f"aws_iam_policy.{pol_tf}.arn"))
-            self._role_needs(role, documents)
+            flow = self._role_needs(role, documents)
+            granting += [flow] if flow else []
+            for waiting in role.waiting:
+                waiting.set("depends_on", granting)
 
-    def _role_needs(self, role: _Role, documents: list[dict[str, Any]]) -> None:
+    def _role_needs(self, role: _Role, documents: list[dict[str, Any]]) -> Expr | None:
         grouped: dict[str, list[Any]] = {}
         for action, resource in role.needs:
             if policies.grants(documents, action) is not None:
@@ -863,7 +874,7 @@ class _Writer:
                 if r not in found:
                     found.append(r)
         if not grouped:
-            return
+            return None
         statements = [
             {"Effect": "Allow", "Action": action, "Resource": resources}
             for action, resources in grouped.items()
@@ -873,6 +884,7 @@ class _Writer:
         block.set("name", "flow")
         block.set("role", Expr(f"aws_iam_role.{role.tf}.id"))
         block.set("policy", self.jsonencode(policies.document(statements)))
+        return Expr(f"aws_iam_role_policy.{name}")
 
     def jsonencode(self, value: Any) -> Expr:
         return Expr("jsonencode(" + "\n".join(render_value(self.value(value))) + ")")
