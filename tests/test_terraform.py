@@ -27,6 +27,7 @@ import labkit
 from labkit import Faults
 from labkit.lessons import subscriber_queue
 from labkit.tools.terraform import Export, build, fmt, resources, write
+from labkit.tools.terraform.handlers import extract
 from tests.scenarios import create_table, queue_arn, queue_with_dlq, state_machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,13 @@ def stamp_worker(lab: labkit.Lab, queue_url: str) -> Callable[[dict[str, Any], A
             sqs.send_message(QueueUrl=queue_url, MessageBody=record["body"])
 
     return forward
+
+
+def make_reactor(step: Callable[[dict[str, Any]], float]) -> Callable[[dict[str, Any], Any], Any]:
+    def react(event: dict[str, Any], context: Any) -> list[float]:
+        return [step(record) for record in event["Records"]]
+
+    return react
 
 
 class Ledger:
@@ -212,7 +220,9 @@ def learner_lab(lab: labkit.Lab) -> None:
     events.put_rule(Name="to-audit", EventPattern=json.dumps({"source": ["shop"]}))
     events.put_targets(Rule="to-audit", Targets=[{
         "Id": "a", "Arn": queue_arn(lab, audit), "DeadLetterConfig": {"Arn": sub_dlq},
-        "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 600}}])  # fmt: skip
+        "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 600}},
+        {"Id": "b", "Arn": queue_arn(lab, orders),
+         "RoleArn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/events-send"}])  # fmt: skip
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
              "Principal": {"Service": "states.amazonaws.com"}}]}  # fmt: skip
     role = iam.create_role(RoleName="checkout-role", AssumeRolePolicyDocument=json.dumps(trust))
@@ -323,6 +333,14 @@ def test_the_learners_lab_is_complete(exported: dict[str, Exported]) -> None:
     assert mapping["batch_size"] == 20 and mapping["maximum_batching_window_in_seconds"] == 3
     assert mapping["function_response_types"] == ['"ReportBatchItemFailures"']
     assert mapping["event_source_arn"] == "${aws_sqs_queue.orders.arn}"
+    # AWS checks the role when it creates a mapping or a function with a dead-letter queue:
+    # both wait for the role's policies
+    queue_policy = "${aws_iam_role_policy_attachment.biller_role_awslambdasqsqueueexecutionrole}"
+    assert queue_policy in mapping["depends_on"]
+    assert (
+        "${aws_iam_role_policy.biller_role_flow}"
+        in blocks["aws_lambda_function.biller"]["depends_on"]
+    )
     fn = blocks["aws_lambda_function.biller"]
     assert (fn["handler"], fn["runtime"]) == ('"biller.bill"', '"python3.13"')
     assert fn["dead_letter_config"][0]["target_arn"] == "${aws_sqs_queue.sales_dlq.arn}"
@@ -337,6 +355,9 @@ def test_each_delivery_gets_the_policy_aws_documents(exported: dict[str, Exporte
     found = resources(exported["learner"].text)
     queue = found["aws_sqs_queue_policy.orders"]
     assert 'Service = "sns.amazonaws.com"' in queue and "aws_sns_topic.sales.arn" in queue
+    # a queue target given a role still gets the queue policy, and the role its permission
+    assert "aws_cloudwatch_event_rule.to_audit.arn" in queue
+    assert '"sqs:SendMessage"' in found["aws_iam_role_policy.events_send_flow"]
     audit = found["aws_sqs_queue_policy.audit"]
     assert 'Service = "events.amazonaws.com"' in audit
     assert "aws_cloudwatch_event_rule.to_audit.arn" in audit
@@ -370,8 +391,9 @@ def test_each_delivery_gets_the_policy_aws_documents(exported: dict[str, Exporte
         ("events:PutEvents", "aws_cloudwatch_event_bus.shop.arn"),
     ]:
         assert f'"{action}"' in saga and resource in saga, (action, saga)
-    sns = resources(exported["02-sns"].text)
-    assert 'principal     = "sns.amazonaws.com"' in sns["aws_lambda_permission.email_from_orders"]
+    sns = resources(exported["02-sns"].text)["aws_lambda_permission.email_from_orders"]
+    assert 'principal     = "sns.amazonaws.com"' in sns
+    assert 'statement_id  = "FromSnsOrders"' in sns  # unique per function: service and source
 
 
 def test_definitions_and_handlers_refer_to_resources(exported: dict[str, Exported]) -> None:
@@ -401,6 +423,8 @@ def test_a_written_handler_runs_as_lambda_would_run_it(
     saga = exported["06-saga"]
     source = saga.export.handlers["payments_worker.py"]
     assert 'queue_url = os.environ["QUEUE_URL"]' in source and 'boto3.client("sqs")' in source
+    role = resources(saga.text)["aws_iam_role.payments_worker_role"]
+    assert "# the handler calls sqs:SendMessage itself" in role
     block = resources(saga.text)["aws_lambda_function.payments_worker"]
     assert "QUEUE_URL = aws_sqs_queue.results.url" in block
     # a handler using an object of the test's own class cannot be written out: the file says so
@@ -528,6 +552,26 @@ def test_checkov_finds_nothing_and_every_skip_says_why(exported: dict[str, Expor
     assert failed == [], "\n".join(failed)
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 100
+
+
+def test_a_closure_over_a_function_keeps_the_name_it_calls() -> None:
+    module = extract(make_reactor(order_total), lambda text: False)
+    namespace: dict[str, Any] = {}
+    exec(compile(module.source, "react.py", "exec"), namespace)
+    assert "step = order_total" in module.source
+    assert namespace["react"]({"Records": [{"body": '{"total": 5}'}]}, None) == [6.0]
+
+
+def test_the_folder_holds_what_the_lab_holds_now(embedded_lab: labkit.Lab, tmp_path: Path) -> None:
+    embedded_lab.functions.deploy("notes", notify)
+    first = write(embedded_lab, tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in first) == [
+        "handlers/notes.py",
+        "main.tf",
+    ]
+    embedded_lab.reset()  # the function is gone: so is its handler
+    write(embedded_lab, tmp_path)
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["main.tf"]
 
 
 def test_an_empty_lab_exports_only_the_settings(embedded_lab: labkit.Lab) -> None:

@@ -117,6 +117,10 @@ class _Role:
     held: dict[str, Any] | None = None  # the lab's role: trust, inline and managed policies
     needs: list[tuple[str, Any]] = field(default_factory=list)  # (action, resource expression)
     managed: list[str] = field(default_factory=list)  # AWS managed policy ARNs to attach
+    notes: list[str] = field(default_factory=list)  # comments for the reader of the role
+    #: blocks AWS checks the role's permissions for when it creates them (an event source
+    #: mapping, a function with a dead-letter queue): they wait for the role's policies
+    waiting: list[Block] = field(default_factory=list)
 
 
 @dataclass
@@ -219,10 +223,7 @@ class _Writer:
         self.archives = self._archives()
 
     def _account(self) -> str:
-        for url in self.lab.client("sqs").list_queues().get("QueueUrls", []):
-            return url.rstrip("/").split("/")[-2]
-        if self.lab.mocked:
-            return "123456789012"
+        """The account the lab's resources live in (moto's fixed one on a mock)."""
         return str(self.lab.client("sts").get_caller_identity()["Account"])
 
     def _queues(self) -> list[dict[str, Any]]:
@@ -395,7 +396,8 @@ class _Writer:
                 if target.get("RoleArn"):
                     role = self.role_for(target["RoleArn"], "events.amazonaws.com")
                     role.needs.append((_target_action(arn), self.arn_of(arn)))
-                    continue
+                # queues, topics and functions take EventBridge's deliveries by their resource
+                # policies, which the EventBridge guide has for them even when a role is given
                 if ":sqs:" in arn and arn in self.arns:
                     self._queue_needs(arn, "events.amazonaws.com", rule_arn)
                 elif ":sns:" in arn and arn in self.arns:
@@ -628,6 +630,10 @@ class _Writer:
                 f"arn:aws:iam::{self.account}:role/{fn.name}-role", "lambda.amazonaws.com"
             )
             role.held = None
+            if module.calls:
+                # which resources it calls them on is in the handler's code, not in the lab
+                role.notes.append(f"the handler calls {', '.join(module.calls)} itself: allow")
+                role.notes.append("those actions here, on the resources it uses")
             # the SQS one holds the basic one's CloudWatch Logs permissions too
             role.managed.append(SQS_EXECUTION if fn.mappings else BASIC_EXECUTION)
             archive = Block("data", ("archive_file", tf))
@@ -655,6 +661,7 @@ class _Writer:
             if fn.dead_letter_url:
                 dlq = self.arns[fn.dead_letter_url]
                 block.nested("dead_letter_config").set("target_arn", dlq)
+                role.waiting.append(block)
                 role.needs.append(("sqs:SendMessage", dlq))
             if fn.retries != 2:
                 name = self.names.make("aws_lambda_function_event_invoke_config", tf)
@@ -662,7 +669,7 @@ class _Writer:
                 config.set("function_name", Expr(f"aws_lambda_function.{tf}.function_name"))
                 config.set("maximum_retry_attempts", fn.retries)
             for mapping in fn.mappings:
-                self._mapping(tf, fn, mapping)
+                role.waiting.append(self._mapping(tf, fn, mapping))
             self._permissions(tf, fn)
 
     def _handler_source(self, block: Block, module: HandlerModule, module_name: str) -> None:
@@ -673,7 +680,7 @@ class _Writer:
         block.comment(f"package the handler {module.function}(event, context) as")
         block.comment(f"handlers/{module_name}.py: it could not be written out, as {module.reason}")
 
-    def _mapping(self, tf: str, fn: Any, mapping: Any) -> None:
+    def _mapping(self, tf: str, fn: Any, mapping: Any) -> Block:
         queue = mapping.queue_arn.rsplit(":", 1)[-1]
         name = self.names.make("aws_lambda_event_source_mapping", f"{queue}_to_{tf}")
         block = self.add("aws_lambda_event_source_mapping", name)
@@ -689,6 +696,7 @@ class _Writer:
         if fn.concurrency >= 2:
             # the lab's concurrency limit, as SQS mappings set it (2 to 1000)
             block.nested("scaling_config").set("maximum_concurrency", min(fn.concurrency, 1000))
+        return block
 
     def _permissions(self, tf: str, fn: Any) -> None:
         held: list[dict[str, Any]] = []
@@ -717,7 +725,8 @@ class _Writer:
             label = (source or service).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
             name = self.names.make("aws_lambda_permission", f"{tf}_from_{label}")
             block = self.add("aws_lambda_permission", name)
-            block.set("statement_id", sid or f"From{_camel(label)}")
+            # unique per function: the service and the source it names
+            block.set("statement_id", sid or f"From{_camel(service.split('.')[0])}{_camel(label)}")
             block.set("action", action)
             block.set("function_name", Expr(f"aws_lambda_function.{tf}.function_name"))
             block.set("principal", service)
@@ -818,13 +827,17 @@ class _Writer:
     def _write_roles(self) -> None:
         for role in self.roles.values():
             block = self.add("aws_iam_role", role.tf)
+            for note in role.notes:
+                block.comment(note)
             block.set("name", self.name_of(role.name))
             held = role.held or {}
             trust = held.get("trust") or policies.trust(role.service)
             block.set("assume_role_policy", self.jsonencode(trust))
             documents: list[dict[str, Any]] = list(held.get("inline", {}).values())
+            granting: list[Expr] = []  # the resources that give the role its permissions
             for pname, doc in held.get("inline", {}).items():
                 name = self.names.make("aws_iam_role_policy", f"{role.tf}_{pname}")
+                granting.append(Expr(f"aws_iam_role_policy.{name}"))
                 inline = self.add("aws_iam_role_policy", name)
                 inline.set("name", pname)
                 inline.set("role", Expr(f"aws_iam_role.{role.tf}.id"))
@@ -835,6 +848,7 @@ class _Writer:
                 pname = parn.rsplit("/", 1)[-1]
                 name = self.names.make("aws_iam_role_policy_attachment", f"{role.tf}_{pname}")
                 attach = self.add("aws_iam_role_policy_attachment", name)
+                granting.append(Expr(f"aws_iam_role_policy_attachment.{name}"))
                 attach.set("role", Expr(f"aws_iam_role.{role.tf}.name"))
                 if doc is None:
                     attach.set("policy_arn", parn)
@@ -845,9 +859,12 @@ class _Writer:
                 policy.set("name", self.name_of(pname))
                 policy.set("policy", self.jsonencode(doc))
                 attach.set("policy_arn", Expr(f"aws_iam_policy.{pol_tf}.arn"))
-            self._role_needs(role, documents)
+            flow = self._role_needs(role, documents)
+            granting += [flow] if flow else []
+            for waiting in role.waiting:
+                waiting.set("depends_on", granting)
 
-    def _role_needs(self, role: _Role, documents: list[dict[str, Any]]) -> None:
+    def _role_needs(self, role: _Role, documents: list[dict[str, Any]]) -> Expr | None:
         grouped: dict[str, list[Any]] = {}
         for action, resource in role.needs:
             if policies.grants(documents, action) is not None:
@@ -857,7 +874,7 @@ class _Writer:
                 if r not in found:
                     found.append(r)
         if not grouped:
-            return
+            return None
         statements = [
             {"Effect": "Allow", "Action": action, "Resource": resources}
             for action, resources in grouped.items()
@@ -867,6 +884,7 @@ class _Writer:
         block.set("name", "flow")
         block.set("role", Expr(f"aws_iam_role.{role.tf}.id"))
         block.set("policy", self.jsonencode(policies.document(statements)))
+        return Expr(f"aws_iam_role_policy.{name}")
 
     def jsonencode(self, value: Any) -> Expr:
         return Expr("jsonencode(" + "\n".join(render_value(self.value(value))) + ")")

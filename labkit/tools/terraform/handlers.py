@@ -57,6 +57,7 @@ class HandlerModule:
     source: str = ""
     reason: str = ""
     environment: dict[str, str] = field(default_factory=dict)  # variable -> the lab's literal
+    calls: tuple[str, ...] = ()  # the IAM actions of the AWS calls the handler makes itself
 
 
 class _Unwritable(Exception):
@@ -71,6 +72,9 @@ class _Collector:
     constants: list[str] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)
     definitions: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    clients: list[Any] = field(default_factory=list)
+    attributes: set[str] = field(default_factory=set)  # every attribute name the code reads
     environment: dict[str, str] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
 
@@ -86,6 +90,7 @@ class _Collector:
             except ValueError as exc:
                 raise _Unwritable(f"{fn.__name__} uses {name} before it is set") from exc
             self.name(name, value, fn)
+        self.attributes |= _names_read(fn.__code__)
         for name in sorted(_globals_used(fn.__code__)):
             if name in fn.__globals__:
                 self.name(name, fn.__globals__[name], fn)
@@ -100,10 +105,15 @@ class _Collector:
         if isinstance(value, types.ModuleType):
             self._module(name, value)
         elif isinstance(value, types.FunctionType) and value.__module__ == user.__module__:
-            self.function(value)
+            if value.__name__ not in self.seen or value.__name__ == name:
+                self.seen.add(value.__name__)
+                self.function(value)
+            if value.__name__ != name:  # bound under another name (a closure's argument)
+                self.aliases.append(f"{name} = {value.__name__}")
         elif _is_client(value):
             self.imports.add("import boto3")
             service = value.meta.service_model.service_name
+            self.clients.append(value)
             self.constants.append(f'{name} = boto3.client("{service}")')
         elif callable(value):
             self._imported(name, value)
@@ -152,6 +162,26 @@ def _globals_used(code: types.CodeType) -> set[str]:
     return names
 
 
+def _names_read(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_read(const)
+    return names
+
+
+def _actions(clients: list[Any], attributes: set[str]) -> tuple[str, ...]:
+    """The IAM actions of the client methods the code calls (``sqs.send_message`` ->
+    ``sqs:SendMessage``)."""
+    found = set()
+    for client in clients:
+        prefix = client.meta.service_model.signing_name
+        for method, operation in client.meta.method_to_api_mapping.items():
+            if method in attributes:
+                found.add(f"{prefix}:{operation}")
+    return tuple(sorted(found))
+
+
 def _is_client(value: Any) -> bool:
     meta = getattr(value, "meta", None)
     return meta is not None and hasattr(meta, "service_model") and hasattr(meta, "region_name")
@@ -193,8 +223,11 @@ def extract(handler: Callable[..., Any], is_lab_literal: Callable[[str], bool]) 
         parts.append("\n".join([comment, *found.memory]))
     definitions = "\n\n\n".join(d.rstrip() for d in found.definitions)
     body = "\n\n".join(p for p in parts if p) + "\n\n\n" + definitions + "\n"
+    if found.aliases:
+        body += "\n\n" + "\n".join(found.aliases) + "\n"
     try:
         compile(body, f"{entry}.py", "exec")
     except SyntaxError as exc:
         return HandlerModule(entry, reason=f"its source does not compile alone ({exc.msg})")
-    return HandlerModule(entry, body, environment=found.environment)
+    calls = _actions(found.clients, found.attributes)
+    return HandlerModule(entry, body, environment=found.environment, calls=calls)

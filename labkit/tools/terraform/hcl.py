@@ -72,14 +72,6 @@ class Block:
         self.body.append(Comment(text))
         return self
 
-    @property
-    def address(self) -> str:
-        return (
-            ".".join(self.labels)
-            if self.kind == "resource"
-            else ".".join((self.kind, *self.labels))
-        )
-
     def lines(self) -> list[str]:
         header = " ".join([self.kind, *(f'"{label}"' for label in self.labels), "{"])
         out = [header]

@@ -441,12 +441,14 @@ resource "aws_lambda_event_source_mapping" "warehouse_to_warehouse_worker" {
   event_source_arn = aws_sqs_queue.warehouse.arn
   function_name    = aws_lambda_function.warehouse_worker.arn
   batch_size       = 10
+  depends_on       = [aws_iam_role_policy_attachment.warehouse_worker_role_awslambdasqsqueueexecutionrole]
 }
 
 resource "aws_lambda_event_source_mapping" "notifications_to_notifications_worker" {
   event_source_arn = aws_sqs_queue.notifications.arn
   function_name    = aws_lambda_function.notifications_worker.arn
   batch_size       = 10
+  depends_on       = [aws_iam_role_policy_attachment.notifications_worker_role_awslambdasqsqueueexecutionrole]
 }
 
 resource "aws_lambda_event_source_mapping" "billing_to_billing_worker" {
@@ -454,6 +456,7 @@ resource "aws_lambda_event_source_mapping" "billing_to_billing_worker" {
   function_name           = aws_lambda_function.billing_worker.arn
   batch_size              = 10
   function_response_types = ["ReportBatchItemFailures"]
+  depends_on              = [aws_iam_role_policy_attachment.billing_worker_role_awslambdasqsqueueexecutionrole]
 }
 
 resource "aws_cloudwatch_event_bus" "shop" {
