@@ -43,6 +43,7 @@ SERVICES = (
     "logs",
     "sts",
     "scheduler",
+    "cloudwatch",
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 #: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
