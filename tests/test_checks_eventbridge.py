@@ -10,6 +10,7 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import eventbridge as checks
+from labkit.lessons import allow_delivery
 
 ORDERS = {"source": ["shop.orders"], "detail-type": ["OrderPlaced"]}
 GOOD_REFUNDS = {
@@ -36,7 +37,9 @@ def queue(lab: labkit.Lab, name: str) -> str:
 
 def rule(lab: labkit.Lab, name: str, pattern: dict[str, Any], target: str, **extra: Any) -> None:
     events = lab.client("events")
-    events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+    rule_arn = events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+    if target.split(":")[2] in ("sqs", "sns", "lambda"):
+        allow_delivery(lab, rule_arn["RuleArn"], target)
     events.put_targets(
         Rule=name, EventBusName="shop", Targets=[{"Id": "t", "Arn": target, **extra}]
     )

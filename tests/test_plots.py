@@ -19,6 +19,7 @@ import pytest  # noqa: E402
 import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
+from labkit.lessons import allow_delivery
 from labkit.plots.layout import node_positions  # noqa: E402
 from labkit.trace.flows import Flow, short_name  # noqa: E402
 from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
@@ -79,8 +80,10 @@ def test_a_topic_a_rule_feeds_sits_after_the_rule(embedded_lab: labkit.Lab) -> N
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     url = sqs.create_queue(QueueName="pager")["QueueUrl"]
     queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    allow_delivery(embedded_lab, topic, queue["Attributes"]["QueueArn"])
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
-    events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    rule = events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    allow_delivery(embedded_lab, rule["RuleArn"], topic)
     events.put_targets(Rule="failures", Targets=[{"Id": "t", "Arn": topic}])
     entry = {"Source": "shop", "DetailType": "PaymentFailed", "Detail": "{}"}
     events.put_events(Entries=[entry])

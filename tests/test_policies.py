@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.moto_patches.policies import Request, evaluate
+from labkit.matcher.access import Request, evaluate
 
 ACCOUNT = "123456789012"
 QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:billing"

@@ -70,6 +70,7 @@ EDGE_STYLE: Mapping[str, tuple[str, str]] = MappingProxyType(
         "started": (BLACK, "-."),
         "delivered": (BLUE, "-"),
         "filtered": (GREY, "--"),
+        "refused": (VERMILION, ":"),
         "received": (GREEN, "-"),
         "processed": (GREEN, ":"),
         "failed": (VERMILION, "--"),

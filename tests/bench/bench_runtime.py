@@ -4,7 +4,9 @@ Prints:
 
 * ``spike_10k_seconds: X``: 10,000 messages published to an SNS topic (PublishBatch, ten at a
   time), fanned out to 3 queues, and consumed by 3 functions through event source mappings,
-  end to end (publish, fan-out, every message processed and deleted), on the embedded backend;
+  end to end (publish, fan-out, every message processed and deleted), on the embedded backend,
+  each queue's policy letting the topic in; then ``spike_10k_seconds_policies_skipped: Y`` and
+  ``policy_cost_ratio: X/Y``, the same spike in a lab started with ``enforce_policies=False``;
 * ``sqs_depth_cost_ratio: X (stock moto: Y at depth 1000)``: cost of a batch send on a queue
   10,000 deep over an empty one, with the fast path, and stock moto's ratio beside; then the
   receive + delete ratio and the fill time (``sqs_depth.py`` says how each is measured);
@@ -24,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
+from labkit.lessons import allow_delivery, subscriber_queue  # noqa: E402
 from tests.scenarios import queue_with_dlq  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,17 +36,16 @@ MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 QUEUES = ("billing", "shipping", "audit")
 
 
-def spike() -> float:
-    lab = labkit.start_lab()
+def spike(*, enforce_policies: bool = True) -> float:
+    lab = labkit.start_lab(enforce_policies=enforce_policies)
     lab.tracer.enabled = False  # tracing's own cost is bench_trace's ratio
     try:
-        sns, sqs = lab.client("sns"), lab.client("sqs")
+        sns = lab.client("sns")
         topic = sns.create_topic(Name="orders")["TopicArn"]
         counts: dict[str, int] = {}
         for name in QUEUES:
-            url = sqs.create_queue(QueueName=name)["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+            url, arn = subscriber_queue(lab, name, topic)
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
             counts[name] = 0
 
             def handler(event: dict[str, Any], context: Any, name: str = name) -> None:
@@ -84,7 +86,8 @@ def clock_demo() -> float:
         ticks: list[str] = []
         tick = lab.functions.deploy("tick", lambda event, context: ticks.append(event["time"]))
         lab.functions.deploy("orders", consumer).consume(url, report_failures=True)
-        events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)")
+        rule = events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)")
+        allow_delivery(lab, rule["RuleArn"], tick.arn)
         events.put_targets(Rule="every-minute", Targets=[{"Id": "tick", "Arn": tick.arn}])
         start = time.perf_counter()
         for body in ("ok", "flaky", "poison"):
@@ -100,7 +103,10 @@ def clock_demo() -> float:
 
 
 def main() -> None:
-    print(f"spike_10k_seconds: {spike():.2f}", flush=True)
+    enforced, skipped = spike(), spike(enforce_policies=False)
+    print(f"spike_10k_seconds: {enforced:.2f}", flush=True)
+    print(f"spike_10k_seconds_policies_skipped: {skipped:.2f}", flush=True)
+    print(f"policy_cost_ratio: {enforced / skipped:.2f}", flush=True)
     depth = sqs_depth.measure()
     print(
         f"sqs_depth_cost_ratio: {depth['sqs_depth_cost_ratio']:.2f} "

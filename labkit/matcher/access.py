@@ -23,8 +23,9 @@ moto's own evaluator (``moto.iam.access_control.IAMPolicyStatement``) serves ide
 it knows only ``StringEquals``, treats any other operator as met, cannot name a service
 principal, and answers a statement whose condition fails with a refusal (so one ``Allow`` for
 another topic would refuse every topic). No package on PyPI evaluates resource policies with
-their conditions; so this module does, with the standard library only. A policy text is parsed
-once (`parse` is cached), not once per message.
+their conditions; so this module does, with the standard library only, beside the matcher's
+filter policies and event patterns (the other half of "why was this not delivered?"). A
+policy text is parsed once (`parse` is cached), not once per message.
 
 Pages: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
