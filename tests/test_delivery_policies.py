@@ -9,6 +9,7 @@ TARGET_ARN, ERROR_CODE, ERROR_MESSAGE and RETRY_ATTEMPTS).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -164,3 +165,130 @@ def test_a_lab_may_skip_policies_and_says_so(lab: labkit.Lab, request: Any) -> N
         assert take_all(enforcing, url) == []
     finally:
         enforcing.stop()
+
+
+# -- the metrics AWS publishes ---------------------------------------------------------------------
+def _sums(lab: labkit.Lab, namespace: str, dimensions: dict[str, str], *names: str) -> dict:
+    cloudwatch = lab.client("cloudwatch")
+    now = lab.clock.now()
+    dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+    queries = [
+        {
+            "Id": f"m{i}",
+            "Label": name,
+            "MetricStat": {
+                "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
+        for i, name in enumerate(names)
+    ]
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=queries,
+        StartTime=now - dt.timedelta(hours=1),
+        EndTime=now + dt.timedelta(minutes=1),
+    )
+    return {r["Label"]: sum(r["Values"]) for r in answer["MetricDataResults"]}
+
+
+def test_sns_counts_published_delivered_failed_and_filtered_out(lab: labkit.Lab) -> None:
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    _, billing = _queue(lab, "billing")
+    _, shut = _queue(lab, "shut")
+    _, eu = _queue(lab, "eu")
+    _, gifts = _queue(lab, "gifts")
+    allow_delivery(lab, topic, billing, eu, gifts)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=billing)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=shut)
+    region = {"FilterPolicy": json.dumps({"region": ["eu"]})}
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=eu, Attributes=region)
+    body = {"FilterPolicy": json.dumps({"gift": [True]}), "FilterPolicyScope": "MessageBody"}
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=gifts, Attributes=body)
+    us = {"region": {"DataType": "String", "StringValue": "us"}}
+    sns.publish(TopicArn=topic, Message="{}", MessageAttributes=us)
+    sns.publish(TopicArn=topic, Message="{}")
+    sums = _sums(
+        lab,
+        "AWS/SNS",
+        {"TopicName": "orders"},
+        "NumberOfMessagesPublished",
+        "NumberOfNotificationsDelivered",
+        "NumberOfNotificationsFailed",
+        "NumberOfNotificationsFilteredOut",
+        "NumberOfNotificationsFilteredOut-MessageAttributes",
+        "NumberOfNotificationsFilteredOut-NoMessageAttributes",
+        "NumberOfNotificationsFilteredOut-MessageBody",
+    )
+    assert sums == {
+        "NumberOfMessagesPublished": 2,
+        "NumberOfNotificationsDelivered": 2,  # billing, twice
+        "NumberOfNotificationsFailed": 2,  # shut, twice: no policy
+        "NumberOfNotificationsFilteredOut": 4,  # eu twice, gifts twice
+        "NumberOfNotificationsFilteredOut-MessageAttributes": 1,
+        "NumberOfNotificationsFilteredOut-NoMessageAttributes": 1,
+        "NumberOfNotificationsFilteredOut-MessageBody": 2,
+    }
+
+
+def test_eventbridge_counts_matches_invocations_failures_and_dead_letters(
+    lab: labkit.Lab,
+) -> None:
+    events = lab.client("events")
+    events.create_event_bus(Name="shop")
+    pattern = json.dumps({"source": ["shop"]})
+    rule = events.put_rule(Name="orders", EventBusName="shop", EventPattern=pattern)["RuleArn"]
+    _, open_arn = _queue(lab, "open")
+    _, shut = _queue(lab, "shut")
+    _, dlq = _queue(lab, "orders-dlq")
+    allow_delivery(lab, rule, open_arn, dlq)
+    targets = [
+        {"Id": "open", "Arn": open_arn},
+        {"Id": "shut", "Arn": shut, "DeadLetterConfig": {"Arn": dlq}},
+    ]
+    events.put_targets(Rule="orders", EventBusName="shop", Targets=targets)
+    entry = {"Source": "shop", "DetailType": "OrderPlaced", "Detail": "{}", "EventBusName": "shop"}
+    other = {**entry, "Source": "elsewhere"}
+    events.put_events(Entries=[entry, entry, other])
+    sums = _sums(
+        lab,
+        "AWS/Events",
+        {"EventBusName": "shop", "RuleName": "orders"},
+        "MatchedEvents",
+        "Invocations",
+        "FailedInvocations",
+        "InvocationsSentToDlq",
+    )
+    assert sums == {
+        "MatchedEvents": 2,
+        "Invocations": 4,
+        "FailedInvocations": 2,
+        "InvocationsSentToDlq": 2,
+    }
+
+
+def test_sqs_depth_and_age_of_the_oldest_message_are_sampled_on_lab_time(
+    embedded_lab: labkit.Lab,
+) -> None:
+    lab = embedded_lab
+    sqs, cloudwatch = lab.client("sqs"), lab.client("cloudwatch")
+    url, _ = _queue(lab, "orders")
+    sqs.send_message(QueueUrl=url, MessageBody="o-1")
+    lab.advance(90)
+    now = lab.clock.now()
+
+    def maxima(name: str) -> list[tuple[float, str]]:
+        answer = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SQS",
+            Dimensions=[{"Name": "QueueName", "Value": "orders"}],
+            MetricName=name,
+            StartTime=now - dt.timedelta(minutes=10),
+            EndTime=now + dt.timedelta(minutes=1),
+            Period=60,
+            Statistics=["Maximum"],
+        )
+        return [(p["Maximum"], p["Unit"]) for p in answer["Datapoints"]]
+
+    assert maxima("ApproximateAgeOfOldestMessage") == [(90.0, "Seconds")]
+    assert maxima("ApproximateNumberOfMessagesVisible") == [(1.0, "Count")]

@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labkit.endpoint import post_json
-from labkit.moto_patches import events_schedules, outbox
+from labkit.moto_patches import delivery_metrics, events_schedules, outbox
 from labkit.moto_patches.events_targets import BRIDGED_TARGETS
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ class Bridges:
     def _fetch(self) -> Found:
         if self.in_process:
             events_schedules.catch_up()
+            delivery_metrics.sample_queues()
             return outbox.take()
         if self.server_url is None:
             return {"invocations": [], "deliveries": []}

@@ -20,6 +20,7 @@ True
 
 from labkit.moto_patches import (
     ddb_atomic,
+    delivery_metrics,
     delivery_policies,
     events_input_transformer,
     events_schedules,
@@ -198,6 +199,13 @@ CHANGES: tuple[Change, ...] = (
         "https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html",
         delivery_policies.SNS_ROWS,
     ),
+    Change(
+        "sns_metrics",
+        "moto.sns.models",
+        "topics count what they publish in CloudWatch (NumberOfMessagesPublished)",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html",
+        delivery_metrics.SNS_ROWS,
+    ),
     # EventBridge: send_to_targets is wrapped twice (targets, then the rule its transformers
     # read); put_rule twice (schedules, then limits)
     Change(
@@ -306,6 +314,16 @@ CHANGES: tuple[Change, ...] = (
             "Expressions.ConditionExpressions.html"
         ),
         ddb_atomic.ROWS,
+    ),
+    Change(
+        "cloudwatch_service_metrics",
+        "moto.cloudwatch.models",
+        (
+            "CloudWatch holds the metrics SNS, EventBridge and SQS publish (deliveries, failures, "
+            "filtered-out notifications, invocations, dead-lettered events, queue depth and age)"
+        ),
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html",
+        delivery_metrics.ROWS,
     ),
 )
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.matcher.access import Decision, Request, evaluate
+from labkit.moto_patches.delivery_metrics import count, rule_dimensions
 from labkit.moto_patches.events_input_transformer import aws_event
 from labkit.moto_patches.outbox import post
 from labkit.moto_patches.registry import Row, Wrap
@@ -106,43 +107,69 @@ def _sns_checked(original: Callable[..., Any]) -> Callable[..., Any]:
     def publish(self: Any, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
         if self.protocol not in ("sqs", "lambda"):
             return original(self, message, message_id, *args, **kwargs)
-        decision = check(self.topic.arn, self.endpoint)
-        if decision is None or decision.allowed:
-            return original(self, message, message_id, *args, **kwargs)
+        topic = self.topic
+        counted = _SnsCounts(topic)
         subject = kwargs.get("subject", args[0] if args else None)
         attributes = kwargs.get("message_attributes", args[1] if len(args) > 1 else None)
         matcher = self._filter_policy_matcher
         if matcher is not None and not matcher.matches(attributes, message):
+            scope = self.attributes.get("FilterPolicyScope") or "MessageAttributes"
+            part = "MessageBody" if scope == "MessageBody" else "MessageAttributes"
+            if part == "MessageAttributes" and not attributes:
+                part = "NoMessageAttributes"
+            counted("NumberOfNotificationsFilteredOut", f"NumberOfNotificationsFilteredOut-{part}")
             return None  # filtered out before any delivery was tried
-        refused(self.topic.arn, self.endpoint, message_id, decision)
+        decision = check(topic.arn, self.endpoint)
+        if decision is None or decision.allowed:
+            original(self, message, message_id, *args, **kwargs)
+            counted("NumberOfNotificationsDelivered")
+            return None
+        refused(topic.arn, self.endpoint, message_id, decision)
+        counted("NumberOfNotificationsFailed")
         if self.attributes.get("RawMessageDelivery") == "true":
             body = message
         else:
             envelope = self.get_post_data(message, message_id, subject, attributes)
             body = json.dumps(envelope, sort_keys=True, indent=2, separators=(",", ": "))
-        _dead_letter(self.topic.arn, self.attributes.get("RedrivePolicy"), message_id, body, {})
+        moved = _dead_letter(topic.arn, self.attributes.get("RedrivePolicy"), message_id, body, {})
+        if moved is not None:
+            name = "RedrivenToDlq" if moved else "FailedToRedriveToDlq"
+            counted(f"NumberOfNotifications{name}")
         return None
 
     return publish
 
 
+class _SnsCounts:
+    """Counts a topic's notification metrics."""
+
+    def __init__(self, topic: Any) -> None:
+        self.backend = topic.sns_backend
+        self.dimensions = (("TopicName", topic.name),)
+
+    def __call__(self, *names: str) -> None:
+        for name in names:
+            count(self.backend, "AWS/SNS", name, self.dimensions)
+
+
 def _dead_letter(
     source: str, redrive: Any, message_id: str, body: str, attributes: dict[str, str]
-) -> None:
+) -> bool | None:
     """Send an undeliverable message to the dead-letter queue `redrive` names, when it names
-    one and its policy lets `source` send (else the message is dropped, as on AWS)."""
+    one and its policy lets `source` send (else the message is dropped, as on AWS). None: no
+    dead-letter queue; False: the queue refused it (or is gone)."""
     if isinstance(redrive, str):
         try:
             redrive = json.loads(redrive)
         except ValueError:
-            return
+            return None
     queue = (redrive or {}).get("deadLetterTargetArn") or (redrive or {}).get("Arn")
     if not queue:
-        return
+        return None
     decision = check(source, queue)
     if decision is None or not decision.allowed:
         refused(source, queue, message_id, decision or Decision(False, "not a queue"))
-        return
+        return False
     from moto.sqs.models import sqs_backends
 
     parts = queue.split(":")
@@ -163,25 +190,34 @@ def _dead_letter(
             "detail": "undeliverable: sent to the dead-letter queue",
         },
     )
+    return True
 
 
 def _events_checked(original: Callable[..., Any]) -> Callable[..., Any]:
     def send_to_targets(self: Any, original_event: Any, *args: Any, **kwargs: Any) -> None:
+        enabled = getattr(self, "state", "ENABLED") == "ENABLED"
+        if not enabled or not self.event_pattern.matches_event(original_event):
+            return original(self, original_event, *args, **kwargs)  # delivers nothing
+        from moto.events.models import events_backends
+
+        backend = events_backends[self.account_id][self.region_name]
+        dims = rule_dimensions(self)
+        count(backend, "AWS/Events", "MatchedEvents", dims)
         decided = [(t, check(self.arn, t["Arn"])) for t in self.targets]
-        if all(d is None or d.allowed for _, d in decided):
-            return original(self, original_event, *args, **kwargs)
-        view = copy.copy(self)
-        view.targets = [t for t, d in decided if d is None or d.allowed]
-        original(view, original_event, *args, **kwargs)
-        if getattr(self, "state", "ENABLED") != "ENABLED":
-            return None
-        if not self.event_pattern.matches_event(original_event):
-            return None
+        allowed = [t for t, d in decided if d is None or d.allowed]
+        if len(allowed) == len(decided):
+            original(self, original_event, *args, **kwargs)
+        else:
+            view = copy.copy(self)
+            view.targets = allowed
+            original(view, original_event, *args, **kwargs)
+        count(backend, "AWS/Events", "Invocations", dims, len(decided))
         event_id = str(original_event.get("id", ""))
         for target, decision in decided:
             if decision is None or decision.allowed:
                 continue
             refused(self.arn, target["Arn"], event_id, decision)
+            count(backend, "AWS/Events", "FailedInvocations", dims)
             gone = "does not exist" in decision.reason
             attributes = {
                 "RULE_ARN": self.arn,
@@ -191,7 +227,12 @@ def _events_checked(original: Callable[..., Any]) -> Callable[..., Any]:
                 "RETRY_ATTEMPTS": "0",
             }
             body = json.dumps(aws_event(original_event))
-            _dead_letter(self.arn, target.get("DeadLetterConfig"), event_id, body, attributes)
+            moved = _dead_letter(
+                self.arn, target.get("DeadLetterConfig"), event_id, body, attributes
+            )
+            if moved is not None:
+                name = "InvocationsSentToDlq" if moved else "InvocationsFailedToBeSentToDlq"
+                count(backend, "AWS/Events", name, dims)
         return None
 
     return send_to_targets

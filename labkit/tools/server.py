@@ -39,7 +39,13 @@ from werkzeug.serving import make_server
 
 from labkit.endpoint import MOTO_CONFIG, POLICIES_ROUTE
 from labkit.local.clock import Clock
-from labkit.moto_patches import REGISTRY, delivery_policies, events_schedules, outbox
+from labkit.moto_patches import (
+    REGISTRY,
+    delivery_metrics,
+    delivery_policies,
+    events_schedules,
+    outbox,
+)
 
 __all__ = ["LabServer", "main"]
 
@@ -104,6 +110,7 @@ class BridgesRoute:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         events_schedules.catch_up()
+        delivery_metrics.sample_queues()
         if environ.get("PATH_INFO") != outbox.ROUTE:
             return self.app(environ, start_response)
         body = json.dumps(outbox.take()).encode()
