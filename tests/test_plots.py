@@ -22,7 +22,7 @@ from labkit.errors import LabError  # noqa: E402
 from labkit.lessons import allow_delivery
 from labkit.plots.layout import node_positions  # noqa: E402
 from labkit.trace.flows import Flow, short_name  # noqa: E402
-from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
+from tests.scenarios import event_routing, fan_out, poison_message, queue_arn, saga  # noqa: E402
 
 SCENARIOS: dict[str, Callable[[labkit.Lab], Any]] = {
     "fan_out": fan_out,
@@ -238,3 +238,34 @@ def test_importing_labkit_loads_no_plotting_library() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_plot_metrics_draws_what_cloudwatch_answers(embedded_lab: labkit.Lab) -> None:
+    import datetime as dt
+
+    lab = embedded_lab
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    queue = lab.client("sqs").create_queue(QueueName="no-policy")["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn(lab, queue))
+    for minute in range(3):
+        for _ in range(minute + 1):
+            sns.publish(TopicArn=topic, Message="o")
+        lab.advance(60)
+    metric = {"Namespace": "AWS/SNS", "MetricName": "NumberOfNotificationsFailed"}
+    metric["Dimensions"] = [{"Name": "TopicName", "Value": "orders"}]
+    now = lab.clock.now()
+    answer = lab.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {"Id": "failed", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}
+        ],
+        StartTime=now - dt.timedelta(minutes=10),
+        EndTime=now,
+    )
+    ax = labkit.plot_metrics(answer)
+    [line] = ax.get_lines()
+    assert line.get_xdata().tolist() == [0.0, 1.0, 2.0]
+    assert line.get_ydata().tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(labkit.LabError) as err:
+        labkit.plot_metrics({"Metrics": []})
+    assert "MetricDataResults" in str(err.value) and "What to do" in str(err.value)
