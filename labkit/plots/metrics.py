@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.plots.style import SERIES, STYLE, documented, use_axes
+from labkit.plots.style import SERIES, STYLE, documented, lines_legend, use_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -78,11 +78,5 @@ def plot_metrics(
     ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=sz.font * 1.3)
     if results:
-        ax.legend(
-            fontsize=sz.font * 0.9,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            ncol=min(len(results), 2),
-            frameon=False,
-        )
+        lines_legend(ax, sz, min(len(results), 2))
     return ax

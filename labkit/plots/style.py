@@ -197,6 +197,17 @@ def legend(ax: Axes, handles: list[Any], size: Size, *, title: str | None = None
     )
 
 
+def lines_legend(ax: Axes, size: Size, columns: int) -> None:
+    """The legend of the lines drawn, under the x axis's label, in `columns` columns."""
+    ax.legend(
+        fontsize=size.font * 0.9,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=columns,
+        frameon=False,
+    )
+
+
 def node_handles(kinds: list[str], size: Size) -> list[Any]:
     """Legend entries for node kinds: their marker in their colour."""
     from matplotlib.lines import Line2D
