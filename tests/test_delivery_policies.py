@@ -16,6 +16,7 @@ from typing import Any
 import labkit
 from labkit.lessons import allow_delivery
 from labkit.lessons.inbox import take_all
+from labkit.lessons.permissions import delivery_statement
 from tests.scenarios import queue_arn
 
 
@@ -292,3 +293,23 @@ def test_sqs_depth_and_age_of_the_oldest_message_are_sampled_on_lab_time(
 
     assert maxima("ApproximateAgeOfOldestMessage") == [(90.0, "Seconds")]
     assert maxima("ApproximateNumberOfMessagesVisible") == [(1.0, "Count")]
+
+
+def test_why_not_delivered_names_the_policy_that_refused(lab: labkit.Lab) -> None:
+    sns, sqs = lab.client("sns"), lab.client("sqs")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    url, arn = _queue(lab, "billing")
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    verdict = labkit.why_not_delivered(lab, subscription_arn=sub, message="o-1")
+    assert not verdict
+    assert verdict.reasons[0].startswith(
+        "The queue 'billing' does not let the topic deliver: the resource has no policy"
+    )
+    assert "sns.amazonaws.com call sqs:SendMessage with aws:SourceArn" in verdict.reasons[0]
+    allow_delivery(lab, topic, arn)
+    assert labkit.why_not_delivered(lab, subscription_arn=sub, message="o-1")
+    other = topic.replace(":orders", ":returns")
+    policy = {"Statement": [{**delivery_statement(other, arn), "Sid": "returns-only"}]}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    verdict = labkit.why_not_delivered(lab, subscription_arn=sub, message="o-1")
+    assert "'returns-only': a condition is not met (ArnEquals aws:SourceArn" in verdict.reasons[0]

@@ -15,7 +15,7 @@ standard library.
 - `validate`: the services' checks, with their words
 - `errors`: what validation raises
 - `access`: resource policies (a queue's, a topic's, a function's) deciding whether a service
-  may deliver, and why not (`evaluate`, `Request`, `Decision`)
+  may deliver, and why not (`evaluate_policy`, `Request`, `Decision`)
 
 >>> policy = {"customer_interests": ["rugby", "tennis"]}
 >>> attributes = {"customer_interests": {"DataType": "String", "StringValue": "baseball"}}
@@ -28,7 +28,8 @@ The message attribute "customer_interests" is "baseball", but the policy only ac
 True
 """
 
-from .access import Decision, Request, evaluate
+from .access import Decision, Request
+from .access import evaluate as evaluate_policy
 from .compile import Compiled, compile_pattern, compile_policy
 from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
 from .evaluate import filter_matches, pattern_matches
@@ -40,7 +41,7 @@ from .validate import combinations as _combinations  # noqa: F401  (a name calle
 __all__ = [
     "Decision",
     "Request",
-    "evaluate",
+    "evaluate_policy",
     "Verdict",
     "MatcherError",
     "InvalidFilterPolicy",
