@@ -268,3 +268,36 @@ def test_refund_rule_hint_says_which_field_turned_a_wanted_refund_away(lab: labk
     assert "0.5 GBP" in error.expected
     assert error.hint.startswith('The event field "detail.amount" is 0.5')
     assert ">= 1" in error.hint and "For this exercise:" in error.hint
+
+
+# -- exercise 5 ------------------------------------------------------------------------------
+def _returns(lab: labkit.Lab, *, fixed: bool) -> None:
+    events, sqs = lab.client("events"), lab.client("sqs")
+    shop(lab)
+    rule = events.put_rule(Name="returns", EventBusName="shop", EventPattern=json.dumps(ORDERS))
+    arns = {}
+    for name in ("returns", "returns-failed"):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        arns[name] = attrs["Attributes"]["QueueArn"]
+    allow_delivery(lab, rule["RuleArn"], arns["returns-failed"])
+    if fixed:
+        allow_delivery(lab, rule["RuleArn"], arns["returns"])
+    target = {
+        "Id": "r",
+        "Arn": arns["returns"],
+        "DeadLetterConfig": {"Arn": arns["returns-failed"]},
+    }
+    events.put_targets(Rule="returns", EventBusName="shop", Targets=[target])
+
+
+def test_returns_target_passes_on_the_worked_answer(lab: labkit.Lab) -> None:
+    _returns(lab, fixed=True)
+    assert isinstance(checks.returns_target(lab), Passed)
+
+
+def test_returns_target_names_the_refusal(embedded_lab: labkit.Lab) -> None:
+    _returns(embedded_lab, fixed=False)
+    with pytest.raises(CheckFailed) as failed:
+        checks.returns_target(embedded_lab)
+    assert "no statement allows it" in str(failed.value)

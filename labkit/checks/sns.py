@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import labkit.matcher as matching
-from labkit.checks import Passed, expect, routing_hint
+from labkit.checks import Passed, expect, routing_hint, sender_may_send
 from labkit.lessons.inbox import depth
 
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
 __all__ = [
+    "reachable_audit",
     "shipping_subscriber",
     "priority_filter",
     "gift_body_filter",
@@ -326,7 +327,7 @@ def _check_policy(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
         not problem,
         f"a queue policy on {queue_arn.rsplit(':', 1)[-1]!r} allowing {SNS_PRINCIPAL} to "
         f"sqs:SendMessage when aws:SourceArn is the topic {topic_arn.rsplit(':', 1)[-1]!r} "
-        "(the mock does not enforce it; AWS does)",
+        "(without it SNS cannot deliver, on AWS and in the lab)",
         problem,
         "create the queue with queue_for_topic(name, topic_arn) from section 3, or set the same "
         "policy yourself with sqs.set_queue_attributes(..., Attributes={'Policy': ...})",
@@ -530,3 +531,54 @@ def _text(body: str) -> str:
     if isinstance(value, dict) and value.get("Type") == "Notification" and "Message" in value:
         return _text(str(value["Message"]))
     return value if isinstance(value, str) else body
+
+
+def reachable_audit(lab: Lab) -> Passed:
+    """Exercise 5: the audit queue lets the orders topic (only it) send, and its subscription
+    keeps what SNS cannot deliver in 'audit-dlq'."""
+    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 8 first (they create it)")
+    url, arn = _queue(lab, "audit", "run the exercise's setup cell first: it creates 'audit'")
+    section_3 = "a policy like queue_for_topic's in section 3, set with sqs.set_queue_attributes"
+    decision = sender_may_send(lab, url, arn, topic)
+    expect(
+        decision.allowed,
+        "an access policy on 'audit' that lets the orders topic send (sns.amazonaws.com, "
+        "sqs:SendMessage, aws:SourceArn the topic's ARN)",
+        decision.reason,
+        section_3,
+    )
+    stranger = topic.rsplit(":", 1)[0] + ":not-orders"
+    expect(
+        not sender_may_send(lab, url, arn, stranger).allowed,
+        "a policy that lets only the orders topic send",
+        "one that lets any topic send (no aws:SourceArn condition naming orders)",
+        'add "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}} to the Allow statement',
+    )
+    attrs = _subscription(lab, topic, arn, "run the exercise's setup cell first")
+    dlq_url, dlq_arn = _queue(
+        lab, "audit-dlq", 'audit_dlq_url, audit_dlq_arn = queue_for_topic("audit-dlq", topic_arn)'
+    )
+    try:
+        redrive = json.loads(attrs.get("RedrivePolicy") or "{}")
+    except ValueError:
+        redrive = {}
+    expect(
+        redrive.get("deadLetterTargetArn") == dlq_arn,
+        f"the audit subscription's RedrivePolicy naming {dlq_arn.rsplit(':', 1)[-1]!r}",
+        f"RedrivePolicy {attrs.get('RedrivePolicy', 'not set')}",
+        "sns.set_subscription_attributes(SubscriptionArn=audit_sub, AttributeName="
+        "'RedrivePolicy', AttributeValue=json.dumps({'deadLetterTargetArn': audit_dlq_arn}))",
+    )
+    dlq = sender_may_send(lab, dlq_url, dlq_arn, topic)
+    expect(
+        dlq.allowed,
+        "a policy on 'audit-dlq' that lets the orders topic send: SNS delivers the lost copies "
+        "there itself",
+        dlq.reason,
+        'create it with queue_for_topic("audit-dlq", topic_arn)',
+    )
+    return Passed(
+        "Exercise 5",
+        "audit receives the orders topic's copies again, and a copy SNS cannot deliver waits "
+        "in audit-dlq instead of being dropped",
+    )
