@@ -250,40 +250,10 @@ def _quiet(lab: Lab) -> AbstractContextManager[None]:
     return lab.tracer.paused()
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _service_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        services = _as_list(principal.get("Service", []))
-        aws = _as_list(principal.get("AWS", []))
-        return SNS_PRINCIPAL in services or "*" in aws
-    return False
-
-
-def _covers_send(action: Any) -> bool:
-    return any(a.lower() in ("sqs:sendmessage", "sqs:*", "*") for a in _as_list(action))
-
-
-def _source_arns(condition: Any) -> list[str]:
-    found: list[str] = []
-    if not isinstance(condition, dict):
-        return found
-    for operator, pairs in condition.items():
-        if not operator.lower().startswith(("arnequals", "arnlike", "stringequals", "stringlike")):
-            continue
-        for key, value in (pairs or {}).items():
-            if key.lower() == "aws:sourcearn":
-                found.extend(_as_list(value))
-    return found
-
-
 def queue_policy_problem(policy_text: str, queue_arn: str, topic_arn: str) -> str:
-    """What stops `topic_arn` delivering to `queue_arn` on AWS under this queue policy ("" if
-    nothing does).
+    """What stops `topic_arn` delivering to `queue_arn` under this queue policy ("" if nothing
+    does), decided by `labkit.matcher` as the lab's deliveries are; a policy that lets any topic
+    send is a problem too (it names no aws:SourceArn).
 
     >>> queue_policy_problem("", "arn:aws:sqs:us-east-1:1:q", "arn:aws:sns:us-east-1:1:t")
     'the queue has no access policy'
@@ -291,31 +261,26 @@ def queue_policy_problem(policy_text: str, queue_arn: str, topic_arn: str) -> st
     if not policy_text:
         return "the queue has no access policy"
     try:
-        statements = _as_list(json.loads(policy_text).get("Statement", []))
-    except (ValueError, AttributeError):
+        decision = matching.evaluate_policy(policy_text, _sns_sends(queue_arn, topic_arn))
+        stranger = topic_arn.rsplit(":", 1)[0] + ":another-topic"
+        broad = matching.evaluate_policy(policy_text, _sns_sends(queue_arn, stranger)).allowed
+    except (ValueError, TypeError, AttributeError):
         return "the queue policy is not valid JSON"
-    allowed_broadly = False
-    for statement in statements:
-        if not isinstance(statement, dict):
-            continue
-        relevant = (
-            _service_principal(statement.get("Principal"))
-            and _covers_send(statement.get("Action"))
-            and any(r in (queue_arn, "*") for r in _as_list(statement.get("Resource", "*")))
+    if decision.reason.startswith("explicitly denied"):
+        return (
+            f"a Deny statement ({decision.statement!r}) in the queue policy covers SNS sending "
+            "to it"
         )
-        if not relevant:
-            continue
-        sources = _source_arns(statement.get("Condition"))
-        if statement.get("Effect") == "Deny" and (not sources or topic_arn in sources):
-            return "a Deny statement in the queue policy covers SNS sending to it"
-        if statement.get("Effect") == "Allow":
-            if topic_arn in sources:
-                return ""
-            if not sources:
-                allowed_broadly = True
-    if allowed_broadly:
+    if not decision.allowed:
+        return decision.reason
+    if broad:
         return "the policy lets any topic send, with no aws:SourceArn condition naming this topic"
-    return f"no statement allows {SNS_PRINCIPAL} to sqs:SendMessage from this topic"
+    return ""
+
+
+def _sns_sends(queue_arn: str, topic_arn: str) -> matching.Request:
+    context = {"aws:SourceArn": topic_arn, "aws:SourceAccount": topic_arn.split(":")[4]}
+    return matching.Request(SNS_PRINCIPAL, "sqs:SendMessage", queue_arn, context)
 
 
 def _check_policy(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
