@@ -13,7 +13,14 @@ from labkit.lab import AWS_OPT_IN_VALUE, BACKENDS, Lab, current_lab, flow, start
 from labkit.local.clock import Clock
 from labkit.local.functions import Faults
 from labkit.matcher import explain_filter, explain_pattern
-from labkit.plots import animate_flow, plot_queue_depth, plot_saga, plot_sequence, plot_topology
+from labkit.plots import (
+    animate_flow,
+    plot_metrics,
+    plot_queue_depth,
+    plot_saga,
+    plot_sequence,
+    plot_topology,
+)
 from labkit.tools.terraform import export as to_terraform
 from labkit.tools.terraform import write as write_terraform
 from labkit.trace import Call, Flow, Hop
@@ -38,6 +45,7 @@ __all__ = [
     "explain_filter",
     "explain_pattern",
     "flow",
+    "plot_metrics",
     "plot_queue_depth",
     "plot_saga",
     "plot_sequence",

@@ -9,10 +9,13 @@ from typing import Any
 
 from labkit.errors import LabError
 
-__all__ = ["MOTO_CONFIG", "post_json", "probe_endpoint"]
+__all__ = ["MOTO_CONFIG", "POLICIES_ROUTE", "post_json", "probe_endpoint"]
 
 #: moto's Step Functions runs state machines only when asked to.
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
+
+#: A labkit server's route saying whether deliveries obey resource policies (labkit.tools.server).
+POLICIES_ROUTE = "/labkit-api/policies"
 
 #: The lab's server is on this machine: a proxy from the environment (HTTP_PROXY) must not
 #: carry its admin calls.

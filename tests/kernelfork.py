@@ -72,7 +72,17 @@ def _warm() -> None:
     # moto's models for those services (its backends are created per lab, after the fork)
     from moto.backends import get_backend
 
-    for service in ("sqs", "sns", "events", "dynamodb", "lambda", "iam", "logs", "sts"):
+    for service in (
+        "sqs",
+        "sns",
+        "events",
+        "dynamodb",
+        "lambda",
+        "iam",
+        "logs",
+        "sts",
+        "cloudwatch",
+    ):
         get_backend(service)  # type: ignore[call-overload]
     import moto.stepfunctions.parser.models  # noqa: F401
 

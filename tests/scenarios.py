@@ -9,6 +9,7 @@ from typing import Any
 
 from labkit.lab.session import Lab
 from labkit.lessons.inbox import take_all
+from labkit.lessons.permissions import allow_delivery
 
 __all__ = ["fan_out", "event_routing", "poison_message", "saga", "arn", "hops", "nodes"]
 
@@ -223,6 +224,7 @@ def fan_out(lab: Lab, *, physical: int = 2, digital: int = 1) -> dict[str, Any]:
     urls = {name: _queue(lab, name) for name in ("billing", "shipping", "audit")}
     for name, url in urls.items():
         attributes = {"FilterPolicy": json.dumps({"type": ["physical"]})}
+        allow_delivery(lab, topic, queue_arn(lab, url))
         sns.subscribe(
             TopicArn=topic,
             Protocol="sqs",
@@ -262,7 +264,8 @@ def event_routing(lab: Lab) -> dict[str, Any]:
     for name, pattern in patterns.items():
         urls[name] = _queue(lab, f"{name}-queue")
         target = {"Id": "q", "Arn": queue_arn(lab, urls[name])}
-        events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+        rule = events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+        allow_delivery(lab, rule["RuleArn"], target["Arn"])
         events.put_targets(Rule=name, EventBusName="shop", Targets=[target])
     with lab.tracer.acting_as("checkout"):
         answer = events.put_events(

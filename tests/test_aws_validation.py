@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import labkit
+from labkit.lessons import allow_delivery
 from labkit.lessons.inbox import take_all
 from labkit.matcher.syntax import MAX_WILDCARD_RULES
 from labkit.moto_patches.events_validation import MAX_PATTERN_CHARACTERS, MAX_REQUEST_BYTES
@@ -101,6 +102,7 @@ def topic_and_queue(lab: labkit.Lab) -> Ctx:
 def subscribed(lab: labkit.Lab) -> Ctx:
     ctx = topic_and_queue(lab)
     sns = lab.client("sns")
+    allow_delivery(lab, ctx["topic"], ctx["arn"])
     subscription = sns.subscribe(TopicArn=ctx["topic"], Protocol="sqs", Endpoint=ctx["arn"])
     return {**ctx, "subscription": subscription["SubscriptionArn"]}
 
@@ -108,7 +110,8 @@ def subscribed(lab: labkit.Lab) -> Ctx:
 def rule_to_queue(lab: labkit.Lab) -> Ctx:
     ctx = queue(lab)
     events = lab.client("events")
-    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+    rule = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+    allow_delivery(lab, rule["RuleArn"], ctx["arn"])
     events.put_targets(Rule="orders", Targets=[{"Id": "q", "Arn": ctx["arn"]}])
     return ctx
 
@@ -237,7 +240,8 @@ def transformed(template: str) -> Callable[[labkit.Lab], Ctx]:
     def setup(lab: labkit.Lab) -> Ctx:
         ctx = queue(lab)
         events = lab.client("events")
-        events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+        rule = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+        allow_delivery(lab, rule["RuleArn"], ctx["arn"])
         paths = {"order": "$.detail.order", "total": "$.detail.total"}
         target = {"InputPathsMap": paths, "InputTemplate": template}
         events.put_targets(
@@ -254,6 +258,7 @@ def via_topic(template: str) -> Callable[[labkit.Lab], Ctx]:
     def setup(lab: labkit.Lab) -> Ctx:
         ctx = topic_and_queue(lab)
         sns = lab.client("sns")
+        allow_delivery(lab, ctx["topic"], ctx["arn"])
         sns.subscribe(
             TopicArn=ctx["topic"],
             Protocol="sqs",
@@ -261,7 +266,8 @@ def via_topic(template: str) -> Callable[[labkit.Lab], Ctx]:
             Attributes={"RawMessageDelivery": "true"},
         )
         events = lab.client("events")
-        events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+        rule = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+        allow_delivery(lab, rule["RuleArn"], ctx["topic"])
         target = {"InputPathsMap": {"order": "$.detail.order"}, "InputTemplate": template}
         events.put_targets(
             Rule="orders", Targets=[{"Id": "t", "Arn": ctx["topic"], "InputTransformer": target}]

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 import labkit
 from labkit.lab.backends import Backend
+from labkit.lessons import allow_delivery
 from labkit.lessons.inbox import take_all
 from labkit.local import bridges
 from labkit.local.clock import Clock
@@ -47,6 +48,8 @@ def put_order(lab: labkit.Lab, detail: dict[str, Any] | None = None) -> str:
 def rule_to(lab: labkit.Lab, target: dict[str, Any], name: str = "orders") -> str:
     events = lab.client("events")
     arn = events.put_rule(Name=name, EventPattern=json.dumps({"source": ["shop"]}))["RuleArn"]
+    if target["Arn"].split(":")[2] in ("sqs", "sns", "lambda"):
+        allow_delivery(lab, arn, target["Arn"])
     events.put_targets(Rule=name, Targets=[target])
     return str(arn)
 
@@ -63,6 +66,7 @@ def test_eventbridge_to_sns_publishes_the_event_and_the_topic_fans_out(lab: labk
     sns = lab.client("sns")
     topic = sns.create_topic(Name="orders")["TopicArn"]
     url, arn = make_queue(lab, "billing")
+    allow_delivery(lab, topic, arn)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     rule = rule_to(lab, {"Id": "topic", "Arn": topic})
     event_id = put_order(lab, {"total": 30})
@@ -83,6 +87,7 @@ def test_bridged_targets_honour_input_and_input_transformer(embedded_lab: labkit
     sns = lab.client("sns")
     topic = sns.create_topic(Name="orders")["TopicArn"]
     url, arn = make_queue(lab, "inbox")
+    allow_delivery(lab, topic, arn)
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",
@@ -90,7 +95,8 @@ def test_bridged_targets_honour_input_and_input_transformer(embedded_lab: labkit
         Attributes={"RawMessageDelivery": "true"},
     )
     events = lab.client("events")
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop"]}))
+    rule = events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop"]}))
+    allow_delivery(lab, rule["RuleArn"], topic)
     events.put_targets(
         Rule="r",
         Targets=[
@@ -150,6 +156,7 @@ def test_sns_to_function_uses_lambdas_sns_record(lab: labkit.Lab) -> None:
     topic = sns.create_topic(Name="orders")["TopicArn"]
     got: list[Any] = []
     fn = lab.functions.deploy("audit", lambda event, context: got.append(event))
+    allow_delivery(lab, topic, fn.arn)
     subscription = sns.subscribe(
         TopicArn=topic,
         Protocol="lambda",
@@ -220,6 +227,7 @@ def test_a_scheduled_rule_fires_on_the_lab_clock(lab: labkit.Lab) -> None:
     url, arn = make_queue(lab, "ticks")
     events = lab.client("events")
     rule = events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)")["RuleArn"]
+    allow_delivery(lab, rule, arn)
     events.put_targets(Rule="every-minute", Targets=[{"Id": "q", "Arn": arn}])
     lab.advance(59)
     assert bodies(lab, url) == []
@@ -238,7 +246,8 @@ def test_a_scheduled_rule_invokes_a_function_at_each_firing(embedded_lab: labkit
     at: list[float] = []
     fn = lab.functions.deploy("tick", lambda e, c: at.append(lab.functions.now()))
     events = lab.client("events")
-    events.put_rule(Name="five", ScheduleExpression="rate(5 minutes)")
+    rule = events.put_rule(Name="five", ScheduleExpression="rate(5 minutes)")
+    allow_delivery(lab, rule["RuleArn"], fn.arn)
     events.put_targets(Rule="five", Targets=[{"Id": "f", "Arn": fn.arn}])
     lab.functions.run(seconds=30 * 60)
     assert at == [300.0 * k for k in range(1, 7)]
@@ -248,7 +257,8 @@ def test_disabled_schedules_do_not_fire(embedded_lab: labkit.Lab) -> None:
     lab = embedded_lab
     url, arn = make_queue(lab, "ticks")
     events = lab.client("events")
-    events.put_rule(Name="m", ScheduleExpression="rate(1 minute)", State="DISABLED")
+    rule = events.put_rule(Name="m", ScheduleExpression="rate(1 minute)", State="DISABLED")
+    allow_delivery(lab, rule["RuleArn"], arn)
     events.put_targets(Rule="m", Targets=[{"Id": "q", "Arn": arn}])
     lab.advance(300)
     assert bodies(lab, url) == []

@@ -11,6 +11,7 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
+from labkit.lessons import allow_delivery
 from labkit.lessons.pubsub import subscriber_queue
 from labkit.lessons.saga import run_executions
 from tests.scenarios import (
@@ -37,9 +38,10 @@ def _shop(lab: labkit.Lab) -> str:
     events, sns = lab.client("events"), lab.client("sns")
     events.create_event_bus(Name="shop")
     topic = sns.create_topic(Name="orders")["TopicArn"]
-    events.put_rule(
+    rule = events.put_rule(
         Name="all", EventBusName="shop", EventPattern=json.dumps({"source": ["shop.web"]})
     )
+    allow_delivery(lab, rule["RuleArn"], topic)
     events.put_targets(Rule="all", EventBusName="shop", Targets=[{"Id": "t", "Arn": topic}])
     return topic
 

@@ -10,6 +10,7 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import eventbridge as checks
+from labkit.lessons import allow_delivery
 
 ORDERS = {"source": ["shop.orders"], "detail-type": ["OrderPlaced"]}
 GOOD_REFUNDS = {
@@ -36,7 +37,9 @@ def queue(lab: labkit.Lab, name: str) -> str:
 
 def rule(lab: labkit.Lab, name: str, pattern: dict[str, Any], target: str, **extra: Any) -> None:
     events = lab.client("events")
-    events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+    rule_arn = events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+    if target.split(":")[2] in ("sqs", "sns", "lambda"):
+        allow_delivery(lab, rule_arn["RuleArn"], target)
     events.put_targets(
         Rule=name, EventBusName="shop", Targets=[{"Id": "t", "Arn": target, **extra}]
     )
@@ -323,3 +326,36 @@ def test_payments_replay_passes_with_an_archive_pattern_worded_differently(
 ) -> None:
     payments(embedded_lab, {"source": [{"prefix": "shop.payments"}]}, replay=True)
     assert isinstance(checks.payments_replay(embedded_lab), Passed)
+
+
+# -- exercise 5 ------------------------------------------------------------------------------
+def _returns(lab: labkit.Lab, *, fixed: bool) -> None:
+    events, sqs = lab.client("events"), lab.client("sqs")
+    shop(lab)
+    rule = events.put_rule(Name="returns", EventBusName="shop", EventPattern=json.dumps(ORDERS))
+    arns = {}
+    for name in ("returns", "returns-failed"):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        arns[name] = attrs["Attributes"]["QueueArn"]
+    allow_delivery(lab, rule["RuleArn"], arns["returns-failed"])
+    if fixed:
+        allow_delivery(lab, rule["RuleArn"], arns["returns"])
+    target = {
+        "Id": "r",
+        "Arn": arns["returns"],
+        "DeadLetterConfig": {"Arn": arns["returns-failed"]},
+    }
+    events.put_targets(Rule="returns", EventBusName="shop", Targets=[target])
+
+
+def test_returns_target_passes_on_the_worked_answer(lab: labkit.Lab) -> None:
+    _returns(lab, fixed=True)
+    assert isinstance(checks.returns_target(lab), Passed)
+
+
+def test_returns_target_names_the_refusal(embedded_lab: labkit.Lab) -> None:
+    _returns(embedded_lab, fixed=False)
+    with pytest.raises(CheckFailed) as failed:
+        checks.returns_target(embedded_lab)
+    assert "no statement allows it" in str(failed.value)

@@ -10,6 +10,7 @@ import pytest
 
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import saga as checks
+from labkit.lessons import allow_delivery
 from tests.scenarios import catch_all, create_table, update_item_task
 
 ROLE = "arn:aws:iam::123456789012:role/travel"
@@ -170,7 +171,10 @@ def _bus_with_rule(lab: Any, pattern: dict[str, Any], *, send: bool) -> None:
     events.create_event_bus(Name="shop")
     url = sqs.create_queue(QueueName="refund-alerts")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    events.put_rule(Name="refund-alerts", EventBusName="shop", EventPattern=json.dumps(pattern))
+    rule = events.put_rule(
+        Name="refund-alerts", EventBusName="shop", EventPattern=json.dumps(pattern)
+    )
+    allow_delivery(lab, rule["RuleArn"], arn["QueueArn"])
     events.put_targets(
         Rule="refund-alerts",
         EventBusName="shop",

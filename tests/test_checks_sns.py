@@ -291,3 +291,53 @@ def test_gift_passes_on_tiers_listed_the_other_way_round(embedded_lab: labkit.La
         embedded_lab, "gift-wrap", FilterPolicy=json.dumps(policy), FilterPolicyScope="MessageBody"
     )
     assert isinstance(checks.gift_body_filter(embedded_lab), Passed)
+
+
+# -- exercise 5 ------------------------------------------------------------------------------
+def _audit(lab: labkit.Lab, *, policy: dict[str, Any] | None, dlq: bool) -> None:
+    sns, sqs = lab.client("sns"), lab.client("sqs")
+    orders = topic(lab)
+    url = sqs.create_queue(QueueName="audit")["QueueUrl"]
+    arn = queue_arn(lab, url)
+    sub = sns.subscribe(TopicArn=orders, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    if policy is not None:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    if dlq:
+        dlq_url = sqs.create_queue(QueueName="audit-dlq")["QueueUrl"]
+        dlq_arn = queue_arn(lab, dlq_url)
+        sqs.set_queue_attributes(
+            QueueUrl=dlq_url, Attributes={"Policy": json.dumps(allow(orders, dlq_arn))}
+        )
+        sns.set_subscription_attributes(
+            SubscriptionArn=sub,
+            AttributeName="RedrivePolicy",
+            AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}),
+        )
+
+
+def test_reachable_audit_passes_on_the_worked_answer(lab: labkit.Lab) -> None:
+    arn = "arn:aws:sqs:us-east-1:123456789012:audit"
+    _audit(lab, policy=allow("arn:aws:sns:us-east-1:123456789012:orders", arn), dlq=True)
+    assert isinstance(checks.reachable_audit(lab), Passed)
+
+
+@pytest.mark.parametrize(
+    ("condition", "dlq", "said"),
+    [
+        (None, True, "the resource has no policy"),
+        (False, True, "lets any topic send"),
+        (True, False, "an SQS queue named 'audit-dlq'"),
+    ],
+)
+def test_reachable_audit_names_what_is_missing(
+    embedded_lab: labkit.Lab, condition: bool | None, dlq: bool, said: str
+) -> None:
+    orders, arn = (
+        "arn:aws:sns:us-east-1:123456789012:orders",
+        "arn:aws:sqs:us-east-1:123456789012:audit",
+    )
+    policy = None if condition is None else allow(orders, arn, condition=condition)
+    _audit(embedded_lab, policy=policy, dlq=dlq)
+    with pytest.raises(CheckFailed) as failed:
+        checks.reachable_audit(embedded_lab)
+    assert said in str(failed.value)

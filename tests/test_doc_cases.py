@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 import labkit
 from labkit import matcher as matching
+from labkit.lessons import allow_delivery
 from tests.doc_cases import CASES, DocCase
 
 pytestmark = pytest.mark.heavy  # seconds of work: the test pool starts it first
@@ -88,6 +89,7 @@ def _run_sns(lab: labkit.Lab, case: DocCase, index: int) -> str:
     sns = lab.client("sns")
     topic = sns.create_topic(Name=f"doc-{index}")["TopicArn"]
     url, arn = _queue(lab, f"doc-sns-{index}")
+    allow_delivery(lab, topic, arn)
     attributes = {"FilterPolicy": json.dumps(case.pattern), "RawMessageDelivery": "true"}
     if case.scope != "MessageAttributes":
         attributes["FilterPolicyScope"] = case.scope
@@ -114,13 +116,14 @@ def _run_events(lab: labkit.Lab, case: DocCase, index: int) -> str:
     events = lab.client("events")
     rule = f"doc-{index}"
     try:
-        events.put_rule(Name=rule, EventPattern=json.dumps(case.pattern))
+        rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps(case.pattern))["RuleArn"]
     except ClientError:
         return "invalid"
     if case.expected == "invalid":
         events.delete_rule(Name=rule)
         return "accepted"
     url, arn = _queue(lab, f"doc-eb-{index}")
+    allow_delivery(lab, rule_arn, arn)
     events.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": arn}])
     entry: dict[str, Any] = {
         "Source": case.event["source"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,17 @@ _SAGA_EVENTS = [
     {"detail-type": "PaymentRefunded", "source": "shop.payments"},
 ]
 
+_NINE = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+#: a get_metric_data answer: two metrics over two minutes
+_METRICS = [
+    {
+        "Label": "Delivered",
+        "Timestamps": [_NINE, _NINE + dt.timedelta(minutes=1)],
+        "Values": [3, 1],
+    },
+    {"Label": "Failed", "Timestamps": [_NINE], "Values": [2]},
+]
+
 #: every public plot, drawn from a lab holding the fan-out scenario, at a given size
 #: plots whose figure is as wide as their text needs (plot_saga: a column per step)
 AS_WIDE_AS_ITS_TEXT = {"plot_saga"}
@@ -98,6 +110,7 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
     "plot_failure_matrix": lambda lab, size: plots.plot_failure_matrix(
         {"Ship": ["Refund", "Release"], "Charge": []}, ["Release", "Refund"], size=size
     ),
+    "plot_metrics": lambda lab, size: plots.plot_metrics(_METRICS, size=size),
 }
 
 

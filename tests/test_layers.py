@@ -38,6 +38,7 @@ ONLY: dict[tuple[str, str], tuple[str, ...]] = {
     ("parts", "trace"): ("labkit.trace.records",),
     ("local", "trace"): ("labkit.trace.records",),
     ("local", "moto_patches"): (
+        "labkit.moto_patches.delivery_metrics",
         "labkit.moto_patches.events_schedules",
         "labkit.moto_patches.events_targets",
         "labkit.moto_patches.outbox",

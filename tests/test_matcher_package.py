@@ -16,6 +16,7 @@ import pytest
 import labkit
 from labkit import matcher as matching
 from labkit.errors import LabError
+from labkit.lessons import allow_delivery
 from labkit.trace.routing import matched as route_matches
 
 PACKAGE = Path(matching.__file__).parent
@@ -116,7 +117,8 @@ def test_a_rule_on_time_matches_the_events_moto_builds(embedded_lab: labkit.Lab)
     url = sqs.create_queue(QueueName="at-that-minute")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
     pattern = {"source": ["shop"], "time": [{"prefix": "2023-11-14T22:13"}]}
-    events.put_rule(Name="minute", EventPattern=json.dumps(pattern))
+    rule = events.put_rule(Name="minute", EventPattern=json.dumps(pattern))["RuleArn"]
+    allow_delivery(embedded_lab, rule, arn["QueueArn"])
     events.put_targets(Rule="minute", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
     for when in (WHEN, WHEN + dt.timedelta(days=1)):
         entry = {"Source": "shop", "DetailType": "Tick", "Detail": "{}", "Time": when}

@@ -263,7 +263,8 @@ def test_why_not_delivered_reads_the_policy_from_the_service(lab: labkit.Lab) ->
     verdict = labkit.why_not_delivered(lab, subscription_arn=sub, message=small)
     assert not verdict and '"order.total" is 20' in verdict.reasons[0]
     plain = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"] + "-x")
-    assert labkit.why_not_delivered(lab, subscription_arn=plain["SubscriptionArn"], message="")
+    gone = labkit.why_not_delivered(lab, subscription_arn=plain["SubscriptionArn"], message="")
+    assert not gone and "'big-orders-x' does not exist" in gone.reasons[0]
 
 
 def test_why_not_matched_reads_the_rule_and_knows_disabled_rules(lab: labkit.Lab) -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labkit
+from labkit.lessons import allow_delivery
 from labkit.local.functions import Faults
 from tests.scenarios import property_examples
 
@@ -111,6 +112,7 @@ def test_every_message_is_applied_once_or_dead_lettered(
             QueueName=name,
             Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(policy)},
         )["QueueUrl"]
+        allow_delivery(lab, topic, arn(lab, name))
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn(lab, name))
         urls[name] = (url, dlq)
         done: Counter[int] = Counter()

@@ -20,6 +20,7 @@ import pytest  # noqa: E402
 import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
+from labkit.lessons import allow_delivery
 from labkit.plots.layout import node_positions  # noqa: E402
 from labkit.plots.legibility import (  # noqa: E402
     STRICT_ENV,
@@ -30,7 +31,7 @@ from labkit.plots.legibility import (  # noqa: E402
 )
 from labkit.trace import Hop  # noqa: E402
 from labkit.trace.flows import Flow, short_name  # noqa: E402
-from tests.scenarios import event_routing, fan_out, poison_message, saga  # noqa: E402
+from tests.scenarios import event_routing, fan_out, poison_message, queue_arn, saga  # noqa: E402
 
 SCENARIOS: dict[str, Callable[[labkit.Lab], Any]] = {
     "fan_out": fan_out,
@@ -80,8 +81,10 @@ def test_a_topic_a_rule_feeds_sits_after_the_rule(embedded_lab: labkit.Lab) -> N
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     url = sqs.create_queue(QueueName="pager")["QueueUrl"]
     queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    allow_delivery(embedded_lab, topic, queue["Attributes"]["QueueArn"])
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
-    events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    rule = events.put_rule(Name="failures", EventPattern='{"detail-type": ["PaymentFailed"]}')
+    allow_delivery(embedded_lab, rule["RuleArn"], topic)
     events.put_targets(Rule="failures", Targets=[{"Id": "t", "Arn": topic}])
     entry = {"Source": "shop", "DetailType": "PaymentFailed", "Detail": "{}"}
     events.put_events(Entries=[entry])
@@ -399,3 +402,34 @@ def test_the_lessons_runs_are_strict_about_figures(monkeypatch: pytest.MonkeyPat
         cells=[new_code_cell("plot()", outputs=[refused]), new_code_cell("x", outputs=[other])]
     )
     assert unreadable_figures(nbformat.from_dict(nb)) == ["cell 0: overlap: 'a' and 'b'"]
+
+
+def test_plot_metrics_draws_what_cloudwatch_answers(embedded_lab: labkit.Lab) -> None:
+    import datetime as dt
+
+    lab = embedded_lab
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    queue = lab.client("sqs").create_queue(QueueName="no-policy")["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn(lab, queue))
+    for minute in range(3):
+        for _ in range(minute + 1):
+            sns.publish(TopicArn=topic, Message="o")
+        lab.advance(60)
+    metric = {"Namespace": "AWS/SNS", "MetricName": "NumberOfNotificationsFailed"}
+    metric["Dimensions"] = [{"Name": "TopicName", "Value": "orders"}]
+    now = lab.clock.now()
+    answer = lab.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {"Id": "failed", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}
+        ],
+        StartTime=now - dt.timedelta(minutes=10),
+        EndTime=now,
+    )
+    ax = labkit.plot_metrics(answer)
+    [line] = ax.get_lines()
+    assert line.get_xdata().tolist() == [0.0, 1.0, 2.0]
+    assert line.get_ydata().tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(labkit.LabError) as err:
+        labkit.plot_metrics({"Metrics": []})
+    assert "MetricDataResults" in str(err.value) and "What to do" in str(err.value)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labkit.errors import LabError
+from labkit.lessons import allow_delivery
 from labkit.lessons.saga import (
     FaultPlan,
     Rejected,
@@ -336,7 +337,10 @@ def choreograph(shop: Shop) -> None:
         url = shop.make_queue(f"c-{name}")
         arn = shop.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         pattern = {"detail-type": [e for e, (who, *_) in REACTIONS.items() if who == name]}
-        shop.events.put_rule(Name=name, EventBusName="shop", EventPattern=json.dumps(pattern))
+        rule = shop.events.put_rule(
+            Name=name, EventBusName="shop", EventPattern=json.dumps(pattern)
+        )
+        allow_delivery(shop.lab, rule["RuleArn"], arn["Attributes"]["QueueArn"])
         shop.events.put_targets(
             Rule=name,
             EventBusName="shop",

@@ -315,3 +315,24 @@ def test_a_dead_server_is_named_and_a_restarted_one_runs_state_machines() -> Non
             restarted.stop()
     finally:
         lab.stop()
+
+
+def test_the_lab_hands_out_cloudwatch_clients(lab: labkit.Lab) -> None:
+    cloudwatch = lab.client("cloudwatch")
+    dimensions = [{"Name": "QueueName", "Value": "orders"}]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "NumberOfMessagesSent",
+                "Dimensions": dimensions,
+                "Timestamp": lab.clock.now(),
+                "Value": 3.0,
+                "Unit": "Count",
+            }
+        ],
+    )
+    listed = cloudwatch.list_metrics(Namespace="AWS/SQS")["Metrics"]
+    assert [(m["MetricName"], m["Dimensions"]) for m in listed] == [
+        ("NumberOfMessagesSent", dimensions)
+    ]

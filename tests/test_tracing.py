@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labkit
+from labkit.lessons import allow_delivery
 from labkit.trace.records import actor
 from tests.scenarios import (
     arn,
@@ -50,6 +51,7 @@ def test_deliveries_are_inferred_until_a_consumer_sees_them(lab: labkit.Lab) -> 
     sns, sqs = lab.client("sns"), lab.client("sqs")
     topic = sns.create_topic(Name="news")["TopicArn"]
     url = sqs.create_queue(QueueName="reader")["QueueUrl"]
+    allow_delivery(lab, topic, arn("sqs", "reader"))
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn("sqs", "reader"))
     mid = sns.publish(TopicArn=topic, Message="hello")["MessageId"]
     delivered = [h for h in lab.tracer.hops if h.kind == "delivered"]
@@ -67,6 +69,7 @@ def test_raw_delivery_is_correlated_by_body(lab: labkit.Lab) -> None:
     sns, sqs = lab.client("sns"), lab.client("sqs")
     topic = sns.create_topic(Name="raw")["TopicArn"]
     url = sqs.create_queue(QueueName="raw-reader")["QueueUrl"]
+    allow_delivery(lab, topic, arn("sqs", "raw-reader"))
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",
@@ -163,6 +166,7 @@ def test_paused_tracing_records_nothing_but_follows_wiring(lab: labkit.Lab) -> N
     sns, sqs = lab.client("sns"), lab.client("sqs")
     topic = sns.create_topic(Name="quiet")["TopicArn"]
     sqs.create_queue(QueueName="q1")
+    allow_delivery(lab, topic, arn("sqs", "q1"))
     sns.publish(TopicArn=topic, Message="before any subscription")  # caches: no subscribers
     before = (len(lab.tracer.calls), len(lab.tracer.hops))
     with lab.tracer.paused():
@@ -268,8 +272,10 @@ def test_an_event_path_runs_from_the_put_through_a_topic_target_to_its_queue(
     sns, sqs, events = lab.client("sns"), lab.client("sqs"), lab.client("events")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     url = sqs.create_queue(QueueName="phones")["QueueUrl"]
+    allow_delivery(lab, topic, arn("sqs", "phones"))
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn("sqs", "phones"))
-    events.put_rule(Name="big", EventPattern=json.dumps({"source": ["shop"]}))
+    rule = events.put_rule(Name="big", EventPattern=json.dumps({"source": ["shop"]}))
+    allow_delivery(lab, rule["RuleArn"], topic)
     events.put_targets(Rule="big", Targets=[{"Id": "alerts", "Arn": topic}])
     entry = {"Source": "shop", "DetailType": "Order", "Detail": "{}"}
     event_id = events.put_events(Entries=[entry])["Entries"][0]["EventId"]

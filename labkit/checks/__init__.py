@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import labkit.matcher as matching
 from labkit.errors import LabError
+from labkit.lessons.permissions import sender_principal
 
-__all__ = ["CheckFailed", "Passed", "expect", "plain", "routing_hint"]
+if TYPE_CHECKING:
+    from labkit.lab.session import Lab
+
+__all__ = ["CheckFailed", "Passed", "expect", "plain", "routing_hint", "sender_may_send"]
 
 
 class CheckFailed(LabError):
@@ -87,3 +93,13 @@ def plain(answer: object) -> str:
         return ""
     words = answer.lower().replace("amazon", " ").replace("aws", " ")
     return "".join(ch for ch in words if ch.isalnum())
+
+
+def sender_may_send(lab: Lab, url: str, queue_arn: str, sender_arn: str) -> matching.Decision:
+    """Whether the queue's access policy lets `sender_arn` (a topic or rule) send to it, as the
+    service (and the lab) decide, read without tracing."""
+    with lab.tracer.paused():
+        attrs = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    context = {"aws:SourceArn": sender_arn, "aws:SourceAccount": sender_arn.split(":")[4]}
+    request = matching.Request(sender_principal(sender_arn), "sqs:SendMessage", queue_arn, context)
+    return matching.evaluate_policy(attrs.get("Attributes", {}).get("Policy"), request)

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import labkit.matcher as matching
-from labkit.checks import Passed, expect, routing_hint
+from labkit.checks import Passed, expect, routing_hint, sender_may_send
 
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
 __all__ = [
+    "returns_target",
     "refund_rule",
     "receipt_transformer",
     "payments_replay",
@@ -468,3 +469,51 @@ def _nightly_at_two(schedule: str) -> bool:
         return False
     every = all(f in allowed for f, allowed in zip(fields[2:], _EVERY, strict=True))
     return int(fields[0]) == 0 and int(fields[1]) == 2 and every
+
+
+def returns_target(lab: Lab) -> Passed:
+    """Exercise 5: the returns rule can deliver to its queue again, and keeps what it cannot
+    deliver in its target's dead-letter queue."""
+    bus_arn = _bus_arn(lab)
+    rule = _rule(lab, "returns")
+    returns = _queue_arn(lab, bus_arn, "returns")
+    failed = _queue_arn(lab, bus_arn, "returns-failed")
+    sqs = lab.client("sqs")
+    with lab.tracer.paused():
+        urls = {arn: sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+                for arn in (returns, failed)}  # fmt: skip
+    may = sender_may_send(lab, urls[returns], returns, rule["Arn"])
+    expect(
+        may.allowed,
+        "an access policy on 'returns' letting the rule send (events.amazonaws.com, "
+        "sqs:SendMessage, aws:SourceArn the rule's ARN)",
+        may.reason,
+        "set the queue's Policy with sqs.set_queue_attributes, with the rule's ARN "
+        "(returns_rule) in an ArnEquals condition on aws:SourceArn",
+    )
+    other = rule["Arn"].rsplit("/", 1)[0] + "/not-returns"
+    expect(
+        not sender_may_send(lab, urls[returns], returns, other).allowed,
+        "a policy that lets only the returns rule send",
+        "one that lets any rule send (no aws:SourceArn condition naming returns)",
+        'add "Condition": {"ArnEquals": {"aws:SourceArn": returns_rule}} to the Allow statement',
+    )
+    targets = [t for t in _targets(lab, "returns") if t["Arn"] == returns]
+    expect(
+        bool(targets),
+        "the returns rule targeting the 'returns' queue",
+        f"targets {[t['Arn'].rsplit(':', 1)[-1] for t in _targets(lab, 'returns')]}",
+        "keep the target of the lesson's cell: put_targets(Rule='returns', ...)",
+    )
+    dead_letter = targets[0].get("DeadLetterConfig", {}).get("Arn", "")
+    expect(
+        dead_letter == failed,
+        "the target's DeadLetterConfig naming 'returns-failed'",
+        repr(dead_letter or "no DeadLetterConfig"),
+        "keep DeadLetterConfig={'Arn': failed_arn} when you put the target again",
+    )
+    return Passed(
+        "Exercise 5",
+        "the returns rule delivers again, and an event it cannot deliver waits in "
+        "returns-failed with the error that stopped it",
+    )

@@ -171,7 +171,8 @@ def _policy_lets_in(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
     expect(
         not problem,
         f"a queue policy on {short_name(queue_arn)!r} letting the topic "
-        f"{short_name(topic_arn)!r} send to it (the mock does not enforce it; AWS does)",
+        f"{short_name(topic_arn)!r} send to it (without it SNS cannot deliver, on AWS and in "
+        "the lab)",
         problem,
         "create the queue with subscriber_queue(lab, name, topic_arn): it sets that policy",
     )

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import labkit.matcher as matching
-from labkit.checks import Passed, expect, routing_hint
+from labkit.checks import Passed, expect, routing_hint, sender_may_send
 from labkit.lessons.inbox import depth
 
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
 __all__ = [
+    "reachable_audit",
     "shipping_subscriber",
     "priority_filter",
     "gift_body_filter",
@@ -249,40 +250,10 @@ def _quiet(lab: Lab) -> AbstractContextManager[None]:
     return lab.tracer.paused()
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _service_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        services = _as_list(principal.get("Service", []))
-        aws = _as_list(principal.get("AWS", []))
-        return SNS_PRINCIPAL in services or "*" in aws
-    return False
-
-
-def _covers_send(action: Any) -> bool:
-    return any(a.lower() in ("sqs:sendmessage", "sqs:*", "*") for a in _as_list(action))
-
-
-def _source_arns(condition: Any) -> list[str]:
-    found: list[str] = []
-    if not isinstance(condition, dict):
-        return found
-    for operator, pairs in condition.items():
-        if not operator.lower().startswith(("arnequals", "arnlike", "stringequals", "stringlike")):
-            continue
-        for key, value in (pairs or {}).items():
-            if key.lower() == "aws:sourcearn":
-                found.extend(_as_list(value))
-    return found
-
-
 def queue_policy_problem(policy_text: str, queue_arn: str, topic_arn: str) -> str:
-    """What stops `topic_arn` delivering to `queue_arn` on AWS under this queue policy ("" if
-    nothing does).
+    """What stops `topic_arn` delivering to `queue_arn` under this queue policy ("" if nothing
+    does), decided by `labkit.matcher` as the lab's deliveries are; a policy that lets any topic
+    send is a problem too (it names no aws:SourceArn).
 
     >>> queue_policy_problem("", "arn:aws:sqs:us-east-1:1:q", "arn:aws:sns:us-east-1:1:t")
     'the queue has no access policy'
@@ -290,31 +261,26 @@ def queue_policy_problem(policy_text: str, queue_arn: str, topic_arn: str) -> st
     if not policy_text:
         return "the queue has no access policy"
     try:
-        statements = _as_list(json.loads(policy_text).get("Statement", []))
-    except (ValueError, AttributeError):
+        decision = matching.evaluate_policy(policy_text, _sns_sends(queue_arn, topic_arn))
+        stranger = topic_arn.rsplit(":", 1)[0] + ":another-topic"
+        broad = matching.evaluate_policy(policy_text, _sns_sends(queue_arn, stranger)).allowed
+    except (ValueError, TypeError, AttributeError):
         return "the queue policy is not valid JSON"
-    allowed_broadly = False
-    for statement in statements:
-        if not isinstance(statement, dict):
-            continue
-        relevant = (
-            _service_principal(statement.get("Principal"))
-            and _covers_send(statement.get("Action"))
-            and any(r in (queue_arn, "*") for r in _as_list(statement.get("Resource", "*")))
+    if decision.reason.startswith("explicitly denied"):
+        return (
+            f"a Deny statement ({decision.statement!r}) in the queue policy covers SNS sending "
+            "to it"
         )
-        if not relevant:
-            continue
-        sources = _source_arns(statement.get("Condition"))
-        if statement.get("Effect") == "Deny" and (not sources or topic_arn in sources):
-            return "a Deny statement in the queue policy covers SNS sending to it"
-        if statement.get("Effect") == "Allow":
-            if topic_arn in sources:
-                return ""
-            if not sources:
-                allowed_broadly = True
-    if allowed_broadly:
+    if not decision.allowed:
+        return decision.reason
+    if broad:
         return "the policy lets any topic send, with no aws:SourceArn condition naming this topic"
-    return f"no statement allows {SNS_PRINCIPAL} to sqs:SendMessage from this topic"
+    return ""
+
+
+def _sns_sends(queue_arn: str, topic_arn: str) -> matching.Request:
+    context = {"aws:SourceArn": topic_arn, "aws:SourceAccount": topic_arn.split(":")[4]}
+    return matching.Request(SNS_PRINCIPAL, "sqs:SendMessage", queue_arn, context)
 
 
 def _check_policy(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
@@ -326,7 +292,7 @@ def _check_policy(lab: Lab, url: str, queue_arn: str, topic_arn: str) -> None:
         not problem,
         f"a queue policy on {queue_arn.rsplit(':', 1)[-1]!r} allowing {SNS_PRINCIPAL} to "
         f"sqs:SendMessage when aws:SourceArn is the topic {topic_arn.rsplit(':', 1)[-1]!r} "
-        "(the mock does not enforce it; AWS does)",
+        "(without it SNS cannot deliver, on AWS and in the lab)",
         problem,
         "create the queue with queue_for_topic(name, topic_arn) from section 3, or set the same "
         "policy yourself with sqs.set_queue_attributes(..., Attributes={'Policy': ...})",
@@ -530,3 +496,54 @@ def _text(body: str) -> str:
     if isinstance(value, dict) and value.get("Type") == "Notification" and "Message" in value:
         return _text(str(value["Message"]))
     return value if isinstance(value, str) else body
+
+
+def reachable_audit(lab: Lab) -> Passed:
+    """Exercise 5: the audit queue lets the orders topic (only it) send, and its subscription
+    keeps what SNS cannot deliver in 'audit-dlq'."""
+    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 8 first (they create it)")
+    url, arn = _queue(lab, "audit", "run the exercise's setup cell first: it creates 'audit'")
+    section_3 = "a policy like queue_for_topic's in section 3, set with sqs.set_queue_attributes"
+    decision = sender_may_send(lab, url, arn, topic)
+    expect(
+        decision.allowed,
+        "an access policy on 'audit' that lets the orders topic send (sns.amazonaws.com, "
+        "sqs:SendMessage, aws:SourceArn the topic's ARN)",
+        decision.reason,
+        section_3,
+    )
+    stranger = topic.rsplit(":", 1)[0] + ":not-orders"
+    expect(
+        not sender_may_send(lab, url, arn, stranger).allowed,
+        "a policy that lets only the orders topic send",
+        "one that lets any topic send (no aws:SourceArn condition naming orders)",
+        'add "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}} to the Allow statement',
+    )
+    attrs = _subscription(lab, topic, arn, "run the exercise's setup cell first")
+    dlq_url, dlq_arn = _queue(
+        lab, "audit-dlq", 'audit_dlq_url, audit_dlq_arn = queue_for_topic("audit-dlq", topic_arn)'
+    )
+    try:
+        redrive = json.loads(attrs.get("RedrivePolicy") or "{}")
+    except ValueError:
+        redrive = {}
+    expect(
+        redrive.get("deadLetterTargetArn") == dlq_arn,
+        f"the audit subscription's RedrivePolicy naming {dlq_arn.rsplit(':', 1)[-1]!r}",
+        f"RedrivePolicy {attrs.get('RedrivePolicy', 'not set')}",
+        "sns.set_subscription_attributes(SubscriptionArn=audit_sub, AttributeName="
+        "'RedrivePolicy', AttributeValue=json.dumps({'deadLetterTargetArn': audit_dlq_arn}))",
+    )
+    dlq = sender_may_send(lab, dlq_url, dlq_arn, topic)
+    expect(
+        dlq.allowed,
+        "a policy on 'audit-dlq' that lets the orders topic send: SNS delivers the lost copies "
+        "there itself",
+        dlq.reason,
+        'create it with queue_for_topic("audit-dlq", topic_arn)',
+    )
+    return Passed(
+        "Exercise 5",
+        "audit receives the orders topic's copies again, and a copy SNS cannot deliver waits "
+        "in audit-dlq instead of being dropped",
+    )

@@ -14,7 +14,7 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 
-from labkit.endpoint import MOTO_CONFIG, post_json
+from labkit.endpoint import MOTO_CONFIG, POLICIES_ROUTE, post_json
 from labkit.errors import LabError, LabNotStarted
 from labkit.lab.advice import advise_errors
 from labkit.lab.backends import FAKE_CREDENTIALS, Backend, choose_backend
@@ -24,7 +24,7 @@ from labkit.loader import shared_loader
 from labkit.local.bridges import Bridges
 from labkit.local.clock import Clock, follow_long_polls
 from labkit.local.functions import Runtime
-from labkit.moto_patches import REGISTRY
+from labkit.moto_patches import REGISTRY, delivery_policies
 from labkit.parts import Hook, Hooks
 from labkit.trace.flows import Flow
 from labkit.trace.tracer import Tracer
@@ -43,6 +43,7 @@ SERVICES = (
     "logs",
     "sts",
     "scheduler",
+    "cloudwatch",
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 #: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
@@ -101,11 +102,13 @@ class Lab:
         seed: int = DEFAULT_SEED,
         allow_aws: bool | None = None,
         prefix: str = "lab-",
+        enforce_policies: bool = True,
     ) -> None:
         self.backend: Backend = choose_backend(backend, endpoint_url, allow_aws)
         self._region = region
         self.seed = seed
         self.prefix = prefix
+        self.enforce_policies = enforce_policies
         self.clock = Clock(
             virtual=self.backend.name == "embedded",
             remote_url=self.backend.endpoint_url if self.backend.virtual_clock else None,
@@ -153,6 +156,7 @@ class Lab:
             self._new_session()
             self.running = True
             self._seed_and_configure()
+            self._set_policies(self.enforce_policies)
             self._build_parts()
         except BaseException:
             self.stop()
@@ -337,11 +341,18 @@ class Lab:
             "aws": f"a real AWS account, region {self.region}, names prefixed {self.prefix!r}",
         }[self.backend.name]
         clock = "simulated" if self.clock.virtual else "real"
-        return f"lab on {self.backend.name} backend ({where}); clock: {clock}"
+        policies = "obeyed" if self.enforce_policies else "skipped (enforce_policies=False)"
+        if self.backend.name == "aws":
+            policies = "obeyed (AWS decides)"
+        return (
+            f"lab on {self.backend.name} backend ({where}); clock: {clock}; "
+            f"resource policies: {policies}"
+        )
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<Lab {self.backend.name} {state}>"
+        skipped = "" if self.enforce_policies else ", policies skipped"
+        return f"<Lab {self.backend.name} {state}{skipped}>"
 
     # -- internals -----------------------------------------------------------------------------
     def _require_running(self, action: str) -> None:
@@ -404,6 +415,15 @@ class Lab:
         if self._mock is not None:
             mock, self._mock = self._mock, None
             mock.stop()
+
+    def _set_policies(self, enforce: bool) -> None:
+        """Deliveries obey resource policies (the default, as on AWS), or skip them; labkit's
+        changes decide deliveries on embedded and on a labkit server, AWS decides elsewhere."""
+        if self.backend.name == "embedded":
+            delivery_policies.ENFORCE["on"] = enforce
+            self._holds.append(lambda: delivery_policies.ENFORCE.update(on=True))
+        elif self.backend.labkit_server:
+            post_json(f"{self.backend.endpoint_url}{POLICIES_ROUTE}", {"enforce": enforce})
 
     def _seed_and_configure(self) -> None:
         if self.backend.name == "embedded":

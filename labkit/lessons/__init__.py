@@ -8,6 +8,7 @@ from labkit.lessons import decoupling
 from labkit.lessons.capstone import ledger, pattern_table
 from labkit.lessons.inbox import take_all, take_bodies
 from labkit.lessons.message_groups import plot_group_order
+from labkit.lessons.permissions import allow_delivery
 from labkit.lessons.pubsub import downstream, publisher_calls, subscriber_queue
 from labkit.lessons.saga import (
     FaultPlan,
@@ -24,6 +25,7 @@ from labkit.tools.terraform import resources
 
 __all__ = [
     "FaultPlan",
+    "allow_delivery",
     "Rejected",
     "check_consistency",
     "choreography_flow",

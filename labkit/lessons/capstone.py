@@ -11,13 +11,13 @@ These helpers only read what ran:
 * `pattern_table`: the same as the chapter's summary table.
 
 >>> import json, labkit
+>>> from labkit.lessons import subscriber_queue
 >>> lab = labkit.start_lab()
 >>> sqs, sns = lab.client("sqs"), lab.client("sns")
 >>> topic = sns.create_topic(Name="orders")["TopicArn"]
 >>> for name in ("billing", "warehouse"):
-...     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-...     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-...     _ = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+...     _, arn = subscriber_queue(lab, name, topic)
+...     _ = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
 >>> _ = sns.publish(TopicArn=topic, Message="{}")
 >>> print(ledger(lab, ["billing", "warehouse"]))
 queue     | arrived | processed | waiting | dead-lettered | adds up

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.lessons.inbox import needs_lab
+from labkit.lessons.permissions import delivery_statement, sender_principal
 from labkit.trace.flows import Flow, as_flow, short_name
 from labkit.trace.records import actor
 
@@ -32,26 +33,6 @@ if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
 __all__ = ["subscriber_queue", "sender_principal", "publisher_calls", "downstream"]
-
-#: Who delivers for each kind of sender ARN (the principal a queue policy must let in).
-PRINCIPALS = {"sns": "sns.amazonaws.com", "events": "events.amazonaws.com"}
-
-
-def sender_principal(sender_arn: str) -> str:
-    """The AWS service principal that delivers for `sender_arn` (a topic, a bus or a rule).
-
-    >>> sender_principal("arn:aws:events:us-east-1:123456789012:rule/shop/billing")
-    'events.amazonaws.com'
-    """
-    parts = sender_arn.split(":")
-    service = parts[2] if len(parts) > 2 and parts[0] == "arn" else ""
-    if service not in PRINCIPALS:
-        raise LabError(
-            "the ARN of an SNS topic or an EventBridge bus or rule",
-            repr(sender_arn),
-            "pass topic_arn from create_topic, or the rule's ARN from put_rule",
-        )
-    return PRINCIPALS[service]
 
 
 def subscriber_queue(
@@ -65,7 +46,7 @@ def subscriber_queue(
     message after that many receives (lesson 01).
     """
     needs_lab(lab, "subscriber_queue(lab, name, sender_arn)")
-    principal = sender_principal(sender_arn)
+    sender_principal(sender_arn)  # a sender that cannot deliver is refused before anything exists
     sqs = lab.client("sqs")
     attributes: dict[str, str] = {}
     if dead_letter_after > 0:
@@ -76,19 +57,8 @@ def subscriber_queue(
         )
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = _arn(sqs, url)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "sender-may-send",
-                "Effect": "Allow",
-                "Principal": {"Service": principal},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": sender_arn}},
-            }
-        ],
-    }
+    statement = {**delivery_statement(sender_arn, arn), "Sid": "sender-may-send"}
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
     return url, arn
 

@@ -12,13 +12,17 @@ fires the scheduled rules that are due, records every bridged delivery in the la
 (``via="labkit"``) and keeps the function invocations for the lab's function runtime.
 
 >>> import json, labkit
+>>> from labkit.lessons import allow_delivery
 >>> lab = labkit.start_lab()
 >>> sqs, sns, events = lab.client("sqs"), lab.client("sns"), lab.client("events")
 >>> topic = sns.create_topic(Name="alerts")["TopicArn"]
 >>> url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
 >>> arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
->>> _ = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
->>> _ = events.put_rule(Name="big", EventPattern=json.dumps({"source": ["shop"]}))
+>>> arn = arn["Attributes"]["QueueArn"]
+>>> allow_delivery(lab, topic, arn)
+>>> _ = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+>>> rule = events.put_rule(Name="big", EventPattern=json.dumps({"source": ["shop"]}))
+>>> allow_delivery(lab, rule["RuleArn"], topic)
 >>> _ = events.put_targets(Rule="big", Targets=[{"Id": "alerts", "Arn": topic}])
 >>> _ = events.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": "{}"}])
 >>> body = json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"])
@@ -32,7 +36,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labkit.endpoint import post_json
-from labkit.moto_patches import events_schedules, outbox
+from labkit.moto_patches import delivery_metrics, events_schedules, outbox
 from labkit.moto_patches.events_targets import BRIDGED_TARGETS
 
 if TYPE_CHECKING:
@@ -113,6 +117,7 @@ class Bridges:
     def _fetch(self) -> Found:
         if self.in_process:
             events_schedules.catch_up()
+            delivery_metrics.sample_queues()
             return outbox.take()
         if self.server_url is None:
             return {"invocations": [], "deliveries": []}

@@ -14,6 +14,8 @@ standard library.
 - `explain`: the decisions in sentences (`Verdict`)
 - `validate`: the services' checks, with their words
 - `errors`: what validation raises
+- `access`: resource policies (a queue's, a topic's, a function's) deciding whether a service
+  may deliver, and why not (`evaluate_policy`, `Request`, `Decision`)
 
 >>> policy = {"customer_interests": ["rugby", "tennis"]}
 >>> attributes = {"customer_interests": {"DataType": "String", "StringValue": "baseball"}}
@@ -26,6 +28,8 @@ The message attribute "customer_interests" is "baseball", but the policy only ac
 True
 """
 
+from .access import Decision, Request
+from .access import evaluate as evaluate_policy
 from .compile import Compiled, compile_pattern, compile_policy
 from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
 from .evaluate import filter_matches, pattern_matches
@@ -35,6 +39,9 @@ from .validate import combinations, uses_wildcard, validate_filter_policy, valid
 from .validate import combinations as _combinations  # noqa: F401  (a name callers use)
 
 __all__ = [
+    "Decision",
+    "Request",
+    "evaluate_policy",
     "Verdict",
     "MatcherError",
     "InvalidFilterPolicy",

@@ -20,6 +20,8 @@ True
 
 from labkit.moto_patches import (
     ddb_atomic,
+    delivery_metrics,
+    delivery_policies,
     events_input_transformer,
     events_schedules,
     events_targets,
@@ -188,6 +190,23 @@ CHANGES: tuple[Change, ...] = (
         "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
         sns_validation.ROWS,
     ),
+    Change(
+        "sns_delivery_policies",
+        "moto.sns.models",
+        (
+            "SNS delivers to a queue or function only when its policy lets the topic in; a "
+            "refused delivery, or one to a queue that is gone, is not made (and not retried)"
+        ),
+        "https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html",
+        delivery_policies.SNS_ROWS,
+    ),
+    Change(
+        "sns_metrics",
+        "moto.sns.models",
+        "topics count what they publish in CloudWatch (NumberOfMessagesPublished)",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html",
+        delivery_metrics.SNS_ROWS,
+    ),
     # EventBridge: send_to_targets is wrapped twice (targets, then the rule its transformers
     # read); put_rule twice (schedules, then limits)
     Change(
@@ -231,6 +250,16 @@ CHANGES: tuple[Change, ...] = (
         ),
         "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html",
         events_validation.ROWS,
+    ),
+    Change(
+        "events_delivery_policies",
+        "moto.events.models",
+        (
+            "a rule delivers to a queue, topic or function only when its policy lets the rule "
+            "in; a refused delivery is not made (and not retried)"
+        ),
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html",
+        delivery_policies.EVENTS_ROWS,
     ),
     # Lambda, Step Functions, DynamoDB
     Change(
@@ -296,6 +325,16 @@ CHANGES: tuple[Change, ...] = (
             "Expressions.ConditionExpressions.html"
         ),
         ddb_atomic.ROWS,
+    ),
+    Change(
+        "cloudwatch_service_metrics",
+        "moto.cloudwatch.models",
+        (
+            "CloudWatch holds the metrics SNS, EventBridge and SQS publish (deliveries, failures, "
+            "filtered-out notifications, invocations, dead-lettered events, queue depth and age)"
+        ),
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html",
+        delivery_metrics.ROWS,
     ),
 )
 

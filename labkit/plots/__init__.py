@@ -22,6 +22,7 @@ from labkit.plots.depth import plot_queue_depth
 from labkit.plots.failure_matrix import plot_failure_matrix
 from labkit.plots.groups import plot_group_order
 from labkit.plots.layout import node_positions
+from labkit.plots.metrics import plot_metrics
 from labkit.plots.saga import plot_saga
 from labkit.plots.sequence import SequenceRow, plot_sequence, sequence_rows
 from labkit.plots.style import *  # noqa: F403  (the visual language, as style.__all__ lists it)
@@ -38,6 +39,7 @@ __all__ = [
     "plot_drain_times",
     "plot_failure_matrix",
     "plot_group_order",
+    "plot_metrics",
     "plot_queue_depth",
     "plot_saga",
     "plot_sequence",

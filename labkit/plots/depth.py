@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labkit.plots.style import SERIES, STYLE, VERMILION, documented, use_axes
+from labkit.plots.style import SERIES, STYLE, VERMILION, documented, lines_legend, use_axes
 from labkit.trace.flows import FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -111,12 +111,5 @@ def plot_queue_depth(
     if own_scale:
         handles += right.get_legend_handles_labels()[0]
     if depths:
-        ax.legend(
-            handles=handles,
-            fontsize=sz.font * 0.9,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            ncol=min(len(depths), 4),
-            frameon=False,
-        )
+        lines_legend(ax, sz, min(len(depths), 4), handles=handles)
     return ax

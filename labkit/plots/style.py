@@ -72,6 +72,7 @@ EDGE_STYLE: Mapping[str, tuple[str, str]] = MappingProxyType(
         "started": (BLACK, "-."),
         "delivered": (BLUE, "-"),
         "filtered": (GREY, "--"),
+        "refused": (VERMILION, ":"),
         "received": (GREEN, "-"),
         "processed": (GREEN, ":"),
         "failed": (VERMILION, "--"),
@@ -215,6 +216,19 @@ def legend(ax: Axes, handles: list[Any], size: Size, *, title: str | None = None
         fontsize=size.font * 0.9,
         title=title,
         title_fontsize=size.font * 0.9,
+        frameon=False,
+    )
+
+
+def lines_legend(ax: Axes, size: Size, columns: int, *, handles: list[Any] | None = None) -> None:
+    """The legend of the lines drawn (or of `handles`), under the x axis's label, in `columns`
+    columns."""
+    ax.legend(
+        *([handles] if handles is not None else []),
+        fontsize=size.font * 0.9,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=columns,
         frameon=False,
     )
 

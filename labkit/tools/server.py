@@ -6,11 +6,13 @@
 
 The server is moto's ThreadedMotoServer with labkit's moto changes applied for its lifetime
 (``labkit.moto_patches``: the same corrections, bridges and speed-ups as the embedded backend).
-labkit adds two routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
+labkit adds three routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
 ``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start; a
 lab on the endpoint backend finds the route and advances time instead of waiting for it.
 ``/labkit-api/bridges``: POST answers (and forgets) what the bridges delivered since the last
-call, for the lab's trace and its local functions.
+call, for the lab's trace and its local functions. ``/labkit-api/policies``: POST
+``{"enforce": false}`` lets deliveries skip resource policies (a lab started with
+``enforce_policies=False``), ``{"enforce": true}`` obeys them again (the default).
 """
 
 from __future__ import annotations
@@ -35,14 +37,34 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from labkit.endpoint import MOTO_CONFIG
+from labkit.endpoint import MOTO_CONFIG, POLICIES_ROUTE
 from labkit.local.clock import Clock
-from labkit.moto_patches import REGISTRY, events_schedules, outbox
+from labkit.moto_patches import (
+    REGISTRY,
+    delivery_metrics,
+    delivery_policies,
+    events_schedules,
+    outbox,
+)
 
 __all__ = ["LabServer", "main"]
 
 CLOCK_ROUTE = "/labkit-api/clock"
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _posted(environ: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object a POST to a labkit route carries ({} for a GET)."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return {}
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(size) or b"{}")
+    return body if isinstance(body, dict) else {}
+
+
+def _answer(start_response: Callable[..., Any], payload: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(payload).encode()]
 
 
 class ClockRoute:
@@ -56,17 +78,28 @@ class ClockRoute:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") != CLOCK_ROUTE:
             return self.app(environ, start_response)
-        if environ.get("REQUEST_METHOD") == "POST":
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            body = json.loads(environ["wsgi.input"].read(size) or b"{}")
-            with self.lock:
-                if body.get("reset"):
-                    self.clock.reset()
-                if body.get("advance"):
-                    self.clock.advance(float(body["advance"]))
-        answer = json.dumps({"now": self.clock.now().isoformat(), "virtual": True}).encode()
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [answer]
+        body = _posted(environ)
+        with self.lock:
+            if body.get("reset"):
+                self.clock.reset()
+            if body.get("advance"):
+                self.clock.advance(float(body["advance"]))
+        return _answer(start_response, {"now": self.clock.now().isoformat(), "virtual": True})
+
+
+class PoliciesRoute:
+    """WSGI middleware answering the policies route: whether deliveries obey resource policies."""
+
+    def __init__(self, app: Wsgi) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != POLICIES_ROUTE:
+            return self.app(environ, start_response)
+        body = _posted(environ)
+        if "enforce" in body:
+            delivery_policies.ENFORCE["on"] = bool(body["enforce"])
+        return _answer(start_response, {"enforce": delivery_policies.ENFORCE["on"]})
 
 
 class BridgesRoute:
@@ -77,6 +110,7 @@ class BridgesRoute:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         events_schedules.catch_up()
+        delivery_metrics.sample_queues()
         if environ.get("PATH_INFO") != outbox.ROUTE:
             return self.app(environ, start_response)
         body = json.dumps(outbox.take()).encode()
@@ -93,7 +127,8 @@ class LabServer(ThreadedMotoServer):
         self._config = mock.patch.dict(default_user_config, MOTO_CONFIG)
 
     def _server_entry(self) -> None:
-        app = ClockRoute(BridgesRoute(DomainDispatcherApplication(create_backend_app)), self.clock)
+        moto = DomainDispatcherApplication(create_backend_app)
+        app = ClockRoute(PoliciesRoute(BridgesRoute(moto)), self.clock)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

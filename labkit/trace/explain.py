@@ -1,14 +1,19 @@
 """Why a message or event did not arrive: the matcher's answer, from what the service holds.
 
 The policy or pattern is read back from SNS or EventBridge, so the answer is the same on every
-backend; the decision itself is `labkit.matcher`'s, the one the tracer and the checks use.
+backend; the decision itself is `labkit.matcher`'s, the one the tracer and the checks use. A
+message the filter lets through can still be refused by the endpoint's own policy (a queue's
+access policy, a function's permissions): that answer names the statement or the condition.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from labkit.matcher import Verdict, explain_filter, explain_pattern
+from botocore.exceptions import ClientError
+
+from labkit.matcher import Request, Verdict, evaluate_policy, explain_filter, explain_pattern
 
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
@@ -42,10 +47,62 @@ def why_not_delivered(
     sns = lab.client("sns")
     found = sns.get_subscription_attributes(SubscriptionArn=subscription_arn)["Attributes"]
     policy = found.get("FilterPolicy")
-    if not policy:
-        return Verdict(True, ("The subscription has no filter policy: it receives every message.",))
-    scope = found.get("FilterPolicyScope") or "MessageAttributes"
-    return explain_filter(policy, scope=scope, body=message, attributes=attributes or {})
+    if policy:
+        scope = found.get("FilterPolicyScope") or "MessageAttributes"
+        verdict = explain_filter(policy, scope=scope, body=message, attributes=attributes or {})
+        if not verdict:
+            return verdict
+    else:
+        verdict = Verdict(
+            True, ("The subscription has no filter policy: it receives every message.",)
+        )
+    with lab.tracer.internal():
+        refusal = _refused(lab, found["TopicArn"], found.get("Protocol", ""), found["Endpoint"])
+    return Verdict(False, (refusal,)) if refusal else verdict
+
+
+#: what SNS calls on each kind of endpoint whose policy it needs
+_ACTIONS = {"sqs": "sqs:SendMessage", "lambda": "lambda:InvokeFunction"}
+
+
+def _refused(lab: Lab, topic: str, protocol: str, endpoint: str) -> str:
+    """Why the endpoint's policy refuses the topic ("" when it lets it in, or keeps none)."""
+    if protocol not in _ACTIONS:
+        return ""
+    name = endpoint.rsplit(":", 1)[-1]
+    kind = "queue" if protocol == "sqs" else "function"
+    try:
+        if protocol == "sqs":
+            sqs = lab.client("sqs")
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+            policy = answer.get("Attributes", {}).get("Policy")
+        else:
+            lam = lab.client("lambda")
+            lam.get_function(FunctionName=endpoint)
+            try:
+                policy = json.loads(lam.get_policy(FunctionName=endpoint)["Policy"])
+            except lam.exceptions.ResourceNotFoundException:
+                policy = None  # a function without permissions
+    except ClientError:
+        return (
+            f"The {kind} {name!r} does not exist: SNS cannot deliver to it, and does not retry "
+            "(a client-side error)."
+        )
+    request = Request(
+        "sns.amazonaws.com",
+        _ACTIONS[protocol],
+        endpoint,
+        {"aws:SourceArn": topic, "aws:SourceAccount": topic.split(":")[4]},
+    )
+    decision = evaluate_policy(policy, request)
+    if decision.allowed:
+        return ""
+    return (
+        f"The {kind} {name!r} does not let the topic deliver: {decision.reason}. Its policy needs "
+        f"a statement letting sns.amazonaws.com call {_ACTIONS[protocol]} with aws:SourceArn "
+        f"{topic} (and no Deny that covers it)."
+    )
 
 
 def why_not_matched(

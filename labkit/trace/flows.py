@@ -57,6 +57,7 @@ EDGE_KINDS = (
     "started",
     "delivered",
     "filtered",
+    "refused",
     "received",
     "processed",
     "failed",

@@ -91,9 +91,27 @@ class Journal:
         labels: tuple[tuple[str, str], ...] = (),
         time: float | None = None,
     ) -> Hop:
-        """Record one hop (at `time`, else now)."""
+        """Record one hop (at `time`, else now).
+
+        A refused or failed delivery takes the place of the delivery inferred for it: the
+        wiring said it would happen, the service said it did not.
+        """
         with self._lock:
             records = self._records
+            at = None
+            if kind in ("refused", "failed"):
+                at = records.hop_at.get(("delivered", source, target, message_id))
+                if at is not None and records.hops[at].evidence != "inferred":
+                    at = None
+            if at is not None:
+                replaced = records.hops[at]
+                del records.hop_at[("delivered", source, target, message_id)]
+                hop = dataclasses.replace(
+                    replaced, kind=kind, evidence=evidence, via=via, detail=detail, labels=labels
+                )
+                records.hop_at[(kind, source, target, message_id)] = at
+                records.hops[at] = hop
+                return hop
             records.seq += 1
             hop = Hop(
                 records.seq,

@@ -15,6 +15,7 @@ HopKind = Literal[
     "sent",  # an actor put a message into a resource (SendMessage, Publish, PutEvents...)
     "delivered",  # a resource passed a message on to another (SNS -> SQS, rule -> target)
     "filtered",  # a subscription's filter policy or a rule's pattern did not match
+    "refused",  # the receiver's resource policy did not let the sender deliver
     "received",  # a consumer received a message from a queue
     "processed",  # a consumer finished (deleted) a message
     "failed",  # a consumer or target failed on it

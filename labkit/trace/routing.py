@@ -205,7 +205,11 @@ class Router:
         journal = self.journal
         origin = str(envelope.get("MessageId", ""))
         topic = str(envelope.get("TopicArn", ""))
-        if not journal.confirm("delivered", topic, queue, origin):
+        # a subscription's dead-letter queue gets the envelope too: its hop is there already
+        confirmed = journal.confirm("delivered", topic, queue, origin) or journal.confirm(
+            "dead-lettered", topic, queue, origin
+        )
+        if not confirmed:
             journal.hop(topic, queue, origin, "delivered", evidence="observed")
         journal.link(sqs_id, origin)
         return journal.origin(origin)
