@@ -224,7 +224,7 @@ def lines_legend(ax: Axes, size: Size, columns: int, *, handles: list[Any] | Non
     """The legend of the lines drawn (or of `handles`), under the x axis's label, in `columns`
     columns."""
     ax.legend(
-        *([handles] if handles is not None else []),
+        **({"handles": handles} if handles is not None else {}),
         fontsize=size.font * 0.9,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.12),

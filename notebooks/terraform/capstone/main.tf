@@ -208,16 +208,21 @@ resource "aws_sns_topic" "orders" {
 resource "aws_sns_topic_policy" "orders" {
   arn = aws_sns_topic.orders.arn
   policy = jsonencode({
-    Version = "2012-10-17"
+    Version = "2008-10-17"
     Statement = [
       {
-        Sid    = "FromEvents"
+        Sid    = "events-rule-shop-account-orders-may-deliver"
         Effect = "Allow"
         Principal = {
           Service = "events.amazonaws.com"
         }
         Action   = "sns:Publish"
         Resource = aws_sns_topic.orders.arn
+        Condition = {
+          ArnEquals = {
+            "aws:SourceArn" = aws_cloudwatch_event_rule.account_orders.arn
+          }
+        }
       },
     ]
   })
