@@ -283,7 +283,8 @@ def test_receipt_transformer_accepts_the_unquoted_placeholder_aws_documents(
 def nightly(lab: labkit.Lab, schedule: str) -> None:
     arn = queue(lab, "reports")
     events = lab.client("events")
-    events.put_rule(Name="nightly-report", ScheduleExpression=schedule)
+    rule = events.put_rule(Name="nightly-report", ScheduleExpression=schedule)
+    allow_delivery(lab, rule["RuleArn"], arn)
     events.put_targets(Rule="nightly-report", Targets=[{"Id": "reports", "Arn": arn}])
     lab.advance(minutes=2 * 24 * 60)
 

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 
 import labkit
 from labkit.errors import LabError
+from labkit.lessons import allow_delivery
 from labkit.lessons.inbox import take_all
 from labkit.local.functions import Faults, RunResult
 
@@ -588,6 +589,7 @@ def test_an_asynchronous_retry_comes_from_lambda_not_from_the_topic(
         raise RuntimeError("down")
 
     fn = embedded_lab.functions.deploy("email", handler)
+    allow_delivery(embedded_lab, topic, fn.arn)
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn.arn)
     message_id = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
     embedded_lab.functions.run(600)
