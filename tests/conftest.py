@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,15 @@ from tests.labserver import SERVER
 def pytest_configure(config: pytest.Config) -> None:
     """Every figure drawn in the tests is checked for legibility, as in the lessons' runs."""
     os.environ[STRICT_ENV] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    """Each test's figures are closed after it (pyplot keeps every figure until closed)."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
 
 
 BACKEND_PARAMS = ["embedded", "endpoint"]
