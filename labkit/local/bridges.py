@@ -12,14 +12,11 @@ fires the scheduled rules that are due, records every bridged delivery in the la
 (``via="labkit"``) and keeps the function invocations for the lab's function runtime.
 
 >>> import json, labkit
->>> from labkit.lessons import allow_delivery
+>>> from labkit.lessons import allow_delivery, subscriber_queue
 >>> lab = labkit.start_lab()
 >>> sqs, sns, events = lab.client("sqs"), lab.client("sns"), lab.client("events")
 >>> topic = sns.create_topic(Name="alerts")["TopicArn"]
->>> url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
->>> arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
->>> arn = arn["Attributes"]["QueueArn"]
->>> allow_delivery(lab, topic, arn)
+>>> url, arn = subscriber_queue(lab, "inbox", topic)
 >>> _ = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
 >>> rule = events.put_rule(Name="big", EventPattern=json.dumps({"source": ["shop"]}))
 >>> allow_delivery(lab, rule["RuleArn"], topic)
