@@ -305,6 +305,24 @@ def test_failure_points_names_the_missing_failures(lab: labkit.Lab) -> None:
     assert "Charge, Reserve" in failure.value.hint
 
 
+def test_failure_points_passes_on_other_orders_announced_in_two_rounds(lab: labkit.Lab) -> None:
+    # any order that fails at each step will do, more than one per step too, and the
+    # executions may be waited for in separate runs
+    machine = _purchase(lab)
+    _run(lab, machine, _order("c-2", country="AQ"), _order("c-5", customer="bob", sku="desk"))
+    _run(lab, machine, _order("c-6", sku="desk"), _order("c-7", customer="bob"), _order("c-8"))
+    passed = checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)
+    assert "consistent: 1 completed, 4 cancelled" in str(passed)
+
+
+def test_failure_points_two_charge_failures_still_ask_for_a_reserve_one(lab: labkit.Lab) -> None:
+    machine = _purchase(lab)
+    _run(lab, machine, _order("c-2", country="AQ"), _order("c-3", customer="bob"), _order("c-5", customer="bob", sku="desk"))  # noqa: E501  # fmt: skip
+    with pytest.raises(CheckFailed, match="failures at BookCourier, Charge") as failure:
+        checks.failure_points(lab, start_balances=BALANCES, start_stock=STOCK)
+    assert "fail at Reserve:" in failure.value.hint and "out of stock" in failure.value.hint
+
+
 def test_failure_points_wants_reverse_order(lab: labkit.Lab) -> None:
     machine = _purchase(lab, reverse=False)
     _run(lab, machine, _order("c-2", country="AQ"), _order("c-3", customer="bob"), _order("c-4", sku="desk"))  # noqa: E501  # fmt: skip

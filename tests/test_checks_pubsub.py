@@ -270,6 +270,44 @@ def test_tolerant_billing_names_the_sample_a_reader_gets_wrong(
     assert hint_part in problem.hint
 
 
+def reader_of_both_versions(body: str) -> list[Any]:
+    """The exercise allows reading version 2's amount too; a list is a pair as well."""
+    order = json.loads(body)
+    match order.get("version"):
+        case 1:
+            return [order["order_id"], order["total"]]
+        case 2:
+            return [order["order_id"], float(order["total"]["amount"])]
+        case version:
+            raise ValueError(f"unknown version {version!r}")
+
+
+def test_tolerant_billing_passes_on_a_reader_of_both_versions(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+
+    def charge(event: Any, context: Any) -> dict[str, list[Any]]:
+        for record in event["Records"]:
+            reader_of_both_versions(record["body"])
+        return {"batchItemFailures": []}  # a partial batch response that reports no failure
+
+    dlq_arn = broken_billing(lab, charge)
+    lab.client("sqs").start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=5)
+    lab.functions.run_until_idle()
+    assert isinstance(checks.tolerant_billing(lab, reader_of_both_versions), Passed)
+
+
+def test_tolerant_billing_names_a_version_2_amount_left_as_text(embedded_lab: labkit.Lab) -> None:
+    def reader(body: str) -> tuple[str, Any]:
+        order = json.loads(body)
+        if order.get("version") == 2:
+            return order["order_id"], order["total"]["amount"]
+        return good_reader(body)
+
+    problem = failure(lambda: checks.tolerant_billing(embedded_lab, reader))
+    assert "a version-2 order" in problem.expected and "'20.00'" in problem.found
+    assert "float(order['total']['amount'])" in problem.hint
+
+
 def test_tolerant_billing_without_the_redrive_asks_for_it(embedded_lab: labkit.Lab) -> None:
     broken_billing(embedded_lab, tolerant)
     problem = failure(lambda: checks.tolerant_billing(embedded_lab, good_reader))

@@ -114,6 +114,48 @@ def test_shipping_passes_on_a_raw_subscriber_that_received_an_order(lab: labkit.
     assert isinstance(checks.shipping_subscriber(lab), Passed)
 
 
+def test_shipping_passes_on_a_policy_worded_otherwise_and_raw_delivery_set_later(
+    lab: labkit.Lab,
+) -> None:
+    # IAM action names ignore case, lists of one equal the value, ArnLike without wildcards
+    # equals ArnEquals; raw delivery may be switched on after subscribing
+    orders = topic(lab)
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="shipping")["QueueUrl"]
+    arn = queue_arn(lab, url)
+    policy = {
+        "Version": "2012-10-17",
+        "Id": "shipping-from-orders",
+        "Statement": [
+            {
+                "Sid": "OrdersTopicSends",
+                "Condition": {"ArnLike": {"aws:SourceArn": [orders]}},
+                "Resource": [arn],
+                "Action": ["SQS:SendMessage"],
+                "Principal": {"Service": ["sns.amazonaws.com"]},
+                "Effect": "Allow",
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    sns = lab.client("sns")
+    subscription = sns.subscribe(
+        TopicArn=orders, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True
+    )["SubscriptionArn"]
+    sns.set_subscription_attributes(
+        SubscriptionArn=subscription, AttributeName="RawMessageDelivery", AttributeValue="true"
+    )
+    sns.publish(TopicArn=orders, Message='{"order_id": "o-10"}')
+    assert isinstance(checks.shipping_subscriber(lab), Passed)
+
+
+def test_shipping_with_a_filter_policy_is_told_it_wants_every_order(lab: labkit.Lab) -> None:
+    subscribed(lab, "shipping", RawMessageDelivery="true", FilterPolicy='{"region": ["eu-west"]}')
+    problem = failure(checks.shipping_subscriber, lab)
+    assert "every order" in problem.expected and "eu-west" in problem.found
+    assert "without a FilterPolicy" in problem.hint
+
+
 def test_shipping_without_a_queue_policy_says_what_aws_needs(lab: labkit.Lab) -> None:
     orders = subscribed(lab, "shipping", policy=False, RawMessageDelivery="true")
     lab.client("sns").publish(TopicArn=orders, Message="o-10")
@@ -190,6 +232,35 @@ def test_refund_ledger_passes_on_the_steps_in_order(lab: labkit.Lab) -> None:
     refunds, url = fifo_setup(lab)
     messages = publish_and_read(lab, refunds, url, checks.REFUND_STEPS, "c-9")
     assert isinstance(checks.refund_ledger(lab, messages), Passed)
+
+
+def test_refund_ledger_passes_with_own_deduplication_ids_and_raw_delivery(
+    lab: labkit.Lab,
+) -> None:
+    # without content-based deduplication a FIFO topic takes a MessageDeduplicationId per
+    # publish; raw delivery leaves the bare texts in the queue
+    refunds = topic(lab, "refunds.fifo", FifoTopic="true")
+    url, arn = queue(lab, "refund-ledger.fifo", refunds, FifoQueue="true")
+    subscribe(lab, refunds, arn, RawMessageDelivery="true")
+    for step in checks.REFUND_STEPS:
+        lab.client("sns").publish(
+            TopicArn=refunds, Message=step, MessageGroupId="c-9", MessageDeduplicationId=step
+        )
+    assert isinstance(checks.refund_ledger(lab, take_all(lab, url)), Passed)
+
+
+def test_refund_ledger_published_before_subscribing_reads_nothing(lab: labkit.Lab) -> None:
+    attrs = {"FifoTopic": "true", "ContentBasedDeduplication": "true"}
+    refunds = topic(lab, "refunds.fifo", **attrs)
+    url, arn = queue(
+        lab, "refund-ledger.fifo", refunds, FifoQueue="true", ContentBasedDeduplication="true"
+    )
+    messages = publish_and_read(lab, refunds, url, checks.REFUND_STEPS, "c-9")
+    subscribe(lab, refunds, arn)
+    with pytest.raises(CheckFailed) as caught:
+        checks.refund_ledger(lab, messages)
+    assert caught.value.found == "0 messages, groups: none"
+    assert "after subscribing" in caught.value.hint
 
 
 def test_refund_ledger_out_of_order_shows_the_order_found(lab: labkit.Lab) -> None:

@@ -7,6 +7,7 @@ data they draw.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -186,8 +187,30 @@ def test_invoices_fifo_with_own_ids_counts_the_duplicate(lab: labkit.Lab) -> Non
 def test_invoices_fifo_one_group_for_everyone_is_named(lab: labkit.Lab) -> None:
     invoices(lab, group=lambda customer: "invoices")
     error = failure(checks.invoices_fifo, lab)
-    assert "in the message group 'ana'" in error.expected
+    assert "a message group of its own for each customer" in error.expected
     assert "'invoices'" in error.found and "MessageGroupId=customer" in error.hint
+
+
+def test_invoices_fifo_a_group_per_invoice_splits_a_customer(lab: labkit.Lab) -> None:
+    # a group per message keeps no order between a customer's invoices
+    sends = itertools.count()
+    invoices(lab, group=lambda customer: f"{customer}-{next(sends)}")
+    error = failure(checks.invoices_fifo, lab)
+    assert "all of ana's invoices in one message group" in error.expected
+    assert "same MessageGroupId" in error.hint
+
+
+def test_invoices_fifo_accepts_other_group_names_and_dedup_switched_on_later(
+    lab: labkit.Lab,
+) -> None:
+    # the exercise asks for one group per customer, not for the group to be the bare name;
+    # ContentBasedDeduplication may be set after create_queue, before the sends
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="invoices.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"ContentBasedDeduplication": "true"})
+    for customer, body in checks.INVOICES:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=f"customer#{customer}")
+    assert isinstance(checks.invoices_fifo(lab), Passed)
 
 
 def test_invoices_fifo_out_of_order_within_a_customer(lab: labkit.Lab) -> None:
@@ -245,6 +268,28 @@ def test_refund_rescued_passes_on_the_worked_answer(lab: labkit.Lab) -> None:
     lab.client("sqs").start_message_move_task(SourceArn=arn(lab, dlq))
     pay_once(lab, url, paid, fixed=True)
     assert isinstance(checks.refund_rescued(lab, paid), Passed)
+
+
+def test_refund_rescued_passes_with_the_destination_named(lab: labkit.Lab) -> None:
+    # DestinationArn is optional; naming the source queue explicitly is the same redrive
+    url, dlq, paid = refunds_with_a_dead_letter(lab)
+    lab.client("sqs").start_message_move_task(
+        SourceArn=arn(lab, dlq), DestinationArn=arn(lab, url), MaxNumberOfMessagesPerSecond=1
+    )
+    pay_once(lab, url, paid, fixed=True)
+    assert isinstance(checks.refund_rescued(lab, [list(p) for p in paid]), Passed)
+
+
+def test_refund_rescued_amount_kept_as_text_is_named(lab: labkit.Lab) -> None:
+    url, dlq, paid = refunds_with_a_dead_letter(lab)
+    sqs = lab.client("sqs")
+    sqs.start_message_move_task(SourceArn=arn(lab, dlq))
+    for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
+        details = json.loads(message["Body"])
+        paid.append((details["refund"], details["amount"].replace(",", ".")))  # type: ignore[arg-type]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    error = failure(checks.refund_rescued, lab, paid)
+    assert "12.5" in error.expected and "'12.50'" in error.found and "float(" in error.hint
 
 
 def test_refund_rescued_before_anything_asks_for_the_redrive(lab: labkit.Lab) -> None:

@@ -195,6 +195,7 @@ def invoices_fifo(lab: Lab) -> Passed:
         (str(m["Attributes"].get("MessageGroupId", "")), str(m["Body"]))
         for m in answer.get("Messages", [])
     ]
+    groups: dict[str, list[str]] = {}
     for group, body in seen:
         customer = _customer_of(body)
         expect(
@@ -203,16 +204,30 @@ def invoices_fifo(lab: Lab) -> Passed:
             f"the body {body!r}",
             "send each body exactly as it is in INVOICES",
         )
+        assert customer is not None
+        groups.setdefault(customer, [])
+        if group not in groups[customer]:
+            groups[customer].append(group)
+    owner: dict[str, str] = {}
+    for customer, used in groups.items():
         expect(
-            group == customer,
-            f"{body!r} in the message group {customer!r}",
-            f"the group {group!r}",
+            len(used) == 1,
+            f"all of {customer}'s invoices in one message group",
+            f"the groups {used}",
+            "pass the same MessageGroupId for each of a customer's invoices, e.g. "
+            "MessageGroupId=customer",
+        )
+        other = owner.setdefault(used[0], customer)
+        expect(
+            other == customer,
+            "a message group of its own for each customer",
+            f"{other!r} and {customer!r} both in the group {used[0]!r}",
             "pass MessageGroupId=customer: one group per customer keeps each customer's "
             "invoices in order while customers do not wait for each other",
         )
     for customer in dict.fromkeys(c for c, _ in INVOICES):
         wanted = list(dict.fromkeys(b for c, b in INVOICES if c == customer))
-        got = [b for g, b in seen if g == customer]
+        got = [b for _, b in seen if _customer_of(b) == customer]
         expect(
             got == wanted[: len(got)],
             f"{customer}'s invoices in the order sent: {wanted}",
