@@ -8,9 +8,9 @@ own sessions and loaders for its region lists and request parsing.
 from __future__ import annotations
 
 import functools
+import os
 
 import botocore.loaders
-import botocore.session
 
 __all__ = ["shared_loader"]
 
@@ -22,5 +22,5 @@ def shared_loader() -> botocore.loaders.Loader:
     >>> shared_loader() is shared_loader()
     True
     """
-    loader: botocore.loaders.Loader = botocore.session.Session().get_component("data_loader")
-    return loader
+    # What a default botocore session builds for its "data_loader", without building a session.
+    return botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))

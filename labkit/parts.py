@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
-from labkit.trace.records import Evidence, Hop, HopKind, Via
+from labkit.trace.records import Hop, HopKind, HopOptions
 
 __all__ = ["Clients", "Hook", "Hooks", "HopSink"]
 
@@ -50,17 +50,10 @@ class HopSink(Protocol):
     def enabled(self) -> bool: ...
 
     def add_hop(
-        self,
-        source: str,
-        target: str,
-        message_id: str,
-        kind: HopKind,
-        *,
-        evidence: Evidence = "observed",
-        via: Via = "labkit",
-        detail: str = "",
-        labels: tuple[tuple[str, str], ...] = (),
-    ) -> Hop: ...
+        self, source: str, target: str, message_id: str, kind: HopKind, **how: Unpack[HopOptions]
+    ) -> Hop:
+        """Record a hop labkit performed; by default observed, and done by labkit."""
+        ...
 
     def link(self, derived_id: str, origin_id: str) -> None: ...
 

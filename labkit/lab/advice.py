@@ -11,8 +11,6 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from labkit.matcher import MatcherError, validate_filter_policy, validate_pattern
-
 if TYPE_CHECKING:
     from labkit.parts import Clients, Hooks
 
@@ -283,6 +281,8 @@ def _parameter_advice(
 def _matcher_hint(name: str, params: dict[str, Any]) -> str:
     """For a refused filter policy or event pattern, the matcher's own what-to-do (it checks
     what the service checks, and knows what each refusal means for the learner)."""
+    from labkit.matcher import MatcherError, validate_filter_policy, validate_pattern
+
     try:
         if name == "FilterPolicy":
             attributes = params.get("Attributes") or {}

@@ -17,6 +17,7 @@ standard library.
 - `access`: resource policies (a queue's, a topic's, a function's) deciding whether a service
   may deliver, and why not (`evaluate_policy`, `Request`, `Decision`)
 
+>>> from labkit.matcher import explain_filter, explain_pattern
 >>> policy = {"customer_interests": ["rugby", "tennis"]}
 >>> attributes = {"customer_interests": {"DataType": "String", "StringValue": "baseball"}}
 >>> verdict = explain_filter(policy, body="hello", attributes=attributes)
@@ -28,15 +29,35 @@ The message attribute "customer_interests" is "baseball", but the policy only ac
 True
 """
 
-from .access import Decision, Request
-from .access import evaluate as evaluate_policy
-from .compile import Compiled, compile_pattern, compile_policy
-from .errors import InvalidEventPattern, InvalidFilterPolicy, MatcherError
-from .evaluate import filter_matches, pattern_matches
-from .explain import Verdict, explain_filter, explain_pattern
-from .syntax import MAX_COMBINATIONS, MAX_KEYS, OPERATORS, SCOPES
-from .validate import combinations, uses_wildcard, validate_filter_policy, validate_pattern
-from .validate import combinations as _combinations  # noqa: F401  (a name callers use)
+from importlib import import_module
+
+#: Where each public name lives. A submodule loads on first use: a lab that only decides
+#: deliveries by policy never loads the explainer or the validator.
+_SUBMODULES = {
+    "access": ["Decision", "Request", "evaluate_policy"],
+    "compile": ["Compiled", "compile_pattern", "compile_policy"],
+    "errors": ["InvalidEventPattern", "InvalidFilterPolicy", "MatcherError"],
+    "evaluate": ["filter_matches", "pattern_matches"],
+    "explain": ["Verdict", "explain_filter", "explain_pattern"],
+    "syntax": ["MAX_COMBINATIONS", "MAX_KEYS", "OPERATORS", "SCOPES"],
+    "validate": ["combinations", "_combinations", "uses_wildcard"]
+    + ["validate_filter_policy", "validate_pattern"],
+}
+_RENAMED = {"evaluate_policy": "evaluate", "_combinations": "combinations"}
+
+
+def __getattr__(name: str) -> object:
+    for submodule, names in _SUBMODULES.items():
+        if name in names:
+            value = getattr(import_module(f".{submodule}", __name__), _RENAMED.get(name, name))
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *(name for names in _SUBMODULES.values() for name in names)})
+
 
 __all__ = [
     "Decision",

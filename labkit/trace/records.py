@@ -7,9 +7,9 @@ Node ids are ARNs for AWS resources (queue, topic, bus, rule, state machine, fun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
-__all__ = ["Call", "Hop", "HopKind", "Evidence", "Via", "actor"]
+__all__ = ["Call", "Hop", "HopKind", "HopOptions", "Evidence", "Via", "actor"]
 
 HopKind = Literal[
     "sent",  # an actor put a message into a resource (SendMessage, Publish, PutEvents...)
@@ -27,6 +27,15 @@ HopKind = Literal[
 ]
 Evidence = Literal["observed", "inferred"]
 Via = Literal["aws", "labkit"]
+
+
+class HopOptions(TypedDict, total=False):
+    """How a hop is known and shown, beyond its source, target, message and kind."""
+
+    evidence: Evidence  # seen in an AWS answer, or inferred from what AWS documents
+    via: Via  # done by an AWS service, or by labkit standing in for one
+    detail: str
+    labels: tuple[tuple[str, str], ...]
 
 
 def actor(name: str) -> str:

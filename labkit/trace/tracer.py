@@ -34,7 +34,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from labkit.trace.actors import DEFAULT_CONSUMER, DEFAULT_PUBLISHER, Actors
 from labkit.trace.call_filter import CallFilter
@@ -42,7 +42,7 @@ from labkit.trace.executions import Harvester
 from labkit.trace.flows import Flow
 from labkit.trace.journal import Journal
 from labkit.trace.queues import QueueTracker
-from labkit.trace.records import Call, Evidence, Hop, HopKind, Via
+from labkit.trace.records import Call, Hop, HopKind, HopOptions
 from labkit.trace.resources import Resources, queue_arn
 from labkit.trace.routing import Router
 from labkit.trace.state import TraceState
@@ -165,28 +165,12 @@ class Tracer:
         return self._actors.acting_as(name)
 
     def add_hop(
-        self,
-        source: str,
-        target: str,
-        message_id: str,
-        kind: HopKind,
-        *,
-        evidence: Evidence = "observed",
-        via: Via = "labkit",
-        detail: str = "",
-        labels: tuple[tuple[str, str], ...] = (),
+        self, source: str, target: str, message_id: str, kind: HopKind, **how: Unpack[HopOptions]
     ) -> Hop:
-        """Record a hop labkit performed (a bridge delivery, a function invocation)."""
-        return self._journal.hop(
-            source,
-            target,
-            self.origin(message_id),
-            kind,
-            evidence=evidence,
-            via=via,
-            detail=detail,
-            labels=labels,
-        )
+        """Record a hop labkit performed (a bridge delivery, a function invocation); unless told
+        otherwise, observed and done by labkit."""
+        how = {"evidence": "observed", "via": "labkit", **how}
+        return self._journal.hop(source, target, self.origin(message_id), kind, **how)
 
     def origin(self, message_id: str) -> str:
         """The id of the first message a derived id (an SQS copy, a task's message) came from."""
