@@ -7,6 +7,7 @@ rebuilding, fails here; outputs are nbval's business.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -53,6 +54,39 @@ def test_solutions_notebook_is_what_its_lesson_makes(lesson: Path) -> None:
 @pytest.mark.parametrize("target", SOLUTIONS, ids=_name)
 def test_every_solutions_notebook_has_a_lesson_with_exercises(target: Path) -> None:
     assert solutions.lesson_of(target) in WITH_EXERCISES, f"{_name(target)}: no lesson exercises"
+
+
+@pytest.mark.parametrize("lesson", WITH_EXERCISES, ids=_name)
+def test_the_exercises_come_last_in_one_block(lesson: Path) -> None:
+    nb = nbformat.read(lesson, as_version=4)
+    start = solutions.exercises_start(nb)
+    assert start is not None, f"{_name(lesson)}: no '## Exercises' heading"
+    placed = [i for i, c in enumerate(nb.cells) if c in solutions.exercises(nb)]
+    assert min(placed) > start, f"{_name(lesson)}: an exercise cell before the exercises heading"
+    headings = [c.source.split("\n")[0] for c in nb.cells[start + 1 :] if c.cell_type == "markdown"]
+    assert not [h for h in headings if re.match(r"##\s", h)], (
+        f"{_name(lesson)}: a section after the exercises: {headings}"
+    )
+
+
+@pytest.mark.parametrize("lesson", WITH_EXERCISES, ids=_name)
+def test_before_the_exercises_the_solutions_are_the_lesson_outputs_included(lesson: Path) -> None:
+    # what lets the notebook tests run a solutions notebook from its exercises heading only:
+    # everything before it is the lesson's, which they run whole
+    nb, target = nbformat.read(lesson, as_version=4), solutions.solutions_of(lesson)
+    solved = nbformat.read(target, as_version=4)
+    start = solutions.exercises_start(nb)
+    assert start is not None and solutions.exercises_start(solved) == start
+    differing = [
+        f"cell {i} ({mine.id})"
+        for i, (mine, theirs) in enumerate(zip(nb.cells[:start], solved.cells[:start], strict=True))
+        if mine.cell_type == "code"
+        and (mine.source, mine.outputs) != (theirs.source, theirs.outputs)
+    ]
+    assert differing == [], (
+        f"{_name(target)} differs from {_name(lesson)} before the exercises in {differing}: "
+        f"run `make notebooks NB={_name(lesson)}`"
+    )
 
 
 # -- the tool itself, on a small lesson ------------------------------------------------------------

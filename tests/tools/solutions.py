@@ -13,6 +13,7 @@ python tests/tools/solutions.py adopt notebooks/solutions/01-sqs-queues.ipynb
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from itertools import zip_longest
 from pathlib import Path
@@ -25,6 +26,8 @@ NOTEBOOKS = ROOT / "notebooks"
 TAG = "exercise"
 KEY = "solution"
 RAISES = "raises-exception"
+#: The heading that opens a lesson's exercises block ("## Exercises", "## 8. Exercises").
+EXERCISES_HEADING = re.compile(r"##\s+(?:\d+\.\s+)?Exercises\b")
 
 
 def lesson_of(path: Path) -> Path:
@@ -45,6 +48,19 @@ def lessons(folder: Path = NOTEBOOKS) -> list[Path]:
 def exercises(nb: NotebookNode) -> list[NotebookNode]:
     """The cells tagged as exercises."""
     return [c for c in nb.cells if TAG in c.metadata.get("tags", [])]
+
+
+def exercises_start(nb: NotebookNode) -> int | None:
+    """The index of the cell that opens the exercises block (its heading), if there is one.
+
+    From there on a lesson stands alone: its first code cell starts a clean lab, so the block
+    runs after a kernel restart, and a solutions notebook is tested from there
+    (tests/nbbackends.py).
+    """
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and EXERCISES_HEADING.match(cell.source.lstrip()):
+            return index
+    return None
 
 
 def has_exercises(lesson: Path) -> bool:
