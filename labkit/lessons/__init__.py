@@ -10,6 +10,7 @@ from labkit.lessons.inbox import take_all, take_bodies
 from labkit.lessons.message_groups import plot_group_order
 from labkit.lessons.permissions import allow_delivery
 from labkit.lessons.pubsub import downstream, publisher_calls, subscriber_queue
+from labkit.lessons.reuse import define_again
 from labkit.lessons.saga import (
     FaultPlan,
     Rejected,
@@ -30,6 +31,7 @@ __all__ = [
     "check_consistency",
     "choreography_flow",
     "decoupling",
+    "define_again",
     "downstream",
     "ledger",
     "pattern_table",
