@@ -120,7 +120,7 @@ def test_a_missing_notebook_says_where_it_was_looked_for(lesson) -> None:
 
 def test_a_file_that_is_not_a_notebook_is_refused(lesson) -> None:
     lesson.with_suffix(".txt").write_text("not a notebook")
-    with pytest.raises(LabError, match="a file nbformat cannot read"):
+    with pytest.raises(LabError, match="a file that is not one"):
         define_again(lesson.with_suffix(".txt").name, "consume", namespace={})
 
 
