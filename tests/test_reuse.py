@@ -24,6 +24,7 @@ LESSON = [
         "\n"
         "SPIKE = 30\n"
         "START_STOCK = {'cake': 5, 'pie': -1 + 3}\n"
+        "charged, reserved = [], []\n"
         "topic_arn = sns.create_topic(Name='orders')['TopicArn']\n"
         "with lab:\n"
         "    queue_url = make('q')\n"
@@ -69,14 +70,16 @@ def test_the_imports_of_the_defining_cell_come_along(lesson) -> None:
 
 def test_the_last_definition_before_the_exercises_wins(lesson, capsys) -> None:
     namespace: dict = {}
-    define_again(lesson.name, "SPIKE", "START_STOCK", "Order", namespace=namespace)
+    define_again(lesson.name, "SPIKE", "START_STOCK", "Order", "reserved", namespace=namespace)
     assert namespace["SPIKE"] == 40  # not 30 (overwritten), not 50 (in the exercises)
     assert namespace["START_STOCK"] == {"cake": 5, "pie": 2}
     assert isinstance(namespace["Order"], type)
+    assert namespace["charged"] == namespace["reserved"] == []  # one statement defines both
     assert capsys.readouterr().out.splitlines() == [
         "SPIKE: defined again from section 2 'Send, receive, delete'",
         "START_STOCK: defined again from section 2 'Send, receive, delete'",
         "Order: defined again from section 2 'Send, receive, delete'",
+        "reserved: defined again from section 2 'Send, receive, delete'",
     ]
 
 

@@ -196,7 +196,10 @@ def _is_plain(statement: ast.stmt) -> bool:
         return True
     if isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None:
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        return all(isinstance(t, ast.Name) for t in targets) and all(
+        names = [
+            n for t in targets for n in (t.elts if isinstance(t, ast.Tuple | ast.List) else [t])
+        ]
+        return all(isinstance(n, ast.Name) for n in names) and all(
             isinstance(node, _CONSTANT_PARTS) for node in ast.walk(statement.value)
         )
     return False
