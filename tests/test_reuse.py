@@ -25,6 +25,7 @@ LESSON = [
         "SPIKE = 30\n"
         "START_STOCK = {'cake': 5, 'pie': -1 + 3}\n"
         "charged, reserved = [], []\n"
+        "HANDLERS = {'consume': consume, 'other': (consume, -1)}\n"
         "topic_arn = sns.create_topic(Name='orders')['TopicArn']\n"
         "with lab:\n"
         "    queue_url = make('q')\n"
@@ -130,3 +131,14 @@ def test_a_file_that_is_not_a_notebook_is_refused(lesson) -> None:
 def test_the_namespace_must_be_the_notebooks_globals(lesson) -> None:
     with pytest.raises(LabError, match=r"namespace=globals\(\)"):
         define_again(lesson.name, "consume", namespace=None)  # type: ignore[arg-type]
+
+
+def test_a_constant_naming_other_definitions_needs_them_first(lesson) -> None:
+    namespace: dict = {}
+    with pytest.raises(LabError, match="(?s)name 'consume' is not defined.*add 'consume'"):
+        define_again(lesson.name, "HANDLERS", namespace=namespace)
+    define_again(lesson.name, "HANDLERS", "consume", namespace=namespace)  # in the lesson's order
+    assert namespace["HANDLERS"] == {
+        "consume": namespace["consume"],
+        "other": (namespace["consume"], -1),
+    }

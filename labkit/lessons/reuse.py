@@ -25,9 +25,11 @@ __all__ = ["define_again"]
 _EXERCISES = re.compile(r"^##\s+(\d+\.\s*)?Exercises\b", re.MULTILINE)
 #: a section heading: "## 2. A standard queue: send, receive, delete", "## What to remember"
 _SECTION = re.compile(r"^##\s+(?:(\d+)\.\s*)?(.+?)\s*$", re.MULTILINE)
-#: what a constant may be made of: literals, containers and arithmetic on them
+#: what a constant may be made of: literals, containers, arithmetic, and names of other
+#: definitions (``SERVICES = {"payments": payments}``), but no call, attribute or subscript
 _CONSTANT_PARTS = (
     ast.Constant,
+    ast.Name,
     ast.List,
     ast.Tuple,
     ast.Set,
@@ -115,7 +117,15 @@ def define_again(notebook: str | os.PathLike[str], *names: str, namespace: dict[
         statements.setdefault(id(binding.statement), binding)
     for binding in statements.values():
         module = ast.Module(body=[binding.statement], type_ignores=[])
-        exec(compile(module, _filename(path.name, binding.cell), "exec"), namespace)  # noqa: S102
+        try:
+            exec(compile(module, _filename(path.name, binding.cell), "exec"), namespace)  # noqa: S102
+        except NameError as error:
+            raise LabError(
+                f"every name {binding.name!r} reads when it is defined",
+                f"{error} (section {binding.section}: {_first_line(binding.statement)})",
+                f"add {error.name!r} to the names define_again runs again, or make it before "
+                "define_again in this cell",
+            ) from error
     for name, binding in chosen.items():
         print(f"{name}: defined again from section {binding.section}")
 
