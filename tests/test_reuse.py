@@ -15,7 +15,7 @@ from labkit.lessons import define_again
 
 LESSON = [
     new_markdown_cell("# 01 · A lesson\n\n## 1. Start the lab"),
-    new_code_cell("import json\n\nREGION = 'us-east-1'\nlab = object()"),
+    new_code_cell("import json\n\nREGION = 'us-east-1'\nlab = labkit.start_lab()"),
     new_markdown_cell("## 2. Send, receive, delete\n\nSome words."),
     new_code_cell(
         "%matplotlib inline\n"
@@ -26,6 +26,8 @@ LESSON = [
         "START_STOCK = {'cake': 5, 'pie': -1 + 3}\n"
         "charged, reserved = [], []\n"
         "HANDLERS = {'consume': consume, 'other': (consume, -1)}\n"
+        "faults = FaultPlan()\n"
+        "TWICE = {'one': consume(body='{\"n\": 1}'), 'two': consume('{\"n\": 2}')}\n"
         "topic_arn = sns.create_topic(Name='orders')['TopicArn']\n"
         "with lab:\n"
         "    queue_url = make('q')\n"
@@ -100,7 +102,8 @@ def test_a_traceback_shows_the_lesson_line(lesson) -> None:
         ("topic_arn", "topic_arn = sns.create_topic(Name='orders')['TopicArn']"),
         ("queue_url", "with lab:"),
         ("done", "done = [consume(b) for b in bodies]"),
-        ("lab", "lab = object()"),
+        ("lab", "lab = labkit.start_lab()"),
+        ("faults", "faults = FaultPlan()"),  # a call of something the lesson did not define
     ],
 )
 def test_a_value_made_by_a_statement_is_refused(lesson, name, found) -> None:
@@ -142,3 +145,9 @@ def test_a_constant_naming_other_definitions_needs_them_first(lesson) -> None:
         "consume": namespace["consume"],
         "other": (namespace["consume"], -1),
     }
+
+
+def test_a_constant_may_call_the_lessons_own_functions(lesson) -> None:
+    namespace: dict = {"json": json, "FACTOR": 10}
+    define_again(lesson.name, "consume", "TWICE", namespace=namespace)
+    assert namespace["TWICE"] == {"one": 10, "two": 20}

@@ -39,6 +39,7 @@ _CONSTANT_PARTS = (
     ast.unaryop,
     ast.operator,
     ast.expr_context,
+    ast.keyword,
 )
 
 
@@ -131,7 +132,8 @@ def define_again(notebook: str | os.PathLike[str], *names: str, namespace: dict[
 
 
 _IMPORTS = (ast.Import, ast.ImportFrom)
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFS = (*_FUNCTIONS, ast.ClassDef)
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -167,7 +169,7 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def _bindings(cells: list[dict[str, Any]], notebook: str) -> list[_Binding]:
     """Every name the code cells before the exercises heading bind at their top level."""
     section = "'(the top)'"
-    found: list[_Binding] = []
+    parsed: list[tuple[int, str, ast.Module]] = []
     for index, cell in enumerate(cells):
         source = cell["source"]
         if cell["cell_type"] == "markdown":
@@ -186,8 +188,12 @@ def _bindings(cells: list[dict[str, Any]], notebook: str) -> list[_Binding]:
         except SyntaxError:
             continue  # a cell that is not Python defines nothing
         linecache.cache[filename] = (len(python), None, python.splitlines(True), filename)
+        parsed.append((index, section, tree))
+    functions = {s.name for _, _, tree in parsed for s in tree.body if isinstance(s, _FUNCTIONS)}
+    found: list[_Binding] = []
+    for index, section, tree in parsed:
         for statement in tree.body:
-            plain = _is_plain(statement)
+            plain = _is_plain(statement, functions)
             for bound in _names_bound(statement):
                 found.append(_Binding(bound, statement, plain, index, section))
     return found
@@ -200,8 +206,13 @@ def _python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def _is_plain(statement: ast.stmt) -> bool:
-    """A def, a class, an import or a constant: running it again changes nothing in AWS."""
+def _is_plain(statement: ast.stmt, functions: set[str]) -> bool:
+    """A def, a class, an import or a constant: running it again changes nothing in AWS.
+
+    A constant is made of literals, containers, arithmetic, names, and calls of the lesson's own
+    functions (a state machine definition built with ``update(...)``); never a call of a method
+    (``sqs.create_queue(...)``), an attribute, a subscript or a comprehension.
+    """
     if isinstance(statement, (*_DEFS, *_IMPORTS)):
         return True
     if isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None:
@@ -210,9 +221,15 @@ def _is_plain(statement: ast.stmt) -> bool:
             n for t in targets for n in (t.elts if isinstance(t, ast.Tuple | ast.List) else [t])
         ]
         return all(isinstance(n, ast.Name) for n in names) and all(
-            isinstance(node, _CONSTANT_PARTS) for node in ast.walk(statement.value)
+            isinstance(node, _CONSTANT_PARTS)
+            or (isinstance(node, ast.Call) and _calls_one_of(node, functions))
+            for node in ast.walk(statement.value)
         )
     return False
+
+
+def _calls_one_of(call: ast.Call, functions: set[str]) -> bool:
+    return isinstance(call.func, ast.Name) and call.func.id in functions
 
 
 def _names_bound(statement: ast.stmt) -> list[str]:
