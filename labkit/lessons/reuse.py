@@ -25,8 +25,8 @@ __all__ = ["define_again"]
 _EXERCISES = re.compile(r"^##\s+(\d+\.\s*)?Exercises\b", re.MULTILINE)
 #: a section heading: "## 2. A standard queue: send, receive, delete", "## What to remember"
 _SECTION = re.compile(r"^##\s+(?:(\d+)\.\s*)?(.+?)\s*$", re.MULTILINE)
-#: what a constant may be made of: literals, containers, arithmetic, and names of other
-#: definitions (``SERVICES = {"payments": payments}``), but no call, attribute or subscript
+#: what a constant may be made of: literals, containers, arithmetic and names of other
+#: definitions (``SERVICES = {"payments": payments}``); calls are checked apart (`_is_plain`)
 _CONSTANT_PARTS = (
     ast.Constant,
     ast.Name,
