@@ -57,12 +57,13 @@ class _Binding:
 def define_again(notebook: str | os.PathLike[str], *names: str, namespace: dict[str, Any]) -> None:
     """Run again, in ``namespace``, the lesson's definitions of ``names``.
 
-    Reads ``notebook`` (a path from the kernel's working folder, the notebook's own folder), finds
-    among the code cells before its exercises heading the last top-level ``def``, ``class`` or
-    constant assignment of each name, and runs those statements, after the imports their cells
-    make, in ``namespace`` (the setup cell passes ``globals()``). A function defined again reads
-    the notebook's globals (``sqs``, ``lab``) when it is called, so the setup cell makes those
-    first. Prints where each name came from.
+    Reads ``notebook`` as last saved (a path from the kernel's working folder, the notebook's own
+    folder; the solutions notebook has the same cells above its exercises), finds among the code
+    cells before its exercises heading the last top-level ``def``, ``class`` or constant
+    assignment of each name, and runs those statements, after the imports their cells make, in
+    ``namespace`` (the setup cell passes ``globals()``). A function defined again reads the
+    notebook's globals (``sqs``, ``lab``) when it is called, so the setup cell makes those first.
+    Prints where each name came from.
 
     >>> import tempfile
     >>> import nbformat
