@@ -11,12 +11,11 @@ import pytest
 import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import capstone as checks
-from labkit.lessons import allow_delivery
+from labkit.lessons import allow_delivery, open_shop
 from labkit.lessons.pubsub import subscriber_queue
 from labkit.lessons.saga import run_executions
 from tests.scenarios import (
     catch_all,
-    create_table,
     order_status_task,
     state_machine,
     update_item_task,
@@ -237,15 +236,7 @@ def _catch(state: dict, to: str) -> dict:
 def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
     """The lesson's purchase saga (its input is the order itself); `reverse=False` undoes in
     the wrong order."""
-    ddb = lab.client("dynamodb")
-    for name, key in [("orders", "order_id"), ("accounts", "customer"), ("inventory", "sku"),
-                      ("shipments", "order_id"), ("couriers", "country")]:  # fmt: skip
-        create_table(lab, name, key)
-    for who, balance in BALANCES.items():
-        ddb.put_item(TableName="accounts", Item={"customer": {"S": who}, "balance": {"N": str(balance)}, "charges": {"M": {}}})  # noqa: E501  # fmt: skip
-    for sku, stock in STOCK.items():
-        ddb.put_item(TableName="inventory", Item={"sku": {"S": sku}, "stock": {"N": str(stock)}, "holds": {"M": {}}})  # noqa: E501  # fmt: skip
-    ddb.put_item(TableName="couriers", Item={"country": {"S": "ES"}, "n": {"N": "0"}})
+    open_shop(lab, balances=BALANCES, stock=STOCK, couriers=["ES"])
     amount = {":amount": {"N.$": "States.Format('{}', $.amount)"}}
     qty = {":qty": {"N.$": "States.Format('{}', $.qty)"}}
     first, second = ("Release", "Refund") if reverse else ("Refund", "Release")
@@ -259,7 +250,7 @@ def _purchase(lab: labkit.Lab, *, reverse: bool = True) -> str:
         },
         "Charge": {**_catch(_update("accounts", "customer", "$.customer", "SET balance = balance - :amount, charges.#order = :amount", "balance >= :amount", amount), "CancelOrder"), "Next": "Reserve"},  # noqa: E501
         "Reserve": {**_catch(_update("inventory", "sku", "$.sku", "SET stock = stock - :qty, holds.#order = :qty", "stock >= :qty", qty), "Refund" if reverse else "Release"), "Next": "BookCourier"},  # noqa: E501
-        "BookCourier": {**_catch({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": None, "Parameters": {"TableName": "couriers", "Key": {"country": {"S.$": "$.country"}}, "UpdateExpression": "SET n = n + :one", "ConditionExpression": "attribute_exists(country)", "ExpressionAttributeValues": {":one": {"N": "1"}}}}, first), "Next": "RecordShipment"},  # noqa: E501
+        "BookCourier": {**_catch({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": None, "Parameters": {"TableName": "couriers", "Key": {"country": {"S.$": "$.country"}}, "UpdateExpression": "SET bookings = bookings + :one", "ConditionExpression": "attribute_exists(country)", "ExpressionAttributeValues": {":one": {"N": "1"}}}}, first), "Next": "RecordShipment"},  # noqa: E501
         "RecordShipment": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None, "Parameters": {"TableName": "shipments", "Item": {"order_id": {"S.$": "$.order_id"}}}, "Next": "ConfirmOrder"},  # noqa: E501
         "ConfirmOrder": {**order_status_task("COMPLETED"), "End": True},
         "Release": {**_update("inventory", "sku", "$.sku", "SET stock = stock + :qty REMOVE holds.#order", "holds.#order = :qty", qty), "Next": second if first == "Release" else "CancelOrder"},  # noqa: E501

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labkit.errors import LabError
-from labkit.lessons import allow_delivery
+from labkit.lessons import allow_delivery, open_shop
 from labkit.lessons.saga import (
     FaultPlan,
     Rejected,
@@ -33,7 +33,6 @@ from labkit.lessons.saga import (
 )
 from tests.scenarios import (
     catch_all,
-    create_table,
     order_status_task,
     property_examples,
     queue_arn,
@@ -100,21 +99,7 @@ class Shop:
         self.sqs = self.lab.client("sqs")
         self.sfn = self.lab.client("stepfunctions")
         self.events = self.lab.client("events")
-        for name, key in (
-            ("orders", "order_id"),
-            ("accounts", "customer"),
-            ("inventory", "sku"),
-            ("shipments", "order_id"),
-        ):
-            create_table(self.lab, name, key)
-        self.ddb.put_item(
-            TableName="accounts",
-            Item={"customer": {"S": "ana"}, "balance": {"N": str(BALANCE)}, "charges": {"M": {}}},
-        )
-        self.ddb.put_item(
-            TableName="inventory",
-            Item={"sku": {"S": "lamp"}, "stock": {"N": str(STOCK)}, "holds": {"M": {}}},
-        )
+        open_shop(self.lab, balances={"ana": BALANCE}, stock={"lamp": STOCK})
 
     # the services (the lesson's business logic) ---------------------------------------------
     def _hold(self, holding: Holding, command: str, order: dict) -> str:

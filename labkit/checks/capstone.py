@@ -157,7 +157,7 @@ def poison_redriven(
         found is not None and dead is not None,
         f"the queues {queue!r} and {queue}-dlq",
         "one of them is missing",
-        "run the lesson's cells from the top",
+        "run the setup cell under the Exercises heading first (it creates them)",
     )
     assert found is not None and dead is not None
     in_dlq = _depth(lab, dead[0])

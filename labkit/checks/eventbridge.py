@@ -132,7 +132,8 @@ def _bus_arn(lab: Lab, bus: str = BUS) -> str:
         bus in names,
         f"a custom event bus named {bus!r}",
         f"the buses {names}",
-        f"run section 2 of the lesson: events.create_event_bus(Name={bus!r})",
+        "run the setup cell under the Exercises heading first (it creates it: "
+        f"events.create_event_bus(Name={bus!r}))",
     )
     return str(events.describe_event_bus(Name=bus)["Arn"])
 
@@ -431,8 +432,8 @@ def nightly_report(lab: Lab) -> Passed:
         f"{len(scheduled)}",
         "advance the lab clock by two days (lab.advance(minutes=2 * 24 * 60)) after creating "
         "the rule, and do not read the queue before the check; to start again, "
-        "events.delete_rule needs its targets removed first (events.remove_targets), or re-run "
-        "the lesson from the top",
+        "events.delete_rule needs its targets removed first (events.remove_targets), or run the "
+        "exercises' setup cell again (a clean lab)",
     )
     times = sorted(str(b.get("time", "")) for b in scheduled)
     expect(

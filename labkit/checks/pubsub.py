@@ -41,7 +41,7 @@ __all__ = [
 
 TOPIC = "orders"
 PUBLISHER = "order-service"
-SETUP = "run the cells of sections 1 to 6 first (they create it)"
+SETUP = "run the setup cell under the Exercises heading first (it creates it)"
 #: Every call the order service makes in the lesson: one publish per order, on SNS or EventBridge.
 PUBLISHER_DOES = {("sns", "Publish", TOPIC), ("events", "PutEvents", "shop")}
 

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 TOPIC = "orders"
+#: What makes the orders topic again: the exercises' setup cell.
+SETUP = "run the setup cell under the Exercises heading first (it creates it)"
 SNS_PRINCIPAL = "sns.amazonaws.com"
 
 
@@ -337,7 +339,7 @@ def _try_probes(policy: dict[str, Any], scope: str, probes: tuple[Probe, ...]) -
 # -- the exercises --------------------------------------------------------------------------
 def shipping_subscriber(lab: Lab) -> Passed:
     """Exercise 1: queue 'shipping' on the orders topic, raw delivery, with its policy."""
-    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 6 first (they create it)")
+    topic = _topic_arn(lab, TOPIC, SETUP)
     url, arn = _queue(
         lab,
         "shipping",
@@ -381,7 +383,7 @@ def shipping_subscriber(lab: Lab) -> Passed:
 def _filtered_subscription(lab: Lab, queue: str, subscribe: str) -> tuple[Any, str]:
     """The filter policy and scope of `queue`'s subscription to the orders topic, after the
     checks every filtered subscriber of this lesson shares (topic, queue, queue policy)."""
-    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 6 first (they create it)")
+    topic = _topic_arn(lab, TOPIC, SETUP)
     url, arn = _queue(lab, queue, f'queue_for_topic("{queue}", topic_arn)')
     _check_policy(lab, url, arn, topic)
     attrs = _subscription(lab, topic, arn, subscribe)
@@ -501,7 +503,7 @@ def _text(body: str) -> str:
 def reachable_audit(lab: Lab) -> Passed:
     """Exercise 5: the audit queue lets the orders topic (only it) send, and its subscription
     keeps what SNS cannot deliver in 'audit-dlq'."""
-    topic = _topic_arn(lab, TOPIC, "run the cells of sections 2 to 8 first (they create it)")
+    topic = _topic_arn(lab, TOPIC, SETUP)
     url, arn = _queue(lab, "audit", "run the exercise's setup cell first: it creates 'audit'")
     section_3 = "a policy like queue_for_topic's in section 3, set with sqs.set_queue_attributes"
     decision = sender_may_send(lab, url, arn, topic)

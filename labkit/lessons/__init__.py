@@ -10,11 +10,13 @@ from labkit.lessons.inbox import take_all, take_bodies
 from labkit.lessons.message_groups import plot_group_order
 from labkit.lessons.permissions import allow_delivery
 from labkit.lessons.pubsub import downstream, publisher_calls, subscriber_queue
+from labkit.lessons.reuse import define_again
 from labkit.lessons.saga import (
     FaultPlan,
     Rejected,
     check_consistency,
     choreography_flow,
+    open_shop,
     plot_failure_matrix,
     read_shop,
     run_executions,
@@ -30,8 +32,10 @@ __all__ = [
     "check_consistency",
     "choreography_flow",
     "decoupling",
+    "define_again",
     "downstream",
     "ledger",
+    "open_shop",
     "pattern_table",
     "plot_failure_matrix",
     "plot_group_order",

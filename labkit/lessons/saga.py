@@ -62,6 +62,7 @@ __all__ = [
     "plot_failure_matrix",
     "choreography_flow",
     "SHOP_TABLES",
+    "open_shop",
     "TaskTokens",
 ]
 
@@ -395,6 +396,67 @@ def _scan(lab: Lab, table: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+#: Each shop table's partition key (a string attribute), as lesson 06 creates them.
+SHOP_KEYS = {
+    "orders": "order_id",
+    "accounts": "customer",
+    "inventory": "sku",
+    "shipments": "order_id",
+}
+
+
+def open_shop(
+    lab: Lab,
+    *,
+    balances: Mapping[str, int],
+    stock: Mapping[str, int],
+    couriers: Sequence[str] = (),
+) -> list[str]:
+    """Create the shop's tables as lesson 06 does in boto3, seeded; return their names.
+
+    The four tables `read_shop` reads (``SHOP_TABLES``), billed per request, each customer's
+    ``balance`` with no ``charges``, each product's ``stock`` with no ``holds``; given
+    ``couriers``, a table ``couriers`` (key ``country``) with no ``bookings`` for each country.
+
+    >>> from labkit import start_lab
+    >>> lab = start_lab()
+    >>> open_shop(lab, balances={"ana": 100}, stock={"lamp": 2}, couriers=["ES"])
+    ['orders', 'accounts', 'inventory', 'shipments', 'couriers']
+    >>> shop = read_shop(lab)
+    >>> shop.balances, shop.stock, shop.orders
+    ({'ana': 100}, {'lamp': 2}, {})
+    >>> lab.stop()
+    """
+    ddb = lab.client("dynamodb")
+    keys = {SHOP_TABLES[name]: key for name, key in SHOP_KEYS.items()}
+    if couriers:
+        keys["couriers"] = "country"
+    for name, key in keys.items():
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        )
+    for customer, balance in balances.items():
+        ddb.put_item(
+            TableName=SHOP_TABLES["accounts"],
+            Item={
+                "customer": {"S": customer},
+                "balance": {"N": str(balance)},
+                "charges": {"M": {}},
+            },
+        )
+    for sku, units in stock.items():
+        ddb.put_item(
+            TableName=SHOP_TABLES["inventory"],
+            Item={"sku": {"S": sku}, "stock": {"N": str(units)}, "holds": {"M": {}}},
+        )
+    for country in couriers:
+        ddb.put_item(TableName="couriers", Item={"country": {"S": country}, "bookings": {"N": "0"}})
+    return list(keys)
 
 
 def read_shop(lab: Lab, tables: Mapping[str, str] | None = None) -> ShopState:
