@@ -11,6 +11,10 @@ while the unit tests fill the other workers: one pool for everything instead of 
 wait for each other. With ``--nbval-fork-kernels`` each notebook's kernel is forked from a warm
 process (``tests/kernelfork.py``) instead of starting Python and its imports afresh.
 
+A solutions notebook runs from its exercises heading on: the cells before it are its lesson's,
+outputs included (tests/test_solutions.py), and the lesson runs whole; its exercises block starts
+from its own setup cell, so this also proves that the block works after a kernel restart.
+
 Every figure drawn through labkit is checked as it is drawn (``LABKIT_STRICT_PLOTS``,
 `labkit.plots.legibility`): labels on labels or off their axes fail the cell that drew them.
 """
@@ -28,6 +32,10 @@ from nbval.plugin import IPyNbCell, IPyNbFile
 from labkit.plots.legibility import STRICT_ENV as STRICT_PLOTS
 from tests import kernelfork
 from tests.labserver import SERVER
+
+sys.path.insert(0, str(Path(__file__).with_name("tools")))
+
+import solutions  # noqa: E402
 
 
 class EndpointNotebook(IPyNbFile):
@@ -102,13 +110,27 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest work first, so no long file starts when the rest of the pool is done.
+def _lesson_part_of_solutions(item: pytest.Item) -> bool:
+    """Whether `item` is a cell of a solutions notebook before its exercises heading."""
+    if not isinstance(item, IPyNbCell) or item.parent.path.parent.name != "solutions":
+        return False
+    cells = item.parent.nb.cells
+    start = solutions.exercises_start(item.parent.nb)
+    return start is not None and any(cell is item.cell for cell in cells[:start])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Solutions notebooks from their exercises on; then longest work first, so no long file
+    starts when the rest of the pool is done.
 
     Under ``--dist loadfile --no-loadscope-reorder`` a file (a test module, or one notebook on
     one backend) is a unit of work and units go out in this order: modules marked ``heavy``,
     then notebooks with the most code cells first, then the rest as collected.
     """
+    lesson_part = [item for item in items if _lesson_part_of_solutions(item)]
+    if lesson_part:
+        config.hook.pytest_deselected(items=lesson_part)
+        items[:] = [item for item in items if not _lesson_part_of_solutions(item)]
     cells: dict[str, int] = {}
     for item in items:
         if isinstance(item, IPyNbCell):

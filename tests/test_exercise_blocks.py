@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT / "tests" / "tools"))
 import solutions  # noqa: E402
 
 LESSONS = [p for p in solutions.lessons() if solutions.has_exercises(p)]
-EXERCISES = re.compile(r"^##\s+(\d+\.\s*)?Exercises\b", re.MULTILINE)
 
 
 def _name(path: Path) -> str:
@@ -32,10 +31,9 @@ def _name(path: Path) -> str:
 
 def _block(lesson: Path) -> tuple[list[str], list[nbformat.NotebookNode]]:
     """The headings before the exercises, and the cells from the exercises heading on."""
-    cells = nbformat.read(lesson, as_version=4).cells
-    start = next(
-        i for i, c in enumerate(cells) if c.cell_type == "markdown" and EXERCISES.search(c.source)
-    )
+    nb = nbformat.read(lesson, as_version=4)
+    cells, start = nb.cells, solutions.exercises_start(nb)
+    assert start is not None, f"{_name(lesson)}: no '## Exercises' heading"
     headings = [h for c in cells[:start] if c.cell_type == "markdown" for h in _headings(c.source)]
     return headings, cells[start:]
 
@@ -54,7 +52,7 @@ def _sources(cell: nbformat.NotebookNode) -> list[str]:
 def test_the_exercises_come_last_and_open_with_one_setup_cell(lesson: Path) -> None:
     headings, block = _block(lesson)
     assert any(h.startswith("What to remember") for h in headings), "exercises before the summary"
-    assert not any(h == "Exercises" or EXERCISES.match(f"## {h}") for h in headings)
+    assert not any(solutions.EXERCISES_HEADING.match(f"## {h}") for h in headings)
     code = [c for c in block if c.cell_type == "code"]
     first = block.index(code[0])
     assert all(c.cell_type == "markdown" for c in block[:first])
