@@ -15,6 +15,7 @@ from labkit.local.functions import Faults
 from labkit.matcher import explain_filter, explain_pattern
 from labkit.plots import (
     animate_flow,
+    plot_batches,
     plot_metrics,
     plot_queue_depth,
     plot_saga,
@@ -45,6 +46,7 @@ __all__ = [
     "explain_filter",
     "explain_pattern",
     "flow",
+    "plot_batches",
     "plot_metrics",
     "plot_queue_depth",
     "plot_saga",

@@ -433,3 +433,47 @@ def test_plot_metrics_draws_what_cloudwatch_answers(embedded_lab: labkit.Lab) ->
     with pytest.raises(labkit.LabError) as err:
         labkit.plot_metrics({"Metrics": []})
     assert "MetricDataResults" in str(err.value) and "What to do" in str(err.value)
+
+
+def test_plot_batches_draws_each_invocation_of_a_run(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    for first in range(0, 25, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "MessageBody": f"m{i}"} for i in range(first, min(first + 10, 25))
+            ],
+        )
+
+    def handler(event: dict, context: object) -> dict:
+        bad = [r["messageId"] for r in event["Records"] if r["body"] == "m3"]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in bad]}
+
+    fn = lab.functions.deploy("f", handler, concurrency=2, duration=1.0)
+    fn.consume(url, batch_size=10, report_failures=True)
+    result = lab.functions.run(5)
+    bars = plots.batch_bars(result)
+    assert [(b.start, b.records, b.bottom, b.outcome) for b in bars] == [
+        (0.0, 10, 0, "partial"),
+        (0.0, 10, 10, "ok"),
+        (1.0, 5, 0, "ok"),
+    ]
+    with strict():
+        ax = plots.plot_batches(result)
+        ax.figure.canvas.draw()
+    assert [(float(p.get_x()), float(p.get_height())) for p in ax.patches] == [
+        (0.0, 10.0),
+        (0.0, 10.0),
+        (1.0, 5.0),
+    ]
+    running = ax.figure.axes[1].get_lines()[0]
+    assert running.get_ydata().tolist() == [2, 1, 0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "ok",
+        "partial",
+        "invocations running",
+    ]
+    with pytest.raises(LabError, match="invocations"):
+        plots.plot_batches(42)

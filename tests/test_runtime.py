@@ -670,3 +670,16 @@ def test_the_lambda_service_answers_the_functions_timeout(
 def test_a_timeout_lambda_refuses_is_refused(embedded_lab: labkit.Lab, timeout: float) -> None:
     with pytest.raises(LabError, match="at most 900 seconds"):
         embedded_lab.functions.deploy("f", lambda e, c: None, timeout=timeout)
+
+
+@pytest.mark.parametrize("named_by", ["name", "arn"])
+def test_a_mapping_made_with_the_functions_name_or_arn_is_followed(
+    lab: labkit.Lab, named_by: str
+) -> None:
+    url, arn = make_queue(lab, "orders")
+    fn = lab.functions.deploy("billing", lambda e, c: None)
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.name if named_by == "name" else fn.arn
+    )
+    send(lab, url, ["m1", "m2"])
+    assert lab.functions.run_until_idle().processed == 2

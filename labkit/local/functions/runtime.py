@@ -386,9 +386,13 @@ class Runtime:
             return
         lam = self._clients.client("lambda")
         known = {m.uuid for m in self._mappings}
+        # every mapping, matched by FunctionArn: moto 5.2.5 filters FunctionName by the text the
+        # mapping was created with (a name does not find one created with the ARN, nor back)
+        listed = lam.list_event_source_mappings().get("EventSourceMappings", [])
         for fn in list(self._functions.values()):
-            answer = lam.list_event_source_mappings(FunctionName=fn.arn)
-            for esm in answer.get("EventSourceMappings", []):
+            for esm in listed:
+                if esm.get("FunctionArn") != fn.arn:
+                    continue
                 if esm["UUID"] in known or ":sqs:" not in esm.get("EventSourceArn", ""):
                     continue
                 mapping = self.connect(
