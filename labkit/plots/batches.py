@@ -135,8 +135,7 @@ def plot_batches(
         What to draw: ``lab.functions.run_until_idle()``, ``fn``, ``lab.functions``.
     %(ax)s
     %(size)s
-    title : str
-        The plot's title.
+    %(title)s
 
     %(returns)s
 
