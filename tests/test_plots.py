@@ -463,16 +463,20 @@ def test_plot_batches_draws_each_invocation_of_a_run(embedded_lab: labkit.Lab) -
     with strict():
         ax = plots.plot_batches(result)
         ax.figure.canvas.draw()
-    assert [(float(p.get_x()), float(p.get_height())) for p in ax.patches] == [
-        (0.0, 10.0),
-        (0.0, 10.0),
-        (1.0, 5.0),
+    # the partial batch: 9 processed, 1 failed on top; then the full batch, then the last 5
+    assert [(float(p.get_x()), float(p.get_y()), float(p.get_height())) for p in ax.patches] == [
+        (0.0, 0.0, 9.0),
+        (0.0, 9.0, 1.0),
+        (0.0, 10.0, 10.0),
+        (1.0, 0.0, 5.0),
     ]
+    failed = ax.patches[1].get_facecolor()
+    assert [p.get_facecolor() == failed for p in ax.patches] == [False, True, False, False]
     running = ax.figure.axes[1].get_lines()[0]
     assert running.get_ydata().tolist() == [2, 1, 0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "ok",
-        "partial",
+        "processed",
+        "failed",
         "invocations running",
     ]
     with pytest.raises(LabError, match="invocations"):

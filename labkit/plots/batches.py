@@ -16,7 +16,6 @@ from labkit.errors import LabError
 from labkit.plots.style import (
     BLACK,
     GREEN,
-    ORANGE,
     PINK,
     STYLE,
     VERMILION,
@@ -29,10 +28,10 @@ from labkit.plots.style import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["BatchBar", "OUTCOME_COLOURS", "batch_bars", "plot_batches", "running_at_once"]
+__all__ = ["BatchBar", "PART_COLOURS", "batch_bars", "plot_batches", "running_at_once"]
 
-#: an invocation's outcome -> its colour (in the order the legend lists them)
-OUTCOME_COLOURS = {"ok": GREEN, "partial": ORANGE, "error": VERMILION, "timeout": PINK}
+#: a part of a bar -> its colour (in the order the legend lists them)
+PART_COLOURS = {"processed": GREEN, "failed": VERMILION, "failed (timeout)": PINK}
 
 
 class InvocationLike(Protocol):
@@ -125,9 +124,11 @@ def plot_batches(
     size: str | None = None,
     title: str = "Batches per invocation",
 ) -> Axes:
-    """Each invocation as a bar at its start: as high as the records of its batch, coloured by
-    how it ended (ok, partial batch failure, error, timeout); invocations that started at the
-    same moment are stacked. A black step line counts the invocations running at once.
+    """Each invocation as a bar at its start, as high as the records of its batch: the records
+    it processed in green, those that failed (an error, a timeout, or reported in
+    ``batchItemFailures``) in vermilion on top, hatched when the invocation timed out.
+    Invocations that started at the same moment are stacked. A black step line counts the
+    invocations running at once.
 
     Parameters
     ----------
@@ -147,6 +148,8 @@ def plot_batches(
     >>> ax = plot_batches(runs)
     >>> [(float(p.get_x()), float(p.get_height())) for p in ax.patches]
     [(0.0, 2.0), (1.0, 1.0)]
+    >>> [p.get_facecolor() == ax.patches[0].get_facecolor() for p in ax.patches]
+    [True, False]
     >>> running = ax.figure.axes[1].get_lines()[0]  # the step line, on the right scale
     >>> list(zip(running.get_xdata().tolist(), running.get_ydata().tolist()))
     [(0.0, 1), (1.0, 2), (2.0, 1), (3.0, 0)]
@@ -156,22 +159,31 @@ def plot_batches(
     ax = use_axes(ax, sz.figsize)
     span = max((b.end for b in bars), default=1.0) - min((b.start for b in bars), default=0.0)
     shortest = min((b.end - b.start for b in bars if b.end > b.start), default=span or 1.0)
-    width = max(min(shortest, (span or 1.0) / 40), (span or 1.0) / 200)
+    # as wide as the shortest invocation, but never too thin to see nor wider than 1/40 of the run
+    width = max(min(shortest, (span or 1.0) / 40), (span or 1.0) / 60)
     shown: set[str] = set()
     for bar in bars:
-        label = bar.outcome if bar.outcome not in shown else None
-        shown.add(bar.outcome)
-        ax.bar(
-            bar.start,
-            bar.records,
-            width=width,
-            bottom=bar.bottom,
-            align="edge",
-            color=OUTCOME_COLOURS.get(bar.outcome, BLACK),
-            edgecolor="white",
-            linewidth=sz.line * 0.5,
-            label=label,
-        )
+        ok, failed = bar.records - bar.failed, bar.failed
+        timed_out = bar.outcome == "timeout"
+        for part, bottom, kind in (
+            (ok, bar.bottom, "processed"),
+            (failed, bar.bottom + ok, "failed (timeout)" if timed_out else "failed"),
+        ):
+            if not part:
+                continue
+            ax.bar(
+                bar.start,
+                part,
+                width=width,
+                bottom=bottom,
+                align="edge",
+                color=PART_COLOURS[kind],
+                hatch="//" if timed_out and kind != "processed" else None,
+                edgecolor="white",
+                linewidth=sz.line * 0.5,
+                label=None if kind in shown else kind,
+            )
+            shown.add(kind)
     describe(ax, sz, title=title, xlabel="lab time (s)", ylabel="records in the batch")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
@@ -192,7 +204,7 @@ def plot_batches(
         right.yaxis.get_major_locator().set_params(integer=True)
         right.set_ylim(0, max(n for _, n in running) * 1.15 + 0.1)
         extra = right.get_lines()
-    order = {k: i for i, k in enumerate(OUTCOME_COLOURS)}
+    order = {k: i for i, k in enumerate(PART_COLOURS)}
     handles, labels = ax.get_legend_handles_labels()
     pairs = sorted(zip(labels, handles, strict=True), key=lambda p: order.get(p[0], 99))
     if pairs:
