@@ -83,6 +83,7 @@ def _warm() -> None:
         "logs",
         "sts",
         "cloudwatch",
+        "s3",
     ):
         get_backend(service)  # type: ignore[call-overload]
     import moto.stepfunctions.parser.models  # noqa: F401
