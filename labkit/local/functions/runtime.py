@@ -197,7 +197,14 @@ class Runtime:
 
     @property
     def mappings(self) -> tuple[EventSourceMapping, ...]:
+        """Every mapping, those made with ``lambda.create_event_source_mapping`` included."""
+        self.follow_lambda_mappings()
         return tuple(self._mappings)
+
+    def follow_lambda_mappings(self) -> None:
+        """Take up the mappings made with boto3's ``lambda.create_event_source_mapping`` now
+        (a run does it anyway), so what reads the lab's functions sees them."""
+        self._adopt_lambda_mappings()
 
     @property
     def invocations(self) -> tuple[Invocation, ...]:

@@ -262,6 +262,7 @@ class _Writer:
 
     def _functions(self) -> list[dict[str, Any]]:
         found = []
+        self.lab.functions.follow_lambda_mappings()
         for fn in self.lab.functions.functions:
             name = self.names.make("aws_lambda_function", fn.name.removeprefix(self.strip))
             self.register(fn.arn, "aws_lambda_function", name, "arn", arn=True)
