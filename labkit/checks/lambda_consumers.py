@@ -191,8 +191,9 @@ def partial_failures(lab: Lab, run: Any, shipped: Sequence[str] | None) -> Passe
         not unknown,
         "each itemIdentifier the messageId of a record of the batch",
         unknown[0] if unknown else "",
-        "Lambda takes an itemIdentifier it does not know for a failure of the whole batch: "
-        "report record['messageId'], not the body, the shipment's id or an index; " + START_OVER,
+        "an itemIdentifier that is no messageId of the batch fails the whole batch (Lambda "
+        "does the same for an empty or null one): report record['messageId'], not the body, "
+        "the shipment's id or an index; " + START_OVER,
     )
     good = [i for i, country in SHIPMENTS if country != UNKNOWN_COUNTRY]
     bad = [i for i, country in SHIPMENTS if country == UNKNOWN_COUNTRY]
