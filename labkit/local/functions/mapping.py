@@ -19,6 +19,7 @@ from labkit.local.functions.invocation import Delivery, invoke
 from labkit.local.functions.polling import SQS_RECEIVE_MAX
 from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
+from labkit.moto_patches.lambda_esm_validation import MAX_CONCURRENCY
 from labkit.trace.records import actor
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_BATCH",
-    "MAX_CONCURRENCY",
     "EventSourceMapping",
     "check_batching",
     "check_max_concurrency",
@@ -39,9 +39,6 @@ __all__ = [
 MAX_BATCH = 10_000
 #: SQS makes a message visible again only once its visibility timeout has fully passed.
 VISIBILITY_EPSILON = 0.001
-
-#: ScalingConfig's MaximumConcurrency: how many invocations one SQS mapping may run at once.
-MAX_CONCURRENCY = (2, 1_000)
 
 #: A received message and the lab time it was received at.
 Received = tuple[dict[str, Any], float]
