@@ -247,6 +247,8 @@ def test_aws_backend_prefixes_tags_and_removes_what_it_creates() -> None:
         assert [r["Name"] for r in events.list_rules(EventBusName="shop")["Rules"]] == ["lab-all"]
         s3 = lab.client("s3")
         s3.create_bucket(Bucket="scans")
+        tags = s3.get_bucket_tagging(Bucket="scans")["TagSet"]
+        assert tags == [{"Key": LAB_TAG[0], "Value": LAB_TAG[1]}]
         s3.put_object(Bucket="scans", Key="o-1.json", Body=b"{}")  # emptied before deleting
         assert s3.get_object(Bucket="scans", Key="o-1.json")["Body"].read() == b"{}"
 

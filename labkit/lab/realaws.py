@@ -34,6 +34,8 @@ _NAMES_IN: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
             "ListObjectsV2",
             "PutBucketNotificationConfiguration",
             "GetBucketNotificationConfiguration",
+            "PutBucketTagging",
+            "GetBucketTagging",
         ),
     ),
     (
@@ -95,6 +97,11 @@ class Created:
             self.items.append(("table", {"TableName": params["TableName"]}))
         elif op == "CreateBucket":
             self.items.append(("bucket", {"Bucket": params["Bucket"]}))
+            # CreateBucket takes no tags: the bucket gets the lab's tag right after
+            key, value = LAB_TAG
+            self.lab.client("s3").put_bucket_tagging(
+                Bucket=params["Bucket"], Tagging={"TagSet": [{"Key": key, "Value": value}]}
+            )
 
     def teardown(self) -> list[str]:
         """Delete everything recorded; returns what could not be deleted."""
