@@ -72,8 +72,10 @@ def test_payments_wiring_names_what_is_missing(
         checks.payments_wiring(lab)
 
 
-def test_payments_wiring_wants_the_queues_first(lab: labkit.Lab) -> None:
+def test_payments_wiring_wants_the_function_then_the_queues(lab: labkit.Lab) -> None:
     lab.reset()
+    with pytest.raises(CheckFailed, match="the function 'payments'"):
+        checks.payments_wiring(lab)
     lab.functions.deploy("payments", lambda e, c: None, timeout=20)
     with pytest.raises(CheckFailed, match="a queue named 'payments'"):
         checks.payments_wiring(lab)

@@ -35,7 +35,6 @@ PROVIDER_LIMIT = 5
 TIMEOUT_FACTOR = 6
 #: AWS: a maxReceiveCount of at least 5 on a queue Lambda reads
 MIN_RECEIVES = 5
-SHIPMENTS_QUEUE = "shipments"
 SHIPMENTS_DLQ = "shipments-dlq"
 UNKNOWN_COUNTRY = "XX"
 #: exercise 2's shipments: (id, country); three go to a country the shop does not ship to
@@ -75,7 +74,18 @@ def payments_wiring(lab: Lab) -> Passed:
     """Exercise 1: the payments queue sized for its function, its dead-letter queue after 5
     receives or more, and a mapping with partial batch responses and a maximum concurrency the
     provider can take; then 60 payments sent and run, kept to that concurrency."""
-    config = lab.client("lambda").get_function_configuration(FunctionName=PAYMENTS_FUNCTION)
+    lam = lab.client("lambda")
+    try:
+        config = lam.get_function_configuration(FunctionName=PAYMENTS_FUNCTION)
+    except lam.exceptions.ResourceNotFoundException:
+        config = None
+    expect(
+        config is not None,
+        f"the function {PAYMENTS_FUNCTION!r}",
+        "no such function in the lab",
+        "the exercises' setup cell deploys it: run it, then your cell",
+    )
+    assert config is not None
     timeout, function_arn = int(config["Timeout"]), str(config["FunctionArn"])
     _, attributes = _queue(lab, PAYMENTS_QUEUE)
     visibility = int(attributes.get("VisibilityTimeout", "30"))
