@@ -481,3 +481,24 @@ def test_plot_batches_draws_each_invocation_of_a_run(embedded_lab: labkit.Lab) -
     ]
     with pytest.raises(LabError, match="invocations"):
         plots.plot_batches(42)
+
+
+def test_plot_batches_hatches_the_records_of_a_timed_out_batch() -> None:
+    from types import SimpleNamespace
+
+    runs = [
+        SimpleNamespace(time=0.0, duration=3.0, message_ids=("a", "b"), failed_ids=("a", "b"),
+                        outcome="timeout"),
+        SimpleNamespace(time=3.0, duration=1.0, message_ids=("c",), failed_ids=("c",),
+                        outcome="error"),
+    ]  # fmt: skip
+    ax = plots.plot_batches(runs)
+    assert [(float(p.get_height()), p.get_hatch()) for p in ax.patches] == [
+        (2.0, "//"),
+        (1.0, None),
+    ]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "failed",
+        "failed (timeout)",
+        "invocations running",
+    ]
