@@ -57,6 +57,7 @@ def _warm() -> None:
         "labkit.lessons.message_groups",
         *(f"labkit.checks.{name}" for name in ("sqs", "sns", "eventbridge", "pubsub")),
         *(f"labkit.checks.{name}" for name in ("decoupling", "saga", "capstone")),
+        "labkit.checks.lambda_consumers",
         "networkx",
         "moto.moto_server.werkzeug_app",
         "sqlite3",  # IPython's history
@@ -82,6 +83,7 @@ def _warm() -> None:
         "logs",
         "sts",
         "cloudwatch",
+        "s3",
     ):
         get_backend(service)  # type: ignore[call-overload]
     import moto.stepfunctions.parser.models  # noqa: F401

@@ -277,6 +277,23 @@ def via_topic(template: str) -> Callable[[labkit.Lab], Ctx]:
     return setup
 
 
+def consumer(visibility: str, timeout: float) -> Callable[[labkit.Lab], Ctx]:
+    """A queue with this visibility timeout, and a function with this timeout to feed."""
+
+    def setup(lab: labkit.Lab) -> Ctx:
+        ctx = queue(lab, VisibilityTimeout=visibility)
+        lab.functions.deploy("billing", lambda event, context: None, timeout=timeout)
+        return ctx
+
+    return setup
+
+
+def map_queue(**params: Any) -> Callable[[labkit.Lab, Ctx], Any]:
+    return lambda lab, ctx: lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=ctx["arn"], FunctionName="billing", **params
+    )
+
+
 def order_event(lab: labkit.Lab, ctx: Ctx) -> Any:
     detail = json.dumps({"order": "o-1", "total": 42})
     return lab.client("events").put_events(
@@ -398,6 +415,12 @@ REFUSED: tuple[Refused, ...] = (
             lambda lab, ctx: lab.client("stepfunctions").update_state_machine(
                 stateMachineArn=ctx["machine"]),
             "MissingRequiredParameter", "definition", machine),
+    Refused("mapping-function-outlives-visibility", map_queue(), "InvalidParameterValueException",
+            "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds",
+            consumer("30", 60)),
+    Refused("mapping-maximum-concurrency-1001",
+            map_queue(ScalingConfig={"MaximumConcurrency": 1001}),
+            "InvalidParameterValueException", "maximumConcurrency", consumer("60", 10)),
 )  # fmt: skip
 
 ACCEPTED: tuple[Accepted, ...] = (
@@ -458,6 +481,9 @@ ACCEPTED: tuple[Accepted, ...] = (
     Accepted("transformer-to-topic-unquoted", order_event, via_topic('{"order": <order>}'),
              one_body('{"order": "o-1"}')),
     Accepted("start-without-name", start(), machine, two_named_executions),
+    Accepted("mapping-function-timeout-equal-to-visibility", map_queue(), consumer("30", 30)),
+    Accepted("mapping-maximum-concurrency-1000",
+             map_queue(ScalingConfig={"MaximumConcurrency": 1000}), consumer("60", 10)),
 )  # fmt: skip
 
 
@@ -487,7 +513,16 @@ def _snapshot(lab: labkit.Lab) -> dict[str, Any]:
         ]
         for m in sfn.list_state_machines()["stateMachines"]
     }
-    return {"queues": queues, "subscriptions": subscriptions, "rules": rules, "runs": executions}
+    mappings = [
+        m["UUID"] for m in lab.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    ]
+    return {
+        "queues": queues,
+        "subscriptions": subscriptions,
+        "rules": rules,
+        "runs": executions,
+        "mappings": mappings,
+    }
 
 
 def _squeezed(text: str) -> str:

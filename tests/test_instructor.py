@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import matplotlib
@@ -87,6 +88,11 @@ _METRICS = [
 
 #: every public plot, drawn from a lab holding the fan-out scenario, at a given size
 #: plots whose figure is as wide as their text needs (plot_saga: a column per step)
+#: two invocations as the function runtime records them: a full batch, then one with a failure
+_INVOCATIONS = [
+    SimpleNamespace(time=0.0, duration=1.0, message_ids=("a", "b"), failed_ids=(), outcome="ok"),
+    SimpleNamespace(time=1.0, duration=1.0, message_ids=("c",), failed_ids=("c",), outcome="error"),
+]
 AS_WIDE_AS_ITS_TEXT = {"plot_saga"}
 PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
     "plot_topology": lambda lab, size: plots.plot_topology(lab, size=size),
@@ -111,6 +117,7 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
         {"Ship": ["Refund", "Release"], "Charge": []}, ["Release", "Refund"], size=size
     ),
     "plot_metrics": lambda lab, size: plots.plot_metrics(_METRICS, size=size),
+    "plot_batches": lambda lab, size: plots.plot_batches(_INVOCATIONS, size=size),
 }
 
 

@@ -41,6 +41,7 @@ ONLY: dict[tuple[str, str], tuple[str, ...]] = {
         "labkit.moto_patches.delivery_metrics",
         "labkit.moto_patches.events_schedules",
         "labkit.moto_patches.events_targets",
+        "labkit.moto_patches.lambda_esm_validation",
         "labkit.moto_patches.outbox",
         "labkit.moto_patches.sqs_long_poll",
     ),

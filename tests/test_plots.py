@@ -433,3 +433,72 @@ def test_plot_metrics_draws_what_cloudwatch_answers(embedded_lab: labkit.Lab) ->
     with pytest.raises(labkit.LabError) as err:
         labkit.plot_metrics({"Metrics": []})
     assert "MetricDataResults" in str(err.value) and "What to do" in str(err.value)
+
+
+def test_plot_batches_draws_each_invocation_of_a_run(embedded_lab: labkit.Lab) -> None:
+    lab = embedded_lab
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    for first in range(0, 25, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "MessageBody": f"m{i}"} for i in range(first, min(first + 10, 25))
+            ],
+        )
+
+    def handler(event: dict, context: object) -> dict:
+        bad = [r["messageId"] for r in event["Records"] if r["body"] == "m3"]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in bad]}
+
+    fn = lab.functions.deploy("f", handler, concurrency=2, duration=1.0)
+    fn.consume(url, batch_size=10, report_failures=True)
+    result = lab.functions.run(5)
+    bars = plots.batch_bars(result)
+    assert [(b.start, b.records, b.bottom, b.outcome) for b in bars] == [
+        (0.0, 10, 0, "partial"),
+        (0.0, 10, 10, "ok"),
+        (1.0, 5, 0, "ok"),
+    ]
+    with strict():
+        ax = plots.plot_batches(result)
+        ax.figure.canvas.draw()
+    # the partial batch: 9 processed, 1 failed on top; then the full batch, then the last 5
+    assert [(float(p.get_x()), float(p.get_y()), float(p.get_height())) for p in ax.patches] == [
+        (0.0, 0.0, 9.0),
+        (0.0, 9.0, 1.0),
+        (0.0, 10.0, 10.0),
+        (1.0, 0.0, 5.0),
+    ]
+    failed = ax.patches[1].get_facecolor()
+    assert [p.get_facecolor() == failed for p in ax.patches] == [False, True, False, False]
+    running = ax.figure.axes[1].get_lines()[0]
+    assert running.get_ydata().tolist() == [2, 1, 0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "processed",
+        "failed",
+        "invocations running",
+    ]
+    with pytest.raises(LabError, match="invocations"):
+        plots.plot_batches(42)
+
+
+def test_plot_batches_hatches_the_records_of_a_timed_out_batch() -> None:
+    from types import SimpleNamespace
+
+    runs = [
+        SimpleNamespace(time=0.0, duration=3.0, message_ids=("a", "b"), failed_ids=("a", "b"),
+                        outcome="timeout"),
+        SimpleNamespace(time=3.0, duration=1.0, message_ids=("c",), failed_ids=("c",),
+                        outcome="error"),
+    ]  # fmt: skip
+    ax = plots.plot_batches(runs)
+    assert [(float(p.get_height()), p.get_hatch()) for p in ax.patches] == [
+        (2.0, "//"),
+        (1.0, None),
+    ]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "failed",
+        "failed (timeout)",
+        "invocations running",
+    ]

@@ -600,3 +600,86 @@ def test_an_asynchronous_retry_comes_from_lambda_not_from_the_topic(
         ("service:Lambda retries", "failed"),
         ("service:Lambda retries", "failed"),
     ]
+
+
+# -- the mapping's maximum concurrency, time per record, the function's timeout ---------------
+@pytest.mark.parametrize(("cap", "finish"), [(None, 1.0), (2, 2.0)])
+def test_maximum_concurrency_caps_one_mapping_below_the_functions_concurrency(
+    lab: labkit.Lab, cap: int | None, finish: float
+) -> None:
+    url, arn = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(40)])
+    fn = lab.functions.deploy("f", lambda e, c: None, concurrency=4, duration=1.0)
+    scaling = {} if cap is None else {"ScalingConfig": {"MaximumConcurrency": cap}}
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.arn, BatchSize=10, **scaling
+    )
+    result = lab.functions.run_until_idle()
+    assert result.processed == 40
+    assert lab.functions.mappings[0].max_concurrency == cap
+    assert max(i.time + i.duration for i in result.invocations) == finish
+    starts = sorted(i.time for i in result.invocations)
+    assert starts.count(starts[0]) == (cap or 4)
+
+
+@pytest.mark.parametrize("cap", [1, 1001, 2.5])
+def test_a_maximum_concurrency_lambda_refuses_is_refused(
+    embedded_lab: labkit.Lab, cap: object
+) -> None:
+    url, _ = make_queue(embedded_lab, "orders")
+    fn = embedded_lab.functions.deploy("f", lambda e, c: None)
+    with pytest.raises(LabError, match="maximum concurrency between 2 and 1,000"):
+        fn.consume(url, max_concurrency=cap)  # type: ignore[arg-type]
+
+
+def test_time_per_record_makes_a_full_batch_time_out_and_all_of_it_come_back(
+    embedded_lab: labkit.Lab,
+) -> None:
+    lab = embedded_lab
+    url, dlq = queue_with_dlq(lab, "orders", max_receives=2)
+    send(lab, url, [f"m{i}" for i in range(10)])
+    started: list[str] = []
+    handler = lambda e, c: started.extend(r["body"] for r in e["Records"])  # noqa: E731
+    lab.functions.deploy("f", handler, timeout=3, per_record=0.5).consume(url, batch_size=10)
+    result = lab.functions.run_until_idle()
+    assert [(i.outcome, len(i.message_ids), i.duration) for i in result.invocations] == [
+        ("timeout", 10, 3.0),
+        ("timeout", 10, 3.0),
+    ]
+    assert len(started) == 20 and sorted(drain(lab, dlq)) == sorted(f"m{i}" for i in range(10))
+    lab.reset()
+    url, _ = make_queue(lab, "orders")
+    send(lab, url, [f"m{i}" for i in range(10)])
+    lab.functions.deploy("f", lambda e, c: None, timeout=3, per_record=0.5).consume(
+        url, batch_size=5
+    )
+    result = lab.functions.run_until_idle()
+    assert [(i.outcome, i.duration) for i in result.invocations] == [("ok", 2.5), ("ok", 2.5)]
+
+
+@pytest.mark.parametrize(("timeout", "seconds"), [(10, 10), (0.05, 1), (2.5, 3)])
+def test_the_lambda_service_answers_the_functions_timeout(
+    lab: labkit.Lab, timeout: float, seconds: int
+) -> None:
+    lab.functions.deploy("f", lambda e, c: None, timeout=timeout)
+    config = lab.client("lambda").get_function_configuration(FunctionName="f")
+    assert config["Timeout"] == seconds
+
+
+@pytest.mark.parametrize("timeout", [0, 901])
+def test_a_timeout_lambda_refuses_is_refused(embedded_lab: labkit.Lab, timeout: float) -> None:
+    with pytest.raises(LabError, match="at most 900 seconds"):
+        embedded_lab.functions.deploy("f", lambda e, c: None, timeout=timeout)
+
+
+@pytest.mark.parametrize("named_by", ["name", "arn"])
+def test_a_mapping_made_with_the_functions_name_or_arn_is_followed(
+    lab: labkit.Lab, named_by: str
+) -> None:
+    url, arn = make_queue(lab, "orders")
+    fn = lab.functions.deploy("billing", lambda e, c: None)
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.name if named_by == "name" else fn.arn
+    )
+    send(lab, url, ["m1", "m2"])
+    assert lab.functions.run_until_idle().processed == 2

@@ -245,11 +245,19 @@ def test_aws_backend_prefixes_tags_and_removes_what_it_creates() -> None:
             Rule="all", EventBusName="shop", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:x"}]
         )
         assert [r["Name"] for r in events.list_rules(EventBusName="shop")["Rules"]] == ["lab-all"]
+        s3 = lab.client("s3")
+        s3.create_bucket(Bucket="scans")
+        tags = s3.get_bucket_tagging(Bucket="scans")["TagSet"]
+        assert tags == [{"Key": LAB_TAG[0], "Value": LAB_TAG[1]}]
+        s3.put_object(Bucket="scans", Key="o-1.json", Body=b"{}")  # emptied before deleting
+        assert s3.get_object(Bucket="scans", Key="o-1.json")["Body"].read() == b"{}"
 
         import boto3
 
         outside = boto3.client("sqs", region_name="us-east-1")
         outside.create_queue(QueueName="not-the-labs")
+        outside_s3 = boto3.client("s3", region_name="us-east-1")
+        assert [b["Name"] for b in outside_s3.list_buckets()["Buckets"]] == ["lab-scans"]
         lab.stop()
         assert [u.rsplit("/", 1)[1] for u in outside.list_queues()["QueueUrls"]] == ["not-the-labs"]
         outside_sns = boto3.client("sns", region_name="us-east-1")
@@ -257,6 +265,7 @@ def test_aws_backend_prefixes_tags_and_removes_what_it_creates() -> None:
         outside_events = boto3.client("events", region_name="us-east-1")
         names = [b["Name"] for b in outside_events.list_event_buses()["EventBuses"]]
         assert names == ["default"]
+        assert outside_s3.list_buckets()["Buckets"] == []
 
 
 def test_reset_leaves_moto_answering_the_urls_it_answered(embedded_lab: labkit.Lab) -> None:

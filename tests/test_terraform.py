@@ -175,6 +175,21 @@ def decoupling_lesson(lab: labkit.Lab) -> None:
     fn.consume(url, batch_size=5, window=2, report_failures=True)
 
 
+def lambda_consumers_lesson(lab: labkit.Lab) -> None:
+    """08: a mapping made with boto3: batch size, window, partial batch responses and a maximum
+    concurrency of its own, below the function's."""
+    url, _ = queue_with_dlq(lab, "orders", max_receives=5, visibility=60)
+    lab.functions.deploy("billing", bill, concurrency=10, timeout=10, duration=1.0)
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=queue_arn(lab, url),
+        FunctionName="billing",
+        BatchSize=10,
+        MaximumBatchingWindowInSeconds=2,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        ScalingConfig={"MaximumConcurrency": 2},
+    )  # not run: the export follows the mapping Lambda holds
+
+
 def saga_lesson(lab: labkit.Lab) -> None:
     """06: tables, a state machine waiting on task tokens, telling the bus, and workers."""
     for name in ("orders", "accounts"):
@@ -248,6 +263,7 @@ TOPOLOGIES: dict[str, Callable[[labkit.Lab], None]] = {
     "04-pubsub": pubsub_lesson,
     "05-decoupling": decoupling_lesson,
     "06-saga": saga_lesson,
+    "08-lambda-consumers": lambda_consumers_lesson,
     "learner": learner_lab,
 }
 
@@ -578,3 +594,15 @@ def test_an_empty_lab_exports_only_the_settings(embedded_lab: labkit.Lab) -> Non
     parsed = hcl2.loads(build(embedded_lab).main_tf)
     assert "resource" not in parsed and "data" not in parsed
     assert parsed["provider"] == [{"aws": {}}] or "aws" in str(parsed["provider"])
+
+
+def test_a_mapping_keeps_its_own_maximum_concurrency(exported: dict[str, Exported]) -> None:
+    (name,) = [
+        n
+        for n in resources(exported["08-lambda-consumers"].text)
+        if n.startswith("aws_lambda_event_source_mapping.")
+    ]
+    mapping = _blocks(exported["08-lambda-consumers"].text)[name]
+    assert mapping["batch_size"] == 10 and mapping["maximum_batching_window_in_seconds"] == 2
+    assert mapping["function_response_types"] == ['"ReportBatchItemFailures"']  # hcl2 keeps quotes
+    assert [c["maximum_concurrency"] for c in mapping["scaling_config"]] == [2]

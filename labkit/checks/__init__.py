@@ -18,7 +18,15 @@ from labkit.lessons.permissions import sender_principal
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
-__all__ = ["CheckFailed", "Passed", "expect", "plain", "routing_hint", "sender_may_send"]
+__all__ = [
+    "CheckFailed",
+    "Passed",
+    "expect",
+    "plain",
+    "queue_url",
+    "routing_hint",
+    "sender_may_send",
+]
 
 
 class CheckFailed(LabError):
@@ -65,6 +73,20 @@ def expect(condition: bool, expected: str, found: str, hint: str) -> None:
     """
     if not condition:
         raise CheckFailed(expected, found, hint)
+
+
+def queue_url(lab: Lab, name: str) -> str:
+    """The URL of the queue named `name`, or a failed check saying how to create it."""
+    sqs = lab.client("sqs")
+    urls = sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+    found = [u for u in urls if u.rsplit("/", 1)[-1] == name]
+    expect(
+        bool(found),
+        f"a queue named {name!r}",
+        "queues " + (", ".join(u.rsplit("/", 1)[-1] for u in urls) or "none") + " with that prefix",
+        f"run the cell that creates it: sqs.create_queue(QueueName={name!r}, ...)",
+    )
+    return found[0]
 
 
 def routing_hint(reasons: Sequence[str], should_match: bool, matched: bool, hint: str) -> str:

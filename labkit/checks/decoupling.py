@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from labkit.checks import Passed, expect
+from labkit.checks import Passed, expect, queue_url
 from labkit.lessons.decoupling import Consumer, Timeline, depth
 
 if TYPE_CHECKING:
@@ -25,19 +25,6 @@ SWAP_QUEUE = "orders-v"
 SWAP_DLQ = "orders-v-dlq"
 
 
-def _url(lab: Lab, name: str) -> str:
-    sqs = lab.client("sqs")
-    urls = sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
-    found = [u for u in urls if u.rsplit("/", 1)[-1] == name]
-    expect(
-        bool(found),
-        f"a queue named {name!r}",
-        "queues " + (", ".join(u.rsplit("/", 1)[-1] for u in urls) or "none") + " with that prefix",
-        f"run the cell that creates it: sqs.create_queue(QueueName={name!r}, ...)",
-    )
-    return found[0]
-
-
 def _attributes(lab: Lab, url: str) -> dict[str, str]:
     return lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
         "Attributes"
@@ -46,7 +33,7 @@ def _attributes(lab: Lab, url: str) -> dict[str, str]:
 
 def spike_deadline(lab: Lab, run: Timeline | None) -> Passed:
     """Exercise 1: 900 orders drained within 60 lab seconds by consumers of 5 msg/s each."""
-    url = _url(lab, SPIKE_QUEUE)
+    url = queue_url(lab, SPIKE_QUEUE)
     expect(
         isinstance(run, Timeline) and bool(run.rows),
         "the Timeline returned by decoupling.drain(...)",
@@ -78,7 +65,7 @@ def spike_deadline(lab: Lab, run: Timeline | None) -> Passed:
 
 def no_duplicate_work(lab: Lab, worked: dict[str, int] | None) -> Passed:
     """Exercise 2: a visibility timeout longer than the work, and a dead-letter queue."""
-    url = _url(lab, SLOW_QUEUE)
+    url = queue_url(lab, SLOW_QUEUE)
     attrs = _attributes(lab, url)
     timeout = int(attrs.get("VisibilityTimeout", "30"))
     expect(
@@ -135,7 +122,7 @@ def _read(consumer: Consumer, body: str) -> object:
 def swap_without_loss(lab: Lab, v1: Consumer | None, v2: Consumer | None, sent: int) -> Passed:
     """Exercise 3: v1 replaced by v2 while orders flow; nothing lost, nothing dead-lettered."""
     sqs = lab.client("sqs")
-    url, dlq = _url(lab, SWAP_QUEUE), _url(lab, SWAP_DLQ)
+    url, dlq = queue_url(lab, SWAP_QUEUE), queue_url(lab, SWAP_DLQ)
     expect(
         isinstance(v1, Consumer) and isinstance(v2, Consumer),
         "the two Consumer objects used in run_swap",

@@ -23,6 +23,22 @@ _NAMES_IN: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("events", ("ArchiveName",), ("CreateArchive",)),
     ("stepfunctions", ("name",), ("CreateStateMachine",)),
     (
+        "s3",
+        ("Bucket",),
+        (
+            "CreateBucket",
+            "PutObject",
+            "GetObject",
+            "HeadObject",
+            "DeleteObject",
+            "ListObjectsV2",
+            "PutBucketNotificationConfiguration",
+            "GetBucketNotificationConfiguration",
+            "PutBucketTagging",
+            "GetBucketTagging",
+        ),
+    ),
+    (
         "dynamodb",
         ("TableName",),
         ("CreateTable", "PutItem", "GetItem", "UpdateItem", "DeleteItem", "Scan", "Query"),
@@ -79,6 +95,13 @@ class Created:
             self.items.append(("state machine", {"stateMachineArn": parsed["stateMachineArn"]}))
         elif op == "CreateTable":
             self.items.append(("table", {"TableName": params["TableName"]}))
+        elif op == "CreateBucket":
+            self.items.append(("bucket", {"Bucket": params["Bucket"]}))
+            # CreateBucket takes no tags: the bucket gets the lab's tag right after
+            key, value = LAB_TAG
+            self.lab.client("s3").put_bucket_tagging(
+                Bucket=params["Bucket"], Tagging={"TagSet": [{"Key": key, "Value": value}]}
+            )
 
     def teardown(self) -> list[str]:
         """Delete everything recorded; returns what could not be deleted."""
@@ -118,6 +141,14 @@ class Created:
             c("stepfunctions").delete_state_machine(**ids)
         elif kind == "table":
             c("dynamodb").delete_table(**ids)
+        elif kind == "bucket":
+            s3 = c("s3")
+            # a bucket must be empty before it can be deleted
+            for page in s3.get_paginator("list_objects_v2").paginate(**ids):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=ids["Bucket"], Delete={"Objects": keys})
+            s3.delete_bucket(**ids)
 
 
 def prefix_tag_and_record(hooks: Hooks, lab: Clients, prefix: str) -> Created:

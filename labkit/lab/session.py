@@ -44,6 +44,7 @@ SERVICES = (
     "sts",
     "scheduler",
     "cloudwatch",
+    "s3",
 )
 QUIET_LOGGERS = ("moto", "werkzeug", "botocore.credentials")
 #: A mocked lab's clients talk to the lab only: no proxy from the environment (the lab is on this
@@ -297,6 +298,9 @@ class Lab:
             config = Config(retries={"max_attempts": 2, "mode": "standard"})
             if service == "dynamodb":
                 config = config.merge(Config(account_id_endpoint_mode="disabled"))
+            if service == "s3" and self.backend.endpoint_url:
+                # a bucket in the path, not in the host name: an endpoint is one host
+                config = config.merge(Config(s3={"addressing_style": "path"}))
             if self.mocked:
                 config = config.merge(ON_THIS_MACHINE)
             kwargs["config"] = config

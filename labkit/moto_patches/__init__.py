@@ -27,6 +27,7 @@ from labkit.moto_patches import (
     events_targets,
     events_validation,
     filters_and_patterns,
+    lambda_esm_validation,
     lambda_no_docker,
     lazy_batch,
     moto_botocore_data,
@@ -268,6 +269,17 @@ CHANGES: tuple[Change, ...] = (
         "an SQS event source mapping is polled by the lab's function runtime, not run in Docker",
         "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html",
         lambda_no_docker.rows,
+    ),
+    Change(
+        "lambda_esm_validation",
+        "moto.awslambda.models",
+        (
+            "an SQS event source mapping whose function timeout is longer than the queue's "
+            "visibility timeout, or whose MaximumConcurrency is above 1,000, is refused with "
+            "InvalidParameterValueException"
+        ),
+        "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html",
+        lambda_esm_validation.rows,
     ),
     Change(
         "sfn_wait_monotonic",

@@ -17,6 +17,7 @@ returns an object that shows itself as HTML.
 
 from labkit.plots import style
 from labkit.plots.animation import FlowAnimation, animate_flow
+from labkit.plots.batches import BatchBar, batch_bars, plot_batches
 from labkit.plots.decoupling import plot_drain, plot_drain_times, plot_side_by_side, plot_swap
 from labkit.plots.depth import plot_queue_depth
 from labkit.plots.failure_matrix import plot_failure_matrix
@@ -30,11 +31,14 @@ from labkit.plots.topology import TopologyEdge, plot_topology, topology_edges
 
 __all__ = [
     *style.__all__,
+    "BatchBar",
     "FlowAnimation",
     "SequenceRow",
     "TopologyEdge",
     "animate_flow",
+    "batch_bars",
     "node_positions",
+    "plot_batches",
     "plot_drain",
     "plot_drain_times",
     "plot_failure_matrix",

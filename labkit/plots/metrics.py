@@ -34,8 +34,7 @@ def plot_metrics(
         ``cloudwatch.get_metric_data(...)`` as it came back, or its ``MetricDataResults``.
     %(ax)s
     %(size)s
-    title : str
-        The plot's title.
+    %(title)s
 
     %(returns)s
 

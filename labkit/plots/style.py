@@ -277,6 +277,7 @@ SHARED_DOC = {
     "        Default: presenter size while presenting (``labkit.tools.instructor``), "
     "else notebook.",
     "returns": "Returns\n    -------\n    matplotlib Axes\n        The axes drawn on.",
+    "title": "title : str\n        The plot's title.",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from labkit.local.functions.results import Invocation, Ledger
     from labkit.local.functions.runtime import Runtime
 
-__all__ = ["Function", "check_settings"]
+__all__ = ["MAX_TIMEOUT", "Function", "check_settings"]
+
+#: Lambda's longest function timeout, in seconds.
+MAX_TIMEOUT = 900
 
 
 @dataclass(eq=False)
@@ -37,6 +40,7 @@ class Function:
     concurrency: int
     timeout: float
     duration: float
+    per_record: float
     faults: Faults
     retries: int
     dead_letter_url: str
@@ -63,11 +67,13 @@ class Function:
         batch_size: int = 10,
         window: float = 0.0,
         report_failures: bool = False,
+        max_concurrency: int | None = None,
     ) -> EventSourceMapping:
         """Connect a queue (URL or ARN) to this function, like an event source mapping.
 
         ``window`` is MaximumBatchingWindowInSeconds; ``report_failures`` is
-        ``FunctionResponseTypes=["ReportBatchItemFailures"]``.
+        ``FunctionResponseTypes=["ReportBatchItemFailures"]``; ``max_concurrency`` is
+        ``ScalingConfig={"MaximumConcurrency": ...}``.
         """
         return self.runtime.connect(
             queue,
@@ -75,6 +81,7 @@ class Function:
             batch_size=batch_size,
             window=window,
             report_failures=report_failures,
+            max_concurrency=max_concurrency,
         )
 
     def invoke(self, event: Any) -> Any:
@@ -122,11 +129,12 @@ def check_settings(
             repr(concurrency),
             "write e.g. concurrency=2 for two invocations at a time",
         )
-    if timeout <= 0 or duration < 0:
+    if not 0 < timeout <= MAX_TIMEOUT or duration < 0:
         raise LabError(
-            "timeout > 0 and duration >= 0 seconds",
+            f"a timeout above 0 and at most {MAX_TIMEOUT} seconds, and durations >= 0",
             f"timeout={timeout!r}, duration={duration!r}",
-            "Lambda's default timeout is 3 seconds; duration is simulated time per call",
+            "Lambda's default timeout is 3 seconds and its longest 900 (15 minutes); duration "
+            "and per_record are simulated time per call and per record",
         )
     if retries not in (0, 1, 2):
         raise LabError(

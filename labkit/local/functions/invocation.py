@@ -77,7 +77,7 @@ def invoke(
             answer, exc = _call(fn, event, request_id)
         timed_out = isinstance(exc, HandlerTimedOut)
         error = describe(exc) if exc is not None else ""
-    took = fn.duration + extra
+    took = fn.duration + fn.per_record * len(delivery.ids) + extra
     outcome: Outcome = "error" if error else "ok"
     if timed_out or took > fn.timeout:
         took, outcome = fn.timeout, "timeout"

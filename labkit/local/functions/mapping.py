@@ -19,6 +19,7 @@ from labkit.local.functions.invocation import Delivery, invoke
 from labkit.local.functions.polling import SQS_RECEIVE_MAX
 from labkit.local.functions.recursion import RECURSION_STOPPED
 from labkit.local.functions.shared import TICK
+from labkit.moto_patches.lambda_esm_validation import MAX_CONCURRENCY
 from labkit.trace.records import actor
 
 if TYPE_CHECKING:
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
     from labkit.local.functions.runtime import Runtime
     from labkit.local.functions.shared import Shared
 
-__all__ = ["MAX_BATCH", "EventSourceMapping", "check_batching", "redrive_policy"]
+__all__ = [
+    "MAX_BATCH",
+    "EventSourceMapping",
+    "check_batching",
+    "check_max_concurrency",
+    "redrive_policy",
+]
 
 #: Lambda's largest batch for an SQS event source mapping.
 MAX_BATCH = 10_000
@@ -51,6 +58,8 @@ class EventSourceMapping:
     report_failures: bool
     uuid: str
     shared: InitVar[Shared]
+    #: ScalingConfig's MaximumConcurrency (None: only the function's concurrency limits it)
+    max_concurrency: int | None = None
     enabled: bool = field(default=True, init=False)
     # read from the queue's attributes by `refresh`
     visibility_timeout: float = field(default=30.0, init=False)
@@ -65,6 +74,8 @@ class EventSourceMapping:
         self._drained_at: float | None = None
         #: messages this poller expects back (failed or delete lost): SQS id -> visible again at
         self._expected: dict[str, float] = {}
+        #: when each invocation this mapping started ends (for its maximum concurrency)
+        self._running: list[float] = []
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
@@ -97,7 +108,7 @@ class EventSourceMapping:
 
     def poll(self, now: float) -> bool:
         """Receive what is due and invoke a batch when one is ready; True if anything moved."""
-        if not self.enabled or self.function.free_worker(now) is None:
+        if not self.enabled or self.function.free_worker(now) is None or self._at_limit(now):
             return False
         # messages expected back whose time has come: poll for them
         for sqs_id, at in list(self._expected.items()):
@@ -121,12 +132,20 @@ class EventSourceMapping:
         if not self.enabled:
             return []
         times = list(self._expected.values())
+        if self._at_limit(now):
+            # nothing starts before one of this mapping's invocations ends
+            return [*times, min(self._running)]
         if self._buffer:
             times.append(self._buffer_since + self.window)
         if self._drained_at is None or self._drained_at + TICK < now:
             # the queue may still hold messages: poll again when a worker is free
             times.append(max(now, self.function.free_at()))
         return times
+
+    def _at_limit(self, now: float) -> bool:
+        """Does this mapping run as many invocations as its maximum concurrency allows?"""
+        self._running = [end for end in self._running if end > now + TICK]
+        return self.max_concurrency is not None and len(self._running) >= self.max_concurrency
 
     # -- a batch's life ------------------------------------------------------------------
     def _fill(self, now: float) -> bool:
@@ -173,6 +192,7 @@ class EventSourceMapping:
             chains=shared.chains,
             depth=depth,
         )
+        self._running.append(now + invoked.took)
         if invoked.took > self.visibility_timeout:
             # still working when the visibility timeout runs out: the queue hands the messages
             # to the next poller too
@@ -263,6 +283,20 @@ def check_batching(batch_size: int, window: float) -> None:
             "a batching window of at least 1 second when batch_size is more than 10",
             f"batch_size={batch_size}, window={window}",
             "AWS requires it too: pass window=1 (or more)",
+        )
+
+
+def check_max_concurrency(max_concurrency: int | None) -> None:
+    """Refuse a maximum concurrency Lambda refuses (ScalingConfig: 2 to 1,000), saying why."""
+    low, high = MAX_CONCURRENCY
+    if max_concurrency is None:
+        return
+    if not isinstance(max_concurrency, int) or not low <= max_concurrency <= high:
+        raise LabError(
+            f"a maximum concurrency between {low} and {high:,}",
+            repr(max_concurrency),
+            "ScalingConfig={'MaximumConcurrency': 2} is the smallest; leave it out for no cap "
+            "other than the function's concurrency",
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from typing import TYPE_CHECKING
 
@@ -78,8 +79,9 @@ class Resources:
         """The ARN of the queue at `url`."""
         return queue_arn(url, self.region, self.account_id())
 
-    def create_function(self, name: str) -> str:
-        """A real-looking ARN: on moto, a function really exists in its Lambda service."""
+    def create_function(self, name: str, timeout: float = 3.0) -> str:
+        """A real-looking ARN: on moto, a function really exists in its Lambda service, with
+        its timeout in whole seconds (Lambda's 1 to 900), as GetFunctionConfiguration answers."""
         if not self._moto:
             return f"arn:aws:lambda:{self.region}:{self.account_id()}:function:{name}"
         lam = self._clients.client("lambda")
@@ -94,7 +96,7 @@ class Resources:
             Handler="index.handler",
             Code={"ZipFile": _STUB_ZIP},
             Description="handler run by labkit's local function runtime",
-            Timeout=3,
+            Timeout=min(max(math.ceil(timeout), 1), 900),
         )
         return str(answer["FunctionArn"])
 

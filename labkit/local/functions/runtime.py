@@ -54,7 +54,11 @@ from typing import TYPE_CHECKING, Any
 from labkit.errors import LabError
 from labkit.local.functions.faults import Faults
 from labkit.local.functions.function import Function, check_settings
-from labkit.local.functions.mapping import EventSourceMapping, check_batching
+from labkit.local.functions.mapping import (
+    EventSourceMapping,
+    check_batching,
+    check_max_concurrency,
+)
 from labkit.local.functions.polling import Queues
 from labkit.local.functions.pushes import Push, Pushes
 from labkit.local.functions.recursion import Chains
@@ -132,6 +136,7 @@ class Runtime:
         concurrency: int = 1,
         timeout: float = 3.0,
         duration: float = 0.0,
+        per_record: float = 0.0,
         faults: Faults | None = None,
         retries: int = 2,
         dead_letter: str | None = None,
@@ -139,17 +144,18 @@ class Runtime:
         """Deploy `handler` as function `name`; deploying the same name again replaces it.
 
         ``concurrency``: invocations running at once (Lambda's reserved concurrency);
-        ``timeout``: seconds before an invocation times out; ``duration``: simulated seconds
-        each invocation takes; ``retries`` (0-2) and ``dead_letter`` (a queue URL or ARN) apply
-        to asynchronous invocations (SNS, EventBridge), like MaximumRetryAttempts and the
-        function's DeadLetterConfig.
+        ``timeout``: seconds before an invocation times out (Lambda's 1 to 900); ``duration``:
+        simulated seconds each invocation takes, plus ``per_record`` for each record of its
+        event (a batch of 10 takes ``duration + 10 * per_record``); ``retries`` (0-2) and
+        ``dead_letter`` (a queue URL or ARN) apply to asynchronous invocations (SNS,
+        EventBridge), like MaximumRetryAttempts and the function's DeadLetterConfig.
         """
-        check_settings(handler, concurrency, timeout, duration, retries)
+        check_settings(handler, concurrency, timeout, duration + per_record, retries)
         old = self._functions.pop(name, None)
         if old is not None:
             self._mappings = [m for m in self._mappings if m.function is not old]
             self._pushes.forget(old)
-        arn = self._resources.create_function(name)
+        arn = self._resources.create_function(name, timeout)
         dlq_url = self._resources.queue_url(dead_letter) if dead_letter else ""
         fn = Function(
             self,
@@ -159,6 +165,7 @@ class Runtime:
             concurrency=concurrency,
             timeout=float(timeout),
             duration=float(duration),
+            per_record=float(per_record),
             faults=faults or Faults(),
             retries=retries,
             dead_letter_url=dlq_url,
@@ -190,7 +197,14 @@ class Runtime:
 
     @property
     def mappings(self) -> tuple[EventSourceMapping, ...]:
+        """Every mapping, those made with ``lambda.create_event_source_mapping`` included."""
+        self.follow_lambda_mappings()
         return tuple(self._mappings)
+
+    def follow_lambda_mappings(self) -> None:
+        """Take up the mappings made with boto3's ``lambda.create_event_source_mapping`` now
+        (a run does it anyway), so what reads the lab's functions sees them."""
+        self._adopt_lambda_mappings()
 
     @property
     def invocations(self) -> tuple[Invocation, ...]:
@@ -205,10 +219,12 @@ class Runtime:
         batch_size: int = 10,
         window: float = 0.0,
         report_failures: bool = False,
+        max_concurrency: int | None = None,
     ) -> EventSourceMapping:
         """An event source mapping from `queue` (URL or ARN) to `function`."""
         fn = function if isinstance(function, Function) else self.get(function)
         check_batching(batch_size, window)
+        check_max_concurrency(max_concurrency)
         url = self._resources.queue_url(queue)
         arn = self._resources.queue_arn(url)
         for existing in self._mappings:
@@ -228,6 +244,7 @@ class Runtime:
             report_failures=report_failures,
             uuid=self._ledger.new_id(),
             shared=self._shared,
+            max_concurrency=max_concurrency,
         )
         mapping.refresh()
         fn.mappings.append(mapping)
@@ -376,9 +393,13 @@ class Runtime:
             return
         lam = self._clients.client("lambda")
         known = {m.uuid for m in self._mappings}
+        # every mapping, matched by FunctionArn: moto 5.2.5 filters FunctionName by the text the
+        # mapping was created with (a name does not find one created with the ARN, nor back)
+        listed = lam.list_event_source_mappings().get("EventSourceMappings", [])
         for fn in list(self._functions.values()):
-            answer = lam.list_event_source_mappings(FunctionName=fn.arn)
-            for esm in answer.get("EventSourceMappings", []):
+            for esm in listed:
+                if esm.get("FunctionArn") != fn.arn:
+                    continue
                 if esm["UUID"] in known or ":sqs:" not in esm.get("EventSourceArn", ""):
                     continue
                 mapping = self.connect(
@@ -388,6 +409,7 @@ class Runtime:
                     window=float(esm.get("MaximumBatchingWindowInSeconds") or 0),
                     report_failures="ReportBatchItemFailures"
                     in (esm.get("FunctionResponseTypes") or []),
+                    max_concurrency=(esm.get("ScalingConfig") or {}).get("MaximumConcurrency"),
                 )
                 mapping.uuid = esm["UUID"]
                 mapping.enabled = esm.get("State", "Enabled") in ("Enabled", "Enabling")

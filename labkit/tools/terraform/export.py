@@ -262,6 +262,7 @@ class _Writer:
 
     def _functions(self) -> list[dict[str, Any]]:
         found = []
+        self.lab.functions.follow_lambda_mappings()
         for fn in self.lab.functions.functions:
             name = self.names.make("aws_lambda_function", fn.name.removeprefix(self.strip))
             self.register(fn.arn, "aws_lambda_function", name, "arn", arn=True)
@@ -693,7 +694,9 @@ class _Writer:
             block.set("function_response_types", ["ReportBatchItemFailures"])
         if not mapping.enabled:
             block.set("enabled", False)
-        if fn.concurrency >= 2:
+        if mapping.max_concurrency is not None:
+            block.nested("scaling_config").set("maximum_concurrency", mapping.max_concurrency)
+        elif fn.concurrency >= 2:
             # the lab's concurrency limit, as SQS mappings set it (2 to 1000)
             block.nested("scaling_config").set("maximum_concurrency", min(fn.concurrency, 1000))
         return block
