@@ -60,6 +60,7 @@ class HopSink(Protocol):
         via: Via = "labkit",
         detail: str = "",
         labels: tuple[tuple[str, str], ...] = (),
+        time: float | None = None,
     ) -> Hop: ...
 
     def link(self, derived_id: str, origin_id: str) -> None: ...

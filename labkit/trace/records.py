@@ -16,6 +16,7 @@ HopKind = Literal[
     "delivered",  # a resource passed a message on to another (SNS -> SQS, rule -> target)
     "filtered",  # a subscription's filter policy or a rule's pattern did not match
     "refused",  # the receiver's resource policy did not let the sender deliver
+    "retried",  # a delivery failed with a retriable error: the sender retries it
     "received",  # a consumer received a message from a queue
     "processed",  # a consumer finished (deleted) a message
     "failed",  # a consumer or target failed on it

@@ -175,8 +175,10 @@ class Tracer:
         via: Via = "labkit",
         detail: str = "",
         labels: tuple[tuple[str, str], ...] = (),
+        time: float | None = None,
     ) -> Hop:
-        """Record a hop labkit performed (a bridge delivery, a function invocation)."""
+        """Record a hop labkit performed (a bridge delivery, a function invocation), at lab
+        time `time` (now)."""
         return self._journal.hop(
             source,
             target,
@@ -186,6 +188,7 @@ class Tracer:
             via=via,
             detail=detail,
             labels=labels,
+            time=time,
         )
 
     def origin(self, message_id: str) -> str:

@@ -1,0 +1,329 @@
+"""Deliveries that fail with a retriable error are retried as AWS documents, then dead-lettered.
+
+Pages: https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html (the four
+phases; SQS and Lambda endpoints: 3 immediate, 2 one second apart, 10 backing off from 1 to 20
+seconds, 100,000 twenty seconds apart, over 23 days; HTTP/S: 3 retries 20 seconds apart by
+default, a DeliveryPolicy of at most 100 retries and 3,600 seconds),
+https://docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html
+(NumberOfNotificationsFailed: once when SNS stops trying a queue, every failed attempt for
+HTTP/S), https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html (RetryPolicy
+limits, the dead-letter message's attributes), and the EventBridge metrics page (FailedInvocations
+does not count retries; RetryInvocationAttempts does).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+import labkit
+from labkit.lessons import allow_delivery, subscriber_queue
+from labkit.lessons.inbox import take_all
+from labkit.moto_patches.retry_schedules import (
+    AWS_MANAGED,
+    HTTP_DEFAULT,
+    EventsSchedule,
+    InvalidDeliveryPolicy,
+    sns_policy,
+)
+from tests.scenarios import metric_sums, queue_arn
+
+DAY = 86_400.0
+
+
+def _queue(lab: labkit.Lab, name: str) -> tuple[str, str]:
+    url = lab.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    return url, queue_arn(lab, url)
+
+
+# -- the schedules ------------------------------------------------------------------------------
+def test_sqs_and_lambda_endpoints_are_retried_in_the_four_documented_phases() -> None:
+    p = AWS_MANAGED
+    offsets = [p.offset(k) for k in range(1, 17)]
+    assert offsets[:3] == [0.0, 0.0, 0.0]  # immediate phase: 3, no delay
+    assert offsets[3:5] == [1.0, 2.0]  # pre-backoff: 2, one second apart
+    backoff = [round(b - a, 6) for a, b in zip(offsets[4:14], offsets[5:15], strict=True)]
+    assert (backoff[0], backoff[-1]) == (1.0, 20.0)  # backoff: 10, from 1 to 20 seconds
+    assert backoff == sorted(backoff)
+    assert offsets[15] - offsets[14] == 20.0  # post-backoff: 20 seconds apart
+    assert p.retries == 100_015 and p.offset(100_016) is None
+    assert 23 * DAY < p.total < 24 * DAY
+
+
+def test_http_endpoints_get_three_retries_20_seconds_apart_by_default() -> None:
+    assert [HTTP_DEFAULT.offset(k) for k in range(1, 5)] == [20.0, 40.0, 60.0, None]
+
+
+@pytest.mark.parametrize("policy", [AWS_MANAGED, EventsSchedule(seed="e/t")])
+def test_finding_the_first_retry_after_a_moment_agrees_with_counting_them(policy: object) -> None:
+    offsets = []
+    k = 1
+    while (at := policy.offset(k)) is not None and k < 400:  # type: ignore[attr-defined]
+        offsets.append(at)
+        k += 1
+    for moment in (0.0, 0.5, 2.0, 30.0, 47.3, 1000.0, 5000.0):
+        expected = next((i + 1 for i, at in enumerate(offsets) if at >= moment), None)
+        found = policy.first_at_or_after(1, moment)  # type: ignore[attr-defined]
+        if expected is not None:
+            assert found == expected, moment
+
+
+def test_a_custom_http_delivery_policy_runs_its_phases_in_order() -> None:
+    policy = sns_policy(
+        json.dumps(
+            {
+                "healthyRetryPolicy": {
+                    "minDelayTarget": 10,
+                    "maxDelayTarget": 40,
+                    "numRetries": 8,
+                    "numNoDelayRetries": 1,
+                    "numMinDelayRetries": 2,
+                    "numMaxDelayRetries": 2,
+                    "backoffFunction": "linear",
+                }
+            }
+        )
+    )
+    assert policy is not None
+    assert [policy.offset(k) for k in range(1, 10)] == [
+        0.0, 10.0, 20.0, 30.0, 55.0, 95.0, 135.0, 175.0, None
+    ]  # fmt: skip
+
+
+REFUSED_POLICIES = [
+    ({"healthyRetryPolicy": {"numRetries": 101}}, "numRetries must be between 0 and 100"),
+    ({"healthyRetryPolicy": {"minDelayTarget": 0}}, "minDelayTarget must be at least 1"),
+    ({"healthyRetryPolicy": {"minDelayTarget": 30, "maxDelayTarget": 20}}, "must not exceed"),
+    ({"healthyRetryPolicy": {"maxDelayTarget": 3601}}, "maxDelayTarget must be at most 3600"),
+    ({"healthyRetryPolicy": {"backoffFunction": "cubic"}}, "backoffFunction must be one of"),
+    (
+        {"healthyRetryPolicy": {"numRetries": 2, "numNoDelayRetries": 3}},
+        "must not exceed numRetries",
+    ),
+    (
+        {"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 60, "maxDelayTarget": 60}},
+        "at most 3600",
+    ),
+    ({"throttlePolicy": {"maxReceivesPerSecond": 0}}, "maxReceivesPerSecond must be 1 or more"),
+]
+
+
+@pytest.mark.parametrize(("policy", "why"), REFUSED_POLICIES)
+def test_sns_refuses_delivery_policies_outside_the_documented_limits(
+    policy: dict[str, object], why: str
+) -> None:
+    with pytest.raises(InvalidDeliveryPolicy, match=why):
+        sns_policy(json.dumps(policy))
+
+
+def test_the_lab_refuses_them_with_invalid_parameter(lab: labkit.Lab) -> None:
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="hooks")["TopicArn"]
+    sub = sns.subscribe(TopicArn=topic, Protocol="https", Endpoint="https://example.com/hook")
+    for policy, why in REFUSED_POLICIES:
+        with pytest.raises(ClientError) as refused:
+            sns.set_subscription_attributes(
+                SubscriptionArn=sub["SubscriptionArn"],
+                AttributeName="DeliveryPolicy",
+                AttributeValue=json.dumps(policy),
+            )
+        assert refused.value.response["Error"]["Code"] == "InvalidParameter"
+        assert why in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError, match="InvalidParameter"):
+        sns.set_topic_attributes(
+            TopicArn=topic,
+            AttributeName="DeliveryPolicy",
+            AttributeValue=json.dumps({"http": {"defaultHealthyRetryPolicy": {"numRetries": -1}}}),
+        )
+    events = lab.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop"]}))
+    for policy in ({"MaximumRetryAttempts": 186}, {"MaximumEventAgeInSeconds": 86_401}):
+        target = {"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RetryPolicy": policy}
+        with pytest.raises(ClientError, match="ValidationException"):
+            events.put_targets(Rule="r", Targets=[target])
+
+
+# -- SNS ----------------------------------------------------------------------------------------
+def test_a_queue_that_comes_back_gets_the_message_once_after_the_retries(lab: labkit.Lab) -> None:
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    url, arn = subscriber_queue(lab, "billing", topic)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    lab.take_down(arn)
+    mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+    lab.advance(120)
+    assert take_all(lab, url) == []
+    lab.bring_back(arn)
+    lab.advance(60)
+    assert [json.loads(m["Body"])["Message"] for m in take_all(lab, url)] == ["o-1"]
+    lab.advance(3600)
+    assert take_all(lab, url) == []
+    hops = [(h.kind, h.time) for h in lab.flow().path(mid) if h.target == arn]
+    first_up = AWS_MANAGED.offset(AWS_MANAGED.first_at_or_after(1, 120))
+    assert hops == [("retried", 0.0), ("delivered", first_up)]
+    sums = metric_sums(
+        lab, "AWS/SNS", {"TopicName": "orders"}, "NumberOfNotificationsDelivered",
+        "NumberOfNotificationsFailed", hours=2,
+    )  # fmt: skip
+    assert sums == {"NumberOfNotificationsDelivered": 1, "NumberOfNotificationsFailed": 0}
+
+
+def test_a_queue_down_for_ever_is_given_up_after_23_days_to_the_dead_letter_queue(
+    lab: labkit.Lab,
+) -> None:
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    url, arn = _queue(lab, "billing")
+    dlq_url, dlq_arn = _queue(lab, "billing-dlq")
+    allow_delivery(lab, topic, arn, dlq_arn)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn})
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RedrivePolicy": redrive}
+    )
+    lab.take_down(arn)
+    mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+    started = time.perf_counter()
+    lab.advance(22 * DAY)
+    assert take_all(lab, dlq_url) == []  # still retrying
+    lab.advance(8 * DAY)
+    took = time.perf_counter() - started
+    (dead,) = take_all(lab, dlq_url)
+    assert json.loads(dead["Body"])["MessageId"] == mid
+    assert take_all(lab, url) == []
+    kinds = [
+        (h.kind, h.target, h.time)
+        for h in lab.flow().path(mid)
+        if h.kind in ("retried", "failed", "dead-lettered")
+    ]
+    assert kinds == [
+        ("retried", arn, 0.0),
+        ("failed", arn, AWS_MANAGED.total),
+        ("dead-lettered", dlq_arn, AWS_MANAGED.total),
+    ]
+    sums = metric_sums(
+        lab, "AWS/SNS", {"TopicName": "orders"}, "NumberOfNotificationsFailed",
+        "NumberOfNotificationsRedrivenToDlq", "NumberOfNotificationsDelivered", hours=31 * 24,
+    )  # fmt: skip
+    assert sums == {
+        "NumberOfNotificationsFailed": 1,  # once, when SNS stops trying (not per attempt)
+        "NumberOfNotificationsRedrivenToDlq": 1,
+        "NumberOfNotificationsDelivered": 0,
+    }
+    print(f"30 days of retries caught up in {took:.3f} s")
+
+
+def test_an_http_endpoint_counts_every_failed_attempt_under_its_own_policy(
+    embedded_lab: labkit.Lab,
+) -> None:
+    lab = embedded_lab
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="hooks")["TopicArn"]
+    url = "https://hooks.example.com/orders"
+    policy = {"healthyRetryPolicy": {"numRetries": 5, "minDelayTarget": 10, "maxDelayTarget": 10}}
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="https",
+        Endpoint=url,
+        Attributes={"DeliveryPolicy": json.dumps(policy)},
+    )
+    lab.take_down(url)
+    mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+    lab.advance(120)
+    (failed,) = [h for h in lab.flow().path(mid) if h.kind == "failed"]
+    assert failed.time == 50.0
+    sums = metric_sums(lab, "AWS/SNS", {"TopicName": "hooks"}, "NumberOfNotificationsFailed")
+    assert sums == {"NumberOfNotificationsFailed": 6}  # the first attempt and its 5 retries
+
+
+# -- EventBridge --------------------------------------------------------------------------------
+def test_a_target_that_stays_down_goes_to_its_dead_letter_queue_saying_which_limit_ran_out(
+    lab: labkit.Lab,
+) -> None:
+    events, sqs = lab.client("events"), lab.client("sqs")
+    rule = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))["RuleArn"]
+    _, few = _queue(lab, "few")
+    _, young = _queue(lab, "young")
+    dlq_url, dlq_arn = _queue(lab, "orders-dlq")
+    allow_delivery(lab, rule, few, young, dlq_arn)
+    dead_letter = {"Arn": dlq_arn}
+    events.put_targets(
+        Rule="orders",
+        Targets=[
+            {"Id": "few", "Arn": few, "RetryPolicy": {"MaximumRetryAttempts": 2},
+             "DeadLetterConfig": dead_letter},
+            {"Id": "young", "Arn": young, "RetryPolicy": {"MaximumEventAgeInSeconds": 60},
+             "DeadLetterConfig": dead_letter},
+        ],
+    )  # fmt: skip
+    lab.take_down(few)
+    lab.take_down(young)
+    entry = {"Source": "shop", "DetailType": "OrderPlaced", "Detail": "{}"}
+    event_id = events.put_events(Entries=[entry])["Entries"][0]["EventId"]
+    lab.advance(600)
+    dead = sqs.receive_message(
+        QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    found = {
+        m["MessageAttributes"]["TARGET_ARN"]["StringValue"]: {
+            k: v["StringValue"] for k, v in m["MessageAttributes"].items() if k != "TARGET_ARN"
+        }
+        for m in dead
+    }
+    young_retries = EventsSchedule(max_age=60, seed=f"{event_id}/young").retries
+    assert found == {
+        few: {
+            "RULE_ARN": rule,
+            "ERROR_CODE": "SDK_CLIENT_ERROR",
+            "ERROR_MESSAGE": "the target's service is unavailable (a server-side error)",
+            "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+            "RETRY_ATTEMPTS": "2",
+        },
+        young: {
+            "RULE_ARN": rule,
+            "ERROR_CODE": "SDK_CLIENT_ERROR",
+            "ERROR_MESSAGE": "the target's service is unavailable (a server-side error)",
+            "EXHAUSTED_RETRY_CONDITION": "MaximumEventAgeInSeconds",
+            "RETRY_ATTEMPTS": str(young_retries),
+        },
+    }
+    assert all(json.loads(m["Body"])["id"] == event_id for m in dead)
+    sums = metric_sums(
+        lab, "AWS/Events", {"RuleName": "orders"}, "Invocations", "FailedInvocations",
+        "InvocationsSentToDlq", "RetryInvocationAttempts",
+    )  # fmt: skip
+    assert sums == {
+        "Invocations": 2,
+        "FailedInvocations": 2,
+        "InvocationsSentToDlq": 2,
+        "RetryInvocationAttempts": 2 + young_retries,
+    }
+
+
+def test_a_target_back_within_its_retry_policy_gets_the_event_once(lab: labkit.Lab) -> None:
+    events = lab.client("events")
+    rule = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))["RuleArn"]
+    url, arn = _queue(lab, "billing")
+    allow_delivery(lab, rule, arn)
+    events.put_targets(Rule="orders", Targets=[{"Id": "q", "Arn": arn}])
+    lab.take_down(arn)
+    entry = {"Source": "shop", "DetailType": "OrderPlaced", "Detail": "{}"}
+    event_id = events.put_events(Entries=[entry])["Entries"][0]["EventId"]
+    lab.advance(300)
+    lab.bring_back(arn)
+    lab.advance(900)
+    (got,) = take_all(lab, url)
+    assert json.loads(got["Body"])["id"] == event_id
+    kinds = [h.kind for h in lab.flow().path(event_id) if h.target == arn]
+    assert kinds == ["retried", "delivered"]
+    sums = metric_sums(
+        lab, "AWS/Events", {"RuleName": "orders"}, "Invocations", "FailedInvocations"
+    )
+    assert sums == {"Invocations": 1, "FailedInvocations": 0}
+
+
+def test_take_down_wants_an_endpoint(embedded_lab: labkit.Lab) -> None:
+    with pytest.raises(labkit.LabError, match="an endpoint's ARN"):
+        embedded_lab.take_down("billing")
