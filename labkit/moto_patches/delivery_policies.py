@@ -409,7 +409,8 @@ class _TargetDelivery:
         self.backend = events_backends[rule.account_id][rule.region_name]
         self.dims = rule_dimensions(rule)
         self.event_id = str(event.get("id", ""))
-        self.schedule = events_schedule(target, f"{self.event_id}/{target.get('Id', '')}")
+        seed = f"{rule.arn}/{target.get('Id', '')}/{delivery_retries.serial()}"
+        self.schedule = events_schedule(target, seed)
 
     def retry(self) -> None:
         delivery_retries.start(

@@ -38,6 +38,7 @@ __all__ = [
     "down",
     "is_down",
     "next_due",
+    "serial",
     "start",
     "take_down",
 ]
@@ -46,6 +47,9 @@ _LOCK = threading.RLock()
 #: endpoint -> its outage windows [start, end] in epoch seconds (end inf while it is down)
 _DOWN: dict[str, list[list[float]]] = {}
 _PENDING: list[Pending] = []
+#: failed deliveries since the lab started or was reset: seeds their jitter the same way on
+#: every backend (moto's ids are not the same in a server and in this process)
+_SERIAL = [0]
 
 
 class Schedule(Protocol):
@@ -149,11 +153,19 @@ def next_due() -> float | None:
     return min(times) if times else None
 
 
+def serial() -> int:
+    """A number for the next failed delivery: 1, 2, ... since the lab started or was reset."""
+    with _LOCK:
+        _SERIAL[0] += 1
+        return _SERIAL[0]
+
+
 def clear() -> None:
     """Forget every outage and pending delivery (a reset lab)."""
     with _LOCK:
         _DOWN.clear()
         _PENDING.clear()
+        _SERIAL[0] = 0
 
 
 def _advance(p: Pending, now: float) -> bool:

@@ -20,8 +20,8 @@ without giving formulas, and applies jitter it does not describe: the lab's curv
 allows ``MaximumRetryAttempts`` retries (0-185, default 185) within
 ``MaximumEventAgeInSeconds`` (60-86,400, default 86,400) of the event, "with an exponential back
 off and jitter". AWS does not publish the constants: here the n-th delay is drawn between half
-and all of ``min(2**n, 600)`` seconds, from a generator seeded with the event's and target's ids,
-so a run repeats.
+and all of ``min(2**n, 600)`` seconds, from a generator seeded with the rule, the target and the
+failed delivery's number since the lab started, so a run repeats on every backend.
 
 >>> AWS_MANAGED.retries, round(AWS_MANAGED.total / 86400, 1)
 (100015, 23.1)
