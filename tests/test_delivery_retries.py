@@ -272,7 +272,8 @@ def test_a_target_that_stays_down_goes_to_its_dead_letter_queue_saying_which_lim
         }
         for m in dead
     }
-    young_retries = EventsSchedule(max_age=60, seed=f"{event_id}/young").retries
+    # the second failed delivery since the lab started: its jitter is seeded with that
+    young_retries = EventsSchedule(max_age=60, seed=f"{rule}/young/2").retries
     assert found == {
         few: {
             "RULE_ARN": rule,
@@ -327,3 +328,75 @@ def test_a_target_back_within_its_retry_policy_gets_the_event_once(lab: labkit.L
 def test_take_down_wants_an_endpoint(embedded_lab: labkit.Lab) -> None:
     with pytest.raises(labkit.LabError, match="an endpoint's ARN"):
         embedded_lab.take_down("billing")
+
+
+# -- Lambda's own retries of asynchronous events ------------------------------------------------
+def _failing_subscriber(lab: labkit.Lab, name: str) -> tuple[str, str, str]:
+    """A topic, a function subscribed to it whose handler always fails, and a queue the
+    function's on-failure destination may point at: (topic, function ARN, queue URL)."""
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name=f"{name}-topic")["TopicArn"]
+
+    def handler(event: dict, context: object) -> None:
+        raise RuntimeError("the mail server is down")
+
+    fn = lab.functions.deploy(name, handler)
+    allow_delivery(lab, topic, fn.arn)
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn.arn)
+    url, _ = _queue(lab, f"{name}-failures")
+    return topic, fn.arn, url
+
+
+ASYNC_CASES = [
+    # (event invoke config, attempts made, the record's condition)
+    ({"MaximumRetryAttempts": 1}, 2, "RetriesExhausted"),
+    ({"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60}, 2, "EventAgeExceeded"),
+    ({"MaximumRetryAttempts": 0}, 1, "RetriesExhausted"),
+]
+
+
+def test_lambda_retries_an_asynchronous_event_as_its_invoke_config_says_then_records_it(
+    lab: labkit.Lab,
+) -> None:
+    lam, sns = lab.client("lambda"), lab.client("sns")
+    for config, attempts, condition in ASYNC_CASES:
+        lab.reset()
+        topic, fn, url = _failing_subscriber(lab, "email")
+        destination = {"OnFailure": {"Destination": queue_arn(lab, url)}}
+        lam.put_function_event_invoke_config(
+            FunctionName=fn, DestinationConfig=destination, **config
+        )
+        mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+        result = lab.functions.run(900)
+        assert len(result.invocations) == attempts, config
+        (kept,) = take_all(lab, url)
+        record = json.loads(kept["Body"])
+        assert record["requestContext"]["condition"] == condition
+        assert record["requestContext"]["approximateInvokeCount"] == attempts
+        assert record["requestContext"]["functionArn"] == f"{fn}:$LATEST"
+        assert record["requestPayload"]["Records"][0]["Sns"]["MessageId"] == mid
+        assert record["responsePayload"]["errorType"] == "RuntimeError"
+
+
+def test_a_function_with_zero_reserved_concurrency_is_not_run_its_events_go_to_the_dlq(
+    lab: labkit.Lab,
+) -> None:
+    lam, sns = lab.client("lambda"), lab.client("sns")
+    topic, fn, url = _failing_subscriber(lab, "email")
+    lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=0)
+    lam.put_function_event_invoke_config(
+        FunctionName=fn, DestinationConfig={"OnFailure": {"Destination": queue_arn(lab, url)}}
+    )
+    sns.publish(TopicArn=topic, Message="o-1")
+    result = lab.functions.run(900)
+    assert result.invocations == ()
+    (kept,) = take_all(lab, url)
+    assert json.loads(kept["Body"])["requestContext"]["condition"] == "ZeroReservedConcurrency"
+
+
+def test_lambda_refuses_asynchronous_limits_outside_its_ranges(lab: labkit.Lab) -> None:
+    lam = lab.client("lambda")
+    fn = lab.functions.deploy("email", lambda event, context: None)
+    for config in ({"MaximumRetryAttempts": 3}, {"MaximumEventAgeInSeconds": 21_601}):
+        with pytest.raises(ClientError, match="ValidationException"):
+            lam.put_function_event_invoke_config(FunctionName=fn.arn, **config)
