@@ -400,3 +400,41 @@ def test_lambda_refuses_asynchronous_limits_outside_its_ranges(lab: labkit.Lab) 
     for config in ({"MaximumRetryAttempts": 3}, {"MaximumEventAgeInSeconds": 21_601}):
         with pytest.raises(ClientError, match="ValidationException"):
             lam.put_function_event_invoke_config(FunctionName=fn.arn, **config)
+
+
+# -- what the plots draw ------------------------------------------------------------------------
+def test_the_plots_draw_retried_refused_and_delivered_hops_each_in_their_kind(
+    embedded_lab: labkit.Lab,
+) -> None:
+    import matplotlib.pyplot as plt
+
+    from labkit import plots
+    from labkit.plots.topology import topology_arrows
+
+    lab = embedded_lab
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    _, billing = subscriber_queue(lab, "billing", topic)
+    _, locked = _queue(lab, "locked")  # no policy: SNS is refused
+    for arn in (billing, locked):
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    lab.take_down(billing)
+    mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+    lab.bring_back(billing)
+    lab.advance(60)
+    flow = labkit.flow(lab)
+    rows = plots.sequence_rows(flow)
+    assert {r.message for r in rows} == {"m1"} and flow.messages() == (mid,)
+    assert [(r.kind, r.target.rsplit(":", 1)[-1]) for r in rows] == [
+        ("sent", "orders"), ("retried", "billing"), ("refused", "locked"), ("delivered", "billing")
+    ]  # fmt: skip
+    labels = {(e.target.rsplit(":", 1)[-1], e.kind): e.label for e in plots.topology_edges(flow)}
+    assert labels[("billing", "retried")] == "1 retried"
+    assert labels[("locked", "refused")] == "1 refused"
+    edges = plots.topology_edges(flow)
+    arrows = {a.target.rsplit(":", 1)[-1]: a.kind for a in topology_arrows(edges)}
+    assert (arrows["billing"], arrows["locked"]) == ("delivered", "refused")
+    ax = plots.plot_topology(flow)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"delivered", "retried", "refused"} <= set(legend)
+    plt.close(ax.figure)
