@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import time
 
+import matplotlib.pyplot as plt
 import pytest
 from botocore.exceptions import ClientError
 
 import labkit
+from labkit import plots
 from labkit.lessons import allow_delivery, subscriber_queue
 from labkit.lessons.inbox import take_all
 from labkit.moto_patches.retry_schedules import (
@@ -29,6 +31,7 @@ from labkit.moto_patches.retry_schedules import (
     InvalidDeliveryPolicy,
     sns_policy,
 )
+from labkit.plots.topology import topology_arrows
 from tests.scenarios import metric_sums, queue_arn
 
 DAY = 86_400.0
@@ -406,11 +409,6 @@ def test_lambda_refuses_asynchronous_limits_outside_its_ranges(lab: labkit.Lab) 
 def test_the_plots_draw_retried_refused_and_delivered_hops_each_in_their_kind(
     embedded_lab: labkit.Lab,
 ) -> None:
-    import matplotlib.pyplot as plt
-
-    from labkit import plots
-    from labkit.plots.topology import topology_arrows
-
     lab = embedded_lab
     sns = lab.client("sns")
     topic = sns.create_topic(Name="orders")["TopicArn"]
