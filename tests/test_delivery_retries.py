@@ -154,12 +154,17 @@ def test_a_queue_that_comes_back_gets_the_message_once_after_the_retries(lab: la
     sns = lab.client("sns")
     topic = sns.create_topic(Name="orders")["TopicArn"]
     url, arn = subscriber_queue(lab, "billing", topic)
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
     lab.take_down(arn)
+    assert lab.unavailable() == (arn,)
     mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
     lab.advance(120)
     assert take_all(lab, url) == []
+    verdict = labkit.why_not_delivered(lab, subscription_arn=sub, message="o-2")
+    assert not verdict and "unavailable (the lab took it down)" in str(verdict)
     lab.bring_back(arn)
+    assert lab.unavailable() == ()
+    assert labkit.why_not_delivered(lab, subscription_arn=sub, message="o-2")
     lab.advance(60)
     assert [json.loads(m["Body"])["Message"] for m in take_all(lab, url)] == ["o-1"]
     lab.advance(3600)

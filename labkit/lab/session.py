@@ -348,6 +348,17 @@ class Lab:
         """End `endpoint`'s outage: the next retry of each delivery waiting for it reaches it."""
         self._outage(endpoint, down=False)
 
+    def unavailable(self) -> tuple[str, ...]:
+        """The endpoints taken down now (`take_down`), sorted; none on a backend whose services
+        labkit does not run."""
+        self._require_running("list the endpoints taken down")
+        if self.backend.name == "embedded":
+            return tuple(delivery_retries.down_now())
+        if self.backend.labkit_server:
+            answer = post_json(f"{self.backend.endpoint_url}{OUTAGES_ROUTE}", {})
+            return tuple(answer.get("down", ())) if isinstance(answer, dict) else ()
+        return ()
+
     def _outage(self, endpoint: str, *, down: bool) -> None:
         self._require_running("take an endpoint down or bring it back")
         name = "take_down" if down else "bring_back"

@@ -36,6 +36,7 @@ __all__ = [
     "catch_up",
     "clear",
     "down",
+    "down_now",
     "is_down",
     "next_due",
     "serial",
@@ -102,6 +103,14 @@ def down() -> dict[str, list[tuple[float, float]]]:
     """Every endpoint's outage windows (epoch seconds; inf: not over)."""
     with _LOCK:
         return {name: [(a, b) for a, b in windows] for name, windows in _DOWN.items()}
+
+
+def down_now(at: float | None = None) -> list[str]:
+    """The endpoints down at `at` (now), sorted."""
+    at = time.time() if at is None else at
+    with _LOCK:
+        names = list(_DOWN)
+    return sorted(name for name in names if _up_at(name, at) > at)
 
 
 def is_down(endpoint: str, at: float | None = None) -> bool:

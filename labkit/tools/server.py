@@ -121,7 +121,7 @@ class OutagesRoute:
                 delivery_retries.take_down(str(body["endpoint"]))
             else:
                 delivery_retries.bring_back(str(body["endpoint"]))
-        return _answer(start_response, {"down": sorted(delivery_retries.down())})
+        return _answer(start_response, {"down": delivery_retries.down_now()})
 
 
 class BridgesRoute:
