@@ -223,27 +223,41 @@ def test_a_queue_down_for_ever_is_given_up_after_23_days_to_the_dead_letter_queu
     print(f"30 days of retries caught up in {took:.3f} s")
 
 
-def test_an_http_endpoint_counts_every_failed_attempt_under_its_own_policy(
+def _retry(retries: int, delay: int) -> dict[str, int]:
+    return {"numRetries": retries, "minDelayTarget": delay, "maxDelayTarget": delay}
+
+
+HTTP_CASES = [
+    # (the topic's DeliveryPolicy, the subscription's, when SNS gives up, failed attempts)
+    (None, {"healthyRetryPolicy": _retry(5, 10)}, 50.0, 6),
+    ({"http": {"defaultHealthyRetryPolicy": _retry(2, 5)}}, None, 10.0, 3),
+    ({"http": {"defaultHealthyRetryPolicy": _retry(2, 5)}}, {"healthyRetryPolicy": _retry(1, 7)},
+     7.0, 2),
+    ({"http": {"defaultHealthyRetryPolicy": _retry(2, 5), "disableSubscriptionOverrides": True}},
+     {"healthyRetryPolicy": _retry(1, 7)}, 10.0, 3),
+    (None, None, 60.0, 4),  # the default: 3 retries, 20 seconds apart
+]  # fmt: skip
+
+
+def test_an_http_endpoint_is_retried_under_its_delivery_policy_counting_every_attempt(
     embedded_lab: labkit.Lab,
 ) -> None:
     lab = embedded_lab
     sns = lab.client("sns")
-    topic = sns.create_topic(Name="hooks")["TopicArn"]
     url = "https://hooks.example.com/orders"
-    policy = {"healthyRetryPolicy": {"numRetries": 5, "minDelayTarget": 10, "maxDelayTarget": 10}}
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="https",
-        Endpoint=url,
-        Attributes={"DeliveryPolicy": json.dumps(policy)},
-    )
-    lab.take_down(url)
-    mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
-    lab.advance(120)
-    (failed,) = [h for h in lab.flow().path(mid) if h.kind == "failed"]
-    assert failed.time == 50.0
-    sums = metric_sums(lab, "AWS/SNS", {"TopicName": "hooks"}, "NumberOfNotificationsFailed")
-    assert sums == {"NumberOfNotificationsFailed": 6}  # the first attempt and its 5 retries
+    for topic_policy, own_policy, gives_up, failed_attempts in HTTP_CASES:
+        lab.reset()
+        attributes = {"DeliveryPolicy": json.dumps(topic_policy)} if topic_policy else {}
+        topic = sns.create_topic(Name="hooks", Attributes=attributes)["TopicArn"]
+        own = {"DeliveryPolicy": json.dumps(own_policy)} if own_policy else {}
+        sns.subscribe(TopicArn=topic, Protocol="https", Endpoint=url, Attributes=own)
+        lab.take_down(url)
+        mid = sns.publish(TopicArn=topic, Message="o-1")["MessageId"]
+        lab.advance(120)
+        (failed,) = [h for h in lab.flow().path(mid) if h.kind == "failed"]
+        assert failed.time == gives_up, (topic_policy, own_policy)
+        sums = metric_sums(lab, "AWS/SNS", {"TopicName": "hooks"}, "NumberOfNotificationsFailed")
+        assert sums == {"NumberOfNotificationsFailed": failed_attempts}
 
 
 # -- EventBridge --------------------------------------------------------------------------------
