@@ -144,15 +144,16 @@ def start(pending: Pending) -> None:
     )
     with _LOCK:
         _PENDING.append(pending)
-    _advance(pending, time.time())
+        _advance(pending, time.time())
 
 
 def catch_up(now: float | None = None) -> int:
     """Move every pending delivery on to `now`; returns how many were delivered or given up."""
     now = time.time() if now is None else now
+    # one catch-up at a time: a labkit server answers requests on several threads, and a
+    # delivery must be made once
     with _LOCK:
-        pending = list(_PENDING)
-    return sum(_advance(p, now) for p in pending)
+        return sum(_advance(p, now) for p in list(_PENDING))
 
 
 def next_due() -> float | None:
