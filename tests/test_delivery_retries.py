@@ -455,3 +455,62 @@ def test_the_plots_draw_retried_refused_and_delivered_hops_each_in_their_kind(
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"delivered", "retried", "refused"} <= set(legend)
     plt.close(ax.figure)
+
+
+# -- the engine ---------------------------------------------------------------------------------
+def test_a_delivery_finds_the_gap_between_two_outages_and_counts_the_retries_it_skipped() -> None:
+    from labkit.moto_patches import delivery_retries as retries
+    from labkit.moto_patches.retry_schedules import SnsPolicy
+
+    policy = SnsPolicy(min_delay=20, max_delay=20, retries=100)  # one retry every 20 s
+    events: list[tuple[str, float, int]] = []
+    start = 1_000_000.0
+    endpoint = "arn:aws:sqs:us-east-1:123456789012:gappy"
+    retries.clear()
+    try:
+        retries.take_down(endpoint, at=start)
+        # the endpoint comes back at +110 s and goes down again at +130 s: one retry (+120 s)
+        # falls in between
+        retries.bring_back(endpoint, at=start + 110)
+        retries.take_down(endpoint, at=start + 130)
+        pending = retries.Pending(
+            "topic", endpoint, "m-1", start, policy,
+            deliver=lambda at, n: events.append(("delivered", at - start, n)),
+            give_up=lambda at, n, why: events.append(("given up", at - start, n)),
+            failed=lambda n, at: events.append(("failed", at - start, n)),
+        )  # fmt: skip
+        retries.start(pending)
+        assert events == []  # nothing is due yet at the first attempt's moment
+        retries.catch_up(start + 10_000)
+        assert events == [("failed", 100.0, 5), ("delivered", 120.0, 5)]
+        assert retries.next_due() is None and retries.catch_up(start + 20_000) == 0
+    finally:
+        retries.clear()
+
+
+def test_a_delivery_whose_endpoint_never_comes_back_is_given_up_at_its_last_retry() -> None:
+    from labkit.moto_patches import delivery_retries as retries
+
+    events: list[tuple[str, float, int]] = []
+    endpoint = "https://hooks.example.com/never"
+    retries.clear()
+    try:
+        retries.take_down(endpoint, at=0.0)
+        retries.start(
+            retries.Pending(
+                "topic",
+                endpoint,
+                "m-1",
+                0.0,
+                HTTP_DEFAULT,
+                deliver=lambda at, n: events.append(("delivered", at, n)),
+                give_up=lambda at, n, why: events.append(("given up", at, n)),
+                failed=lambda n, at: events.append(("failed", at, n)),
+            )  # fmt: skip
+        )
+        retries.catch_up(30.0)
+        assert events == [("failed", 20.0, 1)]
+        retries.catch_up(3600.0)
+        assert events == [("failed", 20.0, 1), ("failed", 60.0, 2), ("given up", 60.0, 3)]
+    finally:
+        retries.clear()

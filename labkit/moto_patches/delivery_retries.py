@@ -144,7 +144,7 @@ def start(pending: Pending) -> None:
     )
     with _LOCK:
         _PENDING.append(pending)
-        _advance(pending, time.time())
+        _advance(pending, pending.first)  # the immediate retries happen with the first attempt
 
 
 def catch_up(now: float | None = None) -> int:
