@@ -35,7 +35,6 @@ __all__ = [
     "bring_back",
     "catch_up",
     "clear",
-    "down",
     "down_now",
     "is_down",
     "next_due",
@@ -97,12 +96,6 @@ def bring_back(endpoint: str, at: float | None = None) -> None:
         for window in _DOWN.get(endpoint, []):
             if window[1] > at:
                 window[1] = max(at, window[0])
-
-
-def down() -> dict[str, list[tuple[float, float]]]:
-    """Every endpoint's outage windows (epoch seconds; inf: not over)."""
-    with _LOCK:
-        return {name: [(a, b) for a, b in windows] for name, windows in _DOWN.items()}
 
 
 def down_now(at: float | None = None) -> list[str]:
