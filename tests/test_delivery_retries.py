@@ -315,13 +315,14 @@ def test_a_target_that_stays_down_goes_to_its_dead_letter_queue_saying_which_lim
     assert all(json.loads(m["Body"])["id"] == event_id for m in dead)
     sums = metric_sums(
         lab, "AWS/Events", {"RuleName": "orders"}, "Invocations", "FailedInvocations",
-        "InvocationsSentToDlq", "RetryInvocationAttempts",
+        "InvocationsSentToDlq", "RetryInvocationAttempts", "InvocationAttempts",
     )  # fmt: skip
     assert sums == {
         "Invocations": 2,
         "FailedInvocations": 2,
         "InvocationsSentToDlq": 2,
         "RetryInvocationAttempts": 2 + young_retries,
+        "InvocationAttempts": 2 + 2 + young_retries,  # each target's first try and its retries
     }
 
 

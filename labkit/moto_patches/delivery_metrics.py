@@ -5,8 +5,8 @@ NumberOfNotificationsDelivered, NumberOfNotificationsFailed, NumberOfNotificatio
 with its ``-MessageAttributes``, ``-MessageBody`` and ``-NoMessageAttributes`` parts, and
 NumberOfNotificationsRedrivenToDlq / NumberOfNotificationsFailedToRedriveToDlq. EventBridge
 publishes, per rule (``RuleName``, with ``EventBusName`` on a custom bus, unit Count),
-MatchedEvents, Invocations, FailedInvocations, InvocationsSentToDlq and
-InvocationsFailedToBeSentToDlq. SQS publishes, per queue (``QueueName``),
+MatchedEvents, Invocations, InvocationAttempts, RetryInvocationAttempts, FailedInvocations,
+InvocationsSentToDlq and InvocationsFailedToBeSentToDlq. SQS publishes, per queue (``QueueName``),
 ApproximateNumberOfMessagesVisible (Count) and ApproximateAgeOfOldestMessage (Seconds). moto
 5.2.5 publishes none of them.
 

@@ -341,8 +341,9 @@ def _events_checked(original: Callable[..., Any]) -> Callable[..., Any]:
             view = copy.copy(self)
             view.targets = now
             original(view, original_event, *args, **kwargs)
-        # a retried invocation counts once it succeeds or fails for good
+        # a retried invocation counts once it succeeds or fails for good; every try is an attempt
         count(backend, "AWS/Events", "Invocations", dims, len(decided) - len(down))
+        count(backend, "AWS/Events", "InvocationAttempts", dims, len(decided))
         for target, decision in decided:
             if decision is not None and not decision.allowed:
                 _target_refused(self, target, original_event, decision)
@@ -431,9 +432,11 @@ class _TargetDelivery:
 
     def _failed(self, retries: int, at: float) -> None:
         self._count("RetryInvocationAttempts", retries, at)
+        self._count("InvocationAttempts", retries, at)
 
     def _deliver(self, at: float, retried: int) -> None:
         self._count("RetryInvocationAttempts", at=at)
+        self._count("InvocationAttempts", at=at)
         self._count("Invocations", at=at)
         decision = check(self.rule.arn, self.target["Arn"])
         if decision is not None and not decision.allowed:
