@@ -9,13 +9,15 @@ from typing import Any
 
 from labkit.errors import LabError
 
-__all__ = ["MOTO_CONFIG", "POLICIES_ROUTE", "post_json", "probe_endpoint"]
+__all__ = ["MOTO_CONFIG", "OUTAGES_ROUTE", "POLICIES_ROUTE", "post_json", "probe_endpoint"]
 
 #: moto's Step Functions runs state machines only when asked to.
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
 
 #: A labkit server's route saying whether deliveries obey resource policies (labkit.tools.server).
 POLICIES_ROUTE = "/labkit-api/policies"
+#: A labkit server's route taking an endpoint down or bringing it back (labkit.tools.server).
+OUTAGES_ROUTE = "/labkit-api/outages"
 
 #: The lab's server is on this machine: a proxy from the environment (HTTP_PROXY) must not
 #: carry its admin calls.

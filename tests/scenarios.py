@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -340,3 +341,30 @@ def saga(lab: Lab) -> dict[str, Any]:
     status = finished(sfn, execution["executionArn"])
     drain(lab, inventory, "warehouse")
     return {"machine": machine, "execution": execution["executionArn"], "status": status}
+
+
+def metric_sums(
+    lab: Lab, namespace: str, dimensions: dict[str, str], *names: str, hours: float = 1
+) -> dict[str, float]:
+    """Each metric's sum over the last `hours` of lab time, read with get_metric_data."""
+    cloudwatch = lab.client("cloudwatch")
+    now = lab.clock.now()
+    dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+    queries = [
+        {
+            "Id": f"m{i}",
+            "Label": name,
+            "MetricStat": {
+                "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
+                "Period": 60 if hours <= 3 else 3600,
+                "Stat": "Sum",
+            },
+        }
+        for i, name in enumerate(names)
+    ]
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=queries,
+        StartTime=now - dt.timedelta(hours=hours),
+        EndTime=now + dt.timedelta(minutes=1),
+    )
+    return {r["Label"]: sum(r["Values"]) for r in answer["MetricDataResults"]}

@@ -17,7 +17,7 @@ import labkit
 from labkit.lessons import allow_delivery
 from labkit.lessons.inbox import take_all
 from labkit.lessons.permissions import delivery_statement
-from tests.scenarios import queue_arn
+from tests.scenarios import metric_sums, queue_arn
 
 
 def _queue(lab: labkit.Lab, name: str) -> tuple[str, str]:
@@ -169,30 +169,6 @@ def test_a_lab_may_skip_policies_and_says_so(lab: labkit.Lab, request: Any) -> N
 
 
 # -- the metrics AWS publishes ---------------------------------------------------------------------
-def _sums(lab: labkit.Lab, namespace: str, dimensions: dict[str, str], *names: str) -> dict:
-    cloudwatch = lab.client("cloudwatch")
-    now = lab.clock.now()
-    dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
-    queries = [
-        {
-            "Id": f"m{i}",
-            "Label": name,
-            "MetricStat": {
-                "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
-                "Period": 60,
-                "Stat": "Sum",
-            },
-        }
-        for i, name in enumerate(names)
-    ]
-    answer = cloudwatch.get_metric_data(
-        MetricDataQueries=queries,
-        StartTime=now - dt.timedelta(hours=1),
-        EndTime=now + dt.timedelta(minutes=1),
-    )
-    return {r["Label"]: sum(r["Values"]) for r in answer["MetricDataResults"]}
-
-
 def test_sns_counts_published_delivered_failed_and_filtered_out(lab: labkit.Lab) -> None:
     sns = lab.client("sns")
     topic = sns.create_topic(Name="orders")["TopicArn"]
@@ -210,7 +186,7 @@ def test_sns_counts_published_delivered_failed_and_filtered_out(lab: labkit.Lab)
     us = {"region": {"DataType": "String", "StringValue": "us"}}
     sns.publish(TopicArn=topic, Message="{}", MessageAttributes=us)
     sns.publish(TopicArn=topic, Message="{}")
-    sums = _sums(
+    sums = metric_sums(
         lab,
         "AWS/SNS",
         {"TopicName": "orders"},
@@ -252,7 +228,7 @@ def test_eventbridge_counts_matches_invocations_failures_and_dead_letters(
     entry = {"Source": "shop", "DetailType": "OrderPlaced", "Detail": "{}", "EventBusName": "shop"}
     other = {**entry, "Source": "elsewhere"}
     events.put_events(Entries=[entry, entry, other])
-    sums = _sums(
+    sums = metric_sums(
         lab,
         "AWS/Events",
         {"EventBusName": "shop", "RuleName": "orders"},

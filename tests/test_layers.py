@@ -39,6 +39,7 @@ ONLY: dict[tuple[str, str], tuple[str, ...]] = {
     ("local", "trace"): ("labkit.trace.records",),
     ("local", "moto_patches"): (
         "labkit.moto_patches.delivery_metrics",
+        "labkit.moto_patches.delivery_retries",
         "labkit.moto_patches.events_schedules",
         "labkit.moto_patches.events_targets",
         "labkit.moto_patches.lambda_esm_validation",

@@ -253,6 +253,14 @@ def learner_lab(lab: labkit.Lab) -> None:
     )  # fmt: skip
     fn = lab.functions.deploy("biller", bill, retries=1, dead_letter=sub_dlq)
     fn.consume(orders, batch_size=20, window=3, report_failures=True)
+    lab.client("lambda").put_function_event_invoke_config(
+        FunctionName=fn.arn,
+        MaximumEventAgeInSeconds=3600,
+        DestinationConfig={"OnFailure": {"Destination": sub_dlq}},
+    )
+    retry = {"healthyRetryPolicy": {"numRetries": 5, "minDelayTarget": 10, "maxDelayTarget": 60}}
+    sns.subscribe(TopicArn=topic, Protocol="https", Endpoint="https://hooks.example.com/sales",
+                  Attributes={"DeliveryPolicy": json.dumps(retry)})  # fmt: skip
     create_table(lab, "invoices", "order_id")
 
 
@@ -360,7 +368,13 @@ def test_the_learners_lab_is_complete(exported: dict[str, Exported]) -> None:
     fn = blocks["aws_lambda_function.biller"]
     assert (fn["handler"], fn["runtime"]) == ('"biller.bill"', '"python3.13"')
     assert fn["dead_letter_config"][0]["target_arn"] == "${aws_sqs_queue.sales_dlq.arn}"
-    assert blocks["aws_lambda_function_event_invoke_config.biller"]["maximum_retry_attempts"] == 1
+    config = blocks["aws_lambda_function_event_invoke_config.biller"]
+    assert (config["maximum_retry_attempts"], config["maximum_event_age_in_seconds"]) == (1, 3600)
+    on_failure = config["destination_config"][0]["on_failure"][0]["destination"]
+    assert on_failure == "${aws_sqs_queue.sales_dlq.arn}"
+    (hook,) = [b for k, b in blocks.items() if k.startswith("aws_sns_topic_subscription.sales_to_")
+               and "hooks.example.com" in str(b["endpoint"])]  # fmt: skip
+    assert "numRetries" in hook["delivery_policy"]
     managed = [
         b["policy_arn"] for k, b in blocks.items() if k.startswith("aws_iam_role_policy_att")
     ]

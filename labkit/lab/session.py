@@ -14,7 +14,7 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 
-from labkit.endpoint import MOTO_CONFIG, POLICIES_ROUTE, post_json
+from labkit.endpoint import MOTO_CONFIG, OUTAGES_ROUTE, POLICIES_ROUTE, post_json
 from labkit.errors import LabError, LabNotStarted
 from labkit.lab.advice import advise_errors
 from labkit.lab.backends import FAKE_CREDENTIALS, Backend, choose_backend
@@ -24,7 +24,7 @@ from labkit.loader import shared_loader
 from labkit.local.bridges import Bridges
 from labkit.local.clock import Clock, follow_long_polls
 from labkit.local.functions import Runtime
-from labkit.moto_patches import REGISTRY, delivery_policies
+from labkit.moto_patches import REGISTRY, delivery_policies, delivery_retries
 from labkit.parts import Hook, Hooks
 from labkit.trace.flows import Flow
 from labkit.trace.tracer import Tracer
@@ -149,6 +149,7 @@ class Lab:
             if self.backend.name == "embedded":
                 REGISTRY.acquire()  # moto changes, reverted when the last lab stops
                 self._holds.append(REGISTRY.release)
+                self._holds.append(delivery_retries.clear)
                 self._mock = mock_aws(config=MOTO_CONFIG)
                 self._mock.start()
             elif self.backend.is_moto:
@@ -336,6 +337,58 @@ class Lab:
         """Let lab time pass: instantly on the embedded backend, really elsewhere."""
         self._require_running("advance the clock")
         self.clock.advance(seconds, minutes=minutes)
+
+    def take_down(self, endpoint: str) -> None:
+        """Make every delivery SNS or EventBridge makes to `endpoint` (a queue, topic or function
+        ARN, an HTTP/S URL) fail with a server-side error, from now until `bring_back`.
+
+        AWS lets nobody switch its services off; this is the lab's stand-in for "the endpoint is
+        unavailable", the failure SNS and EventBridge retry (a refusing policy or a deleted
+        endpoint is the other kind, never retried).
+        """
+        self._outage(endpoint, down=True)
+
+    def bring_back(self, endpoint: str) -> None:
+        """End `endpoint`'s outage: the next retry of each delivery waiting for it reaches it."""
+        self._outage(endpoint, down=False)
+
+    def unavailable(self) -> tuple[str, ...]:
+        """The endpoints taken down now (`take_down`), sorted; none on a backend whose services
+        labkit does not run."""
+        self._require_running("list the endpoints taken down")
+        if self.backend.name == "embedded":
+            return tuple(delivery_retries.down_now())
+        if self.backend.labkit_server:
+            answer = post_json(f"{self.backend.endpoint_url}{OUTAGES_ROUTE}", {})
+            return tuple(answer.get("down", ())) if isinstance(answer, dict) else ()
+        return ()
+
+    def _outage(self, endpoint: str, *, down: bool) -> None:
+        self._require_running("take an endpoint down or bring it back")
+        name = "take_down" if down else "bring_back"
+        if not isinstance(endpoint, str) or not endpoint.startswith(("arn:", "http")):
+            raise LabError(
+                "an endpoint's ARN (queue, topic, function) or an HTTP/S URL",
+                repr(endpoint),
+                f"pass what the subscription or target names, e.g. lab.{name}(queue_arn)",
+            )
+        if self.backend.name == "embedded":
+            if down:
+                delivery_retries.take_down(endpoint)
+            else:
+                delivery_retries.bring_back(endpoint)
+        elif self.backend.labkit_server:
+            post_json(
+                f"{self.backend.endpoint_url}{OUTAGES_ROUTE}", {"endpoint": endpoint, "down": down}
+            )
+        else:
+            raise LabError(
+                "a lab whose AWS services labkit runs (embedded, or python -m labkit.server)",
+                f"the {self.backend.name} backend",
+                "AWS decides when its services are unavailable; on this backend, stop the "
+                "consumer instead (a function's Faults(outages=...))",
+            )
+        self.bridges.sync()
 
     def describe(self) -> str:
         """One line saying what this lab runs on."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labkit.endpoint import post_json
-from labkit.moto_patches import delivery_metrics, events_schedules, outbox
+from labkit.moto_patches import delivery_metrics, delivery_retries, events_schedules, outbox
 from labkit.moto_patches.events_targets import BRIDGED_TARGETS
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class Bridges:
         self.in_process = in_process
         self.server_url = None if in_process else server_url
         self._hops = hops
+        self._clock = clock
         self._invocations: list[dict[str, Any]] = []
         if not self.active:
             return
@@ -92,6 +93,12 @@ class Bridges:
             self._trace(item)
         self._invocations += found.get("invocations", [])
 
+    def lab_time(self, at: float | None) -> float | None:
+        """Epoch second `at` (a delivery's stamp) in lab seconds; None stays None."""
+        if at is None:
+            return None
+        return round(self._clock.elapsed() - (self._clock.now().timestamp() - at), 6)
+
     def take_invocations(self) -> list[dict[str, Any]]:
         """The invocations queued for local functions since the last call (then forgotten)."""
         self.sync()
@@ -99,8 +106,12 @@ class Bridges:
         return taken
 
     def next_firing(self) -> float | None:
-        """The epoch second of the next scheduled firing, when moto runs in this process."""
-        return events_schedules.next_firing() if self.in_process else None
+        """The epoch second of the next scheduled firing or delivery retry, when moto runs in
+        this process."""
+        if not self.in_process:
+            return None
+        times = [t for t in (events_schedules.next_firing(), delivery_retries.next_due()) if t]
+        return min(times) if times else None
 
     # -- inside ------------------------------------------------------------------------------
     def _after_call(self, model: Any = None, **_: Any) -> None:
@@ -108,12 +119,15 @@ class Bridges:
             self.sync()
 
     def _reset(self) -> None:
+        if self.in_process:
+            delivery_retries.clear()
         self._fetch()
         self._invocations = []
 
     def _fetch(self) -> Found:
         if self.in_process:
             events_schedules.catch_up()
+            delivery_retries.catch_up()
             delivery_metrics.sample_queues()
             return outbox.take()
         if self.server_url is None:
@@ -135,6 +149,7 @@ class Bridges:
             evidence="observed",
             via="labkit",
             detail=item.get("detail", ""),
+            time=self.lab_time(item.get("at")),
         )
         fan_out = item.get("fan_out")
         if fan_out:

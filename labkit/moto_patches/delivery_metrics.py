@@ -5,8 +5,8 @@ NumberOfNotificationsDelivered, NumberOfNotificationsFailed, NumberOfNotificatio
 with its ``-MessageAttributes``, ``-MessageBody`` and ``-NoMessageAttributes`` parts, and
 NumberOfNotificationsRedrivenToDlq / NumberOfNotificationsFailedToRedriveToDlq. EventBridge
 publishes, per rule (``RuleName``, with ``EventBusName`` on a custom bus, unit Count),
-MatchedEvents, Invocations, FailedInvocations, InvocationsSentToDlq and
-InvocationsFailedToBeSentToDlq. SQS publishes, per queue (``QueueName``),
+MatchedEvents, Invocations, InvocationAttempts, RetryInvocationAttempts, FailedInvocations,
+InvocationsSentToDlq and InvocationsFailedToBeSentToDlq. SQS publishes, per queue (``QueueName``),
 ApproximateNumberOfMessagesVisible (Count) and ApproximateAgeOfOldestMessage (Seconds). moto
 5.2.5 publishes none of them.
 
@@ -38,17 +38,24 @@ Dimensions = tuple[tuple[str, str], ...]
 _STORE = "_labkit_metrics"
 
 
-def _minute() -> dt.datetime:
+def _minute(at: float | None = None) -> dt.datetime:
     # naive UTC, as moto's CloudWatch compares a request's StartTime and EndTime
-    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0, tzinfo=None)
+    when = dt.datetime.now(dt.UTC) if at is None else dt.datetime.fromtimestamp(at, dt.UTC)
+    return when.replace(second=0, microsecond=0, tzinfo=None)
 
 
 def count(
-    backend: Any, namespace: str, name: str, dimensions: Dimensions, value: float = 1
+    backend: Any,
+    namespace: str,
+    name: str,
+    dimensions: Dimensions,
+    value: float = 1,
+    at: float | None = None,
 ) -> None:
-    """Add `value` to a Count metric of `backend`'s service for the current minute."""
+    """Add `value` to a Count metric of `backend`'s service for the current minute (or the
+    minute of epoch second `at`)."""
     store = backend.__dict__.setdefault(_STORE, {})
-    key = (namespace, name, dimensions, _minute())
+    key = (namespace, name, dimensions, _minute(at))
     before = store.get(key, (0.0, "Count"))[0]
     store[key] = (before + value, "Count")
 

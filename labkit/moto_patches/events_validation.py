@@ -6,8 +6,9 @@ since the 2026 increase from 256 KB), each entry counted as the user guide's "Ca
 event entry size" says (14 bytes for ``Time``, the UTF-8 bytes of ``Source``, ``DetailType``,
 ``Detail`` and each of ``Resources``); PutRule takes an ``EventPattern`` of at most 4,096
 characters (API reference, length constraint); and at most 30 rules per event bus may contain
-wildcard filters, a quota that cannot be adjusted (user guide, quotas). moto 5.2.5 checks none of
-these: a 2 MB event is delivered, a 31st wildcard rule stored.
+wildcard filters, a quota that cannot be adjusted (user guide, quotas); a target's RetryPolicy
+allows 0-185 retries and an event age of 60-86,400 seconds (API reference, RetryPolicy). moto
+5.2.5 checks none of these: a 2 MB event is delivered, a 31st wildcard rule stored.
 
 The documentation gives the codes (ValidationException, LimitExceededException), not all the
 messages. The PutEvents one is the message EventBridge answers with, as quoted in bug reports;
@@ -24,6 +25,7 @@ from typing import Any
 import labkit.matcher as matching
 from labkit.matcher.syntax import MAX_WILDCARD_RULES
 from labkit.moto_patches.registry import Row, Wrap
+from labkit.moto_patches.retry_schedules import InvalidRetryPolicy, check_retry_policy
 
 __all__ = ["ROWS", "MAX_PATTERN_CHARACTERS", "MAX_REQUEST_BYTES", "entry_size"]
 
@@ -101,7 +103,22 @@ def _within_limits(put_rule: Callable[..., Any]) -> Callable[..., Any]:
     return put_rule_within_limits
 
 
+def _retry_policies_checked(put_targets: Callable[..., Any]) -> Callable[..., Any]:
+    def put_targets_checked(self: Any, name: str, event_bus_arn: Any, targets: Any) -> Any:
+        from moto.events.exceptions import ValidationException
+
+        for target in targets or ():
+            try:
+                check_retry_policy(target.get("RetryPolicy"))
+            except InvalidRetryPolicy as error:
+                raise ValidationException(f"Target {target.get('Id')}: {error}") from None
+        return put_targets(self, name, event_bus_arn, targets)
+
+    return put_targets_checked
+
+
 ROWS: list[Row] = [
     Wrap("EventsBackend", "put_events", _within_size),
+    Wrap("EventsBackend", "put_targets", _retry_policies_checked),
     Wrap("EventsBackend", "put_rule", _within_limits),
 ]

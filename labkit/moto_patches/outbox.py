@@ -17,9 +17,11 @@ route `ROUTE`, which answers with `take()`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
-__all__ = ["ROUTE", "Kind", "post", "take"]
+__all__ = ["ROUTE", "Kind", "post", "stamped", "take"]
 
 #: The route a `python -m labkit.server` answers with what its moto changes posted.
 ROUTE = "/labkit-api/bridges"
@@ -28,12 +30,28 @@ Kind = Literal["invocations", "deliveries"]
 
 _LOCK = threading.Lock()
 _BOX: dict[str, list[dict[str, Any]]] = {"invocations": [], "deliveries": []}
+_STAMP = threading.local()
 
 
 def post(kind: Kind, item: dict[str, Any]) -> None:
     """Leave `item` for the lab (a delivery for its trace, an invocation for its functions)."""
+    at = getattr(_STAMP, "at", None)
+    if at is not None and "at" not in item:
+        item = {**item, "at": at}
     with _LOCK:
         _BOX[kind].append(item)
+
+
+@contextmanager
+def stamped(at: float) -> Iterator[None]:
+    """Stamp what is posted meanwhile (in this thread) with epoch second `at`: when it really
+    happened (a retry the lab caught up with later)."""
+    before = getattr(_STAMP, "at", None)
+    _STAMP.at = at
+    try:
+        yield
+    finally:
+        _STAMP.at = before
 
 
 def take() -> dict[str, list[dict[str, Any]]]:

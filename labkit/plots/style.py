@@ -73,6 +73,7 @@ EDGE_STYLE: Mapping[str, tuple[str, str]] = MappingProxyType(
         "delivered": (BLUE, "-"),
         "filtered": (GREY, "--"),
         "refused": (VERMILION, ":"),
+        "retried": (ORANGE, "-."),
         "received": (GREEN, "-"),
         "processed": (GREEN, ":"),
         "failed": (VERMILION, "--"),

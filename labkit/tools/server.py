@@ -6,13 +6,15 @@
 
 The server is moto's ThreadedMotoServer with labkit's moto changes applied for its lifetime
 (``labkit.moto_patches``: the same corrections, bridges and speed-ups as the embedded backend).
-labkit adds three routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
+labkit adds four routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
 ``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start; a
 lab on the endpoint backend finds the route and advances time instead of waiting for it.
 ``/labkit-api/bridges``: POST answers (and forgets) what the bridges delivered since the last
 call, for the lab's trace and its local functions. ``/labkit-api/policies``: POST
 ``{"enforce": false}`` lets deliveries skip resource policies (a lab started with
 ``enforce_policies=False``), ``{"enforce": true}`` obeys them again (the default).
+``/labkit-api/outages``: POST ``{"endpoint": arn_or_url, "down": true}`` makes deliveries to an
+endpoint fail with a server-side error, ``"down": false`` ends that (``lab.take_down``).
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from labkit.endpoint import MOTO_CONFIG, POLICIES_ROUTE
+from labkit.endpoint import MOTO_CONFIG, OUTAGES_ROUTE, POLICIES_ROUTE
 from labkit.local.clock import Clock
 from labkit.moto_patches import (
     REGISTRY,
     delivery_metrics,
     delivery_policies,
+    delivery_retries,
     events_schedules,
     outbox,
 )
@@ -82,6 +85,7 @@ class ClockRoute:
         with self.lock:
             if body.get("reset"):
                 self.clock.reset()
+                delivery_retries.clear()
             if body.get("advance"):
                 self.clock.advance(float(body["advance"]))
         return _answer(start_response, {"now": self.clock.now().isoformat(), "virtual": True})
@@ -102,6 +106,24 @@ class PoliciesRoute:
         return _answer(start_response, {"enforce": delivery_policies.ENFORCE["on"]})
 
 
+class OutagesRoute:
+    """WSGI middleware answering the outages route: an endpoint taken down or brought back."""
+
+    def __init__(self, app: Wsgi) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != OUTAGES_ROUTE:
+            return self.app(environ, start_response)
+        body = _posted(environ)
+        if body.get("endpoint"):
+            if body.get("down"):
+                delivery_retries.take_down(str(body["endpoint"]))
+            else:
+                delivery_retries.bring_back(str(body["endpoint"]))
+        return _answer(start_response, {"down": delivery_retries.down_now()})
+
+
 class BridgesRoute:
     """WSGI middleware: fires due schedules on every request, answers the bridges' route."""
 
@@ -110,6 +132,7 @@ class BridgesRoute:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         events_schedules.catch_up()
+        delivery_retries.catch_up()
         delivery_metrics.sample_queues()
         if environ.get("PATH_INFO") != outbox.ROUTE:
             return self.app(environ, start_response)
@@ -128,7 +151,7 @@ class LabServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         moto = DomainDispatcherApplication(create_backend_app)
-        app = ClockRoute(PoliciesRoute(BridgesRoute(moto)), self.clock)
+        app = ClockRoute(PoliciesRoute(OutagesRoute(BridgesRoute(moto))), self.clock)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

@@ -58,7 +58,19 @@ def why_not_delivered(
         )
     with lab.tracer.internal():
         refusal = _refused(lab, found["TopicArn"], found.get("Protocol", ""), found["Endpoint"])
-    return Verdict(False, (refusal,)) if refusal else verdict
+    if refusal:
+        return Verdict(False, (refusal,))
+    if found["Endpoint"] in lab.unavailable():
+        return Verdict(
+            False,
+            (
+                f"The endpoint {found['Endpoint']} is unavailable (the lab took it down): a "
+                "server-side error, which SNS retries under the protocol's delivery policy. It "
+                "gets the message once it is back, unless the retries run out first; then the "
+                "subscription's dead-letter queue gets it, or nobody.",
+            ),
+        )
+    return verdict
 
 
 #: what SNS calls on each kind of endpoint whose policy it needs

@@ -58,6 +58,7 @@ EDGE_KINDS = (
     "delivered",
     "filtered",
     "refused",
+    "retried",
     "received",
     "processed",
     "failed",

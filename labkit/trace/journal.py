@@ -99,7 +99,7 @@ class Journal:
         with self._lock:
             records = self._records
             at = None
-            if kind in ("refused", "failed"):
+            if kind in ("refused", "retried", "failed"):
                 at = records.hop_at.get(("delivered", source, target, message_id))
                 if at is not None and records.hops[at].evidence != "inferred":
                     at = None

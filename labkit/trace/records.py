@@ -16,6 +16,7 @@ HopKind = Literal[
     "delivered",  # a resource passed a message on to another (SNS -> SQS, rule -> target)
     "filtered",  # a subscription's filter policy or a rule's pattern did not match
     "refused",  # the receiver's resource policy did not let the sender deliver
+    "retried",  # a delivery failed with a retriable error: the sender retries it
     "received",  # a consumer received a message from a queue
     "processed",  # a consumer finished (deleted) a message
     "failed",  # a consumer or target failed on it
@@ -36,6 +37,7 @@ class HopOptions(TypedDict, total=False):
     via: Via  # done by an AWS service, or by labkit standing in for one
     detail: str
     labels: tuple[tuple[str, str], ...]
+    time: float | None  # the lab time it happened at, when not now (a delivery retried later)
 
 
 def actor(name: str) -> str:

@@ -168,7 +168,7 @@ class Tracer:
         self, source: str, target: str, message_id: str, kind: HopKind, **how: Unpack[HopOptions]
     ) -> Hop:
         """Record a hop labkit performed (a bridge delivery, a function invocation); unless told
-        otherwise, observed and done by labkit."""
+        otherwise, observed, done by labkit, now."""
         how = {"evidence": "observed", "via": "labkit", **how}
         return self._journal.hop(source, target, self.origin(message_id), kind, **how)
 

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from labkit.local.functions.results import Invocation, Ledger
     from labkit.local.functions.runtime import Runtime
 
-__all__ = ["MAX_TIMEOUT", "Function", "check_settings"]
+__all__ = ["MAX_EVENT_AGE", "MAX_TIMEOUT", "Function", "check_settings"]
 
 #: Lambda's longest function timeout, in seconds.
 MAX_TIMEOUT = 900
+#: Lambda keeps an asynchronous event for at most six hours unless told less.
+MAX_EVENT_AGE = 21_600.0
 
 
 @dataclass(eq=False)
@@ -46,6 +48,11 @@ class Function:
     dead_letter_url: str
     ledger: InitVar[Ledger]
     mappings: list[EventSourceMapping] = field(default_factory=list, init=False)
+    #: what Lambda holds for the function (read before each run, on moto): its reserved
+    #: concurrency (put_function_concurrency) and asynchronous settings
+    #: (put_function_event_invoke_config)
+    reserved: int | None = field(default=None, init=False)
+    event_config: dict[str, Any] = field(default_factory=dict, init=False)
 
     def __post_init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
@@ -107,6 +114,18 @@ class Function:
     def draw_faults(self, now: float) -> tuple[str, float]:
         """The faults for one invocation at `now`: (error or "", extra simulated seconds)."""
         return draw(self.faults, self._rng, now)
+
+    def async_limits(self) -> tuple[int, float]:
+        """Retries and the age (seconds) past which an asynchronous event is not retried: the
+        function's event invoke config, else what it was deployed with and Lambda's 6 hours."""
+        retries = self.event_config.get("MaximumRetryAttempts", self.retries)
+        age = self.event_config.get("MaximumEventAgeInSeconds", MAX_EVENT_AGE)
+        return int(retries), float(age)
+
+    def on_failure(self) -> str:
+        """The ARN of the function's on-failure destination ("" when it has none)."""
+        destination = (self.event_config.get("DestinationConfig") or {}).get("OnFailure") or {}
+        return str(destination.get("Destination") or "")
 
     def lose_delete(self) -> bool:
         """Whether the delete of one processed message is lost (``faults.duplicate``)."""

@@ -52,6 +52,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.local.functions.destinations import Destinations
 from labkit.local.functions.faults import Faults
 from labkit.local.functions.function import Function, check_settings
 from labkit.local.functions.mapping import (
@@ -75,6 +76,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime"]
 
+#: The Lambda calls that change how the runtime treats a function's asynchronous events.
+LAMBDA_SETTINGS_CALLS = (
+    "PutFunctionConcurrency",
+    "DeleteFunctionConcurrency",
+    "PutFunctionEventInvokeConfig",
+    "UpdateFunctionEventInvokeConfig",
+    "DeleteFunctionEventInvokeConfig",
+)
 #: Invocations at one lab instant after which a run is taken for a loop (no time passing).
 INSTANT_LIMIT = 5_000
 #: How long pollers let simulated time jump when nothing is known to be due.
@@ -117,11 +126,20 @@ class Runtime:
             clients=clients, hops=hops, in_process=in_process, account=self._resources.account_id
         )
         self._chains = Chains(hooks.on, hops.origin)
+        destinations = Destinations(
+            clients=clients, hops=hops, queues=queues, resources=self._resources
+        )
+        destinations.forward = lambda arn, event, source, origin: self.deliver(
+            arn, event, trigger="direct", source=source, message_id=origin
+        )
         self._shared = Shared(
-            self._ledger, self._agenda, queues, hops, self._resources, self._chains
+            self._ledger, self._agenda, queues, hops, self._resources, self._chains, destinations
         )
         self._pushes = Pushes(self._shared)
         self._remote_now: float | None = None
+        self._settings_changed = False
+        for operation in LAMBDA_SETTINGS_CALLS:
+            hooks.on(f"after-call.lambda.{operation}", self._settings_call, f"labkit-{operation}")
         self._sync_clock()
         hooks.on_reset(self.clear)
         if clock.remote_url is not None:
@@ -279,11 +297,20 @@ class Runtime:
         self._sync_clock()
 
     def deliver(
-        self, function_arn: str, event: Any, *, trigger: Trigger, source: str, message_id: str
+        self,
+        function_arn: str,
+        event: Any,
+        *,
+        trigger: Trigger,
+        source: str,
+        message_id: str,
+        at: float | None = None,
     ) -> None:
-        """Queue an asynchronous invocation (what a bridge does for SNS or EventBridge)."""
+        """Queue an asynchronous invocation (what a bridge does for SNS or EventBridge), handed
+        over at lab time `at` (now)."""
         fn = self.get(function_arn)
-        self._pushes.add(fn, Push(event, trigger, source, message_id, 1, self.now()))
+        at = self.now() if at is None else at
+        self._pushes.add(fn, Push(event, trigger, source, message_id, 1, at, at))
 
     # -- the event loop -------------------------------------------------------------------
     def _run(self, *, until: float, stop_when_idle: bool) -> RunResult:
@@ -291,6 +318,7 @@ class Runtime:
         end = start + until
         mark = self._ledger.mark()
         self._adopt_lambda_mappings()
+        self._read_lambda_settings()
         for mapping in self._mappings:
             mapping.refresh()
             mapping.poll_again()
@@ -414,6 +442,24 @@ class Runtime:
                 mapping.uuid = esm["UUID"]
                 mapping.enabled = esm.get("State", "Enabled") in ("Enabled", "Enabling")
 
+    def _settings_call(self, **_: Any) -> None:
+        self._settings_changed = True
+
+    def _read_lambda_settings(self) -> None:
+        """Read what Lambda holds for each function (on moto) after a call changed it: its
+        reserved concurrency and its asynchronous settings."""
+        if not self._moto or not self._functions or not self._settings_changed:
+            return
+        self._settings_changed = False
+        lam = self._clients.client("lambda")
+        for fn in self._functions.values():
+            reserved = lam.get_function_concurrency(FunctionName=fn.arn)
+            fn.reserved = reserved.get("ReservedConcurrentExecutions")
+            try:
+                fn.event_config = lam.get_function_event_invoke_config(FunctionName=fn.arn)
+            except lam.exceptions.ResourceNotFoundException:
+                fn.event_config = {}
+
     def _collect_pushes(self) -> None:
         """Take the invocations labkit's bridges queued for this lab's functions."""
         for item in self._bridges.take_invocations():
@@ -426,6 +472,7 @@ class Runtime:
                 trigger=item["trigger"],
                 source=item["source"],
                 message_id=item["message_id"],
+                at=self._bridges.lab_time(item.get("at")),
             )
 
     def _sync_clock(self) -> None:

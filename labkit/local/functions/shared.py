@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from labkit.local.functions.destinations import Destinations
     from labkit.local.functions.polling import Queues
     from labkit.local.functions.recursion import Chains
     from labkit.local.functions.resources import Resources
@@ -64,3 +65,4 @@ class Shared:
     hops: HopSink
     resources: Resources
     chains: Chains
+    destinations: Destinations

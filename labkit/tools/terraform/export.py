@@ -29,6 +29,14 @@ from labkit.tools.terraform import policies
 from labkit.tools.terraform.handlers import HandlerModule, extract
 from labkit.tools.terraform.hcl import Block, Comment, Expr, Template, quote, render_value
 
+#: what a function's role must allow for Lambda to send a record to an on-failure destination
+_DESTINATION_ACTIONS = {
+    "sqs": "sqs:SendMessage",
+    "sns": "sns:Publish",
+    "lambda": "lambda:InvokeFunction",
+    "events": "events:PutEvents",
+}
+
 if TYPE_CHECKING:
     from labkit.lab.session import Lab
 
@@ -579,6 +587,8 @@ class _Writer:
                 block.set("fifo_topic", True)
                 if attrs.get("ContentBasedDeduplication") == "true":
                     block.set("content_based_deduplication", True)
+            if attrs.get("DeliveryPolicy"):
+                block.set("delivery_policy", self.jsonencode(json.loads(attrs["DeliveryPolicy"])))
             held = json.loads(attrs.get("Policy") or "{}")
             own = [
                 st
@@ -621,6 +631,8 @@ class _Writer:
                     block.set("filter_policy_scope", scope)
             if attrs.get("RedrivePolicy"):
                 block.set("redrive_policy", self.jsonencode(json.loads(attrs["RedrivePolicy"])))
+            if attrs.get("DeliveryPolicy"):
+                block.set("delivery_policy", self.jsonencode(json.loads(attrs["DeliveryPolicy"])))
 
     def _write_functions(self) -> None:
         for entry in self.functions:
@@ -664,14 +676,44 @@ class _Writer:
                 block.nested("dead_letter_config").set("target_arn", dlq)
                 role.waiting.append(block)
                 role.needs.append(("sqs:SendMessage", dlq))
-            if fn.retries != 2:
+            held = self._lambda_settings(fn.arn)
+            if held.get("ReservedConcurrentExecutions") is not None:
+                block.set("reserved_concurrent_executions", held["ReservedConcurrentExecutions"])
+            retries = held.get("MaximumRetryAttempts", fn.retries)
+            age = held.get("MaximumEventAgeInSeconds")
+            on_failure = ((held.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+                "Destination"
+            )
+            if retries != 2 or age is not None or on_failure:
                 name = self.names.make("aws_lambda_function_event_invoke_config", tf)
                 config = self.add("aws_lambda_function_event_invoke_config", name)
                 config.set("function_name", Expr(f"aws_lambda_function.{tf}.function_name"))
-                config.set("maximum_retry_attempts", fn.retries)
+                config.set("maximum_retry_attempts", retries)
+                if age is not None:
+                    config.set("maximum_event_age_in_seconds", age)
+                if on_failure:
+                    destination = config.nested("destination_config").nested("on_failure")
+                    destination.set("destination", self.arn_of(on_failure))
+                    action = _DESTINATION_ACTIONS[on_failure.split(":")[2]]
+                    role.needs.append((action, self.arn_of(on_failure)))
+                    role.waiting.append(config)
             for mapping in fn.mappings:
                 role.waiting.append(self._mapping(tf, fn, mapping))
             self._permissions(tf, fn)
+
+    def _lambda_settings(self, function_arn: str) -> dict[str, Any]:
+        """What Lambda holds for a function: its reserved concurrency and its asynchronous
+        settings ({} where the backend has no such function)."""
+        from botocore.exceptions import ClientError
+
+        lam = self.lab.client("lambda")
+        held: dict[str, Any] = {}
+        try:
+            held.update(lam.get_function_concurrency(FunctionName=function_arn))
+            held.update(lam.get_function_event_invoke_config(FunctionName=function_arn))
+        except ClientError:
+            pass  # none set, or no such function in Lambda (the aws backend's local ones)
+        return held
 
     def _handler_source(self, block: Block, module: HandlerModule, module_name: str) -> None:
         if module.source:
