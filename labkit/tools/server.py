@@ -7,7 +7,8 @@
 The server is moto's ThreadedMotoServer with labkit's moto changes applied for its lifetime
 (``labkit.moto_patches``: the same corrections, bridges and speed-ups as the embedded backend).
 labkit adds three routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
-``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start; a
+``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start (each
+answer also says in how many simulated seconds the next Step Functions wait ends); a
 lab on the endpoint backend finds the route and advances time instead of waiting for it.
 ``/labkit-api/bridges``: POST answers (and forgets) what the bridges delivered since the last
 call, for the lab's trace and its local functions. ``/labkit-api/policies``: POST
@@ -84,7 +85,9 @@ class ClockRoute:
                 self.clock.reset()
             if body.get("advance"):
                 self.clock.advance(float(body["advance"]))
-        return _answer(start_response, {"now": self.clock.now().isoformat(), "virtual": True})
+            answer = {"now": self.clock.now().isoformat(), "virtual": True}
+            answer["next_timer"] = self.clock.next_timer()
+        return _answer(start_response, answer)
 
 
 class PoliciesRoute:

@@ -1,0 +1,147 @@
+"""Workflows at scale: run executions through their waits on the lab's clock, read a run as a
+timeline (one lane per state, Map iteration or Parallel branch), and price what ran.
+
+Step Functions' Wait states, Retry intervals, task timeouts and heartbeats wait on the lab's
+clock (``labkit.moto_patches.sfn_lab_time``); `run_workflows` moves the clock to the end of the
+next one whenever every execution is waiting, so a run that would take an hour on AWS takes a
+moment here, with the history stamped as AWS would stamp it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from labkit.errors import LabError
+from labkit.lessons.saga import TaskTokens, _waiting_for_token
+from labkit.trace.timeline import Bar, timeline
+
+if TYPE_CHECKING:
+    from labkit.lab import Lab
+
+__all__ = ["Bar", "RunCost", "run_cost", "run_workflows", "timeline"]
+
+#: Real seconds an execution's history must stay unchanged, with a wait pending, before the
+#: execution counts as waiting on the clock.
+STILL = 0.03
+#: Real seconds with nothing to run, no wait pending and nothing moving before a run that is not
+#: waiting for a task token counts as stuck (a task calling a service takes a moment).
+STUCK_SECONDS = 2.0
+
+#: US East (N. Virginia) prices on https://aws.amazon.com/step-functions/pricing/
+STANDARD_PER_TRANSITION = 0.025 / 1000
+EXPRESS_PER_REQUEST = 1.00 / 1_000_000
+EXPRESS_PER_GB_SECOND = 0.00001667
+EXPRESS_MEMORY_GB = 64 / 1024  # billed in 64-MB chunks: the smallest run uses one
+
+
+def _look(sfn: Any, execution: str, reported: set[str]) -> tuple[str, int, bool]:
+    """(status, events so far, waiting for an unanswered task token)."""
+    described = sfn.describe_execution(executionArn=execution)
+    status = described["status"]
+    if status == "FAILED" and "error" not in described:
+        return "RUNNING", -2, False  # moto sets the status a moment before the error
+    if status != "RUNNING":
+        return status, -1, False
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    return status, len(events), _waiting_for_token(status, events, reported) is not None
+
+
+def run_workflows(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[str, str]:
+    """Run executions to their end on the lab's clock; each one's status.
+
+    Each round lets ``lab.functions`` work; when every execution is still, waiting on a Wait
+    state, a Retry interval, a timeout or a heartbeat, the lab's clock moves to the end of the
+    next one. ``RUNNING`` at the end means waiting for a task token nobody will answer.
+
+    >>> import labkit
+    >>> lab = labkit.start_lab()
+    >>> run_workflows(lab)
+    {}
+    >>> lab.stop()
+    """
+    sfn = lab.client("stepfunctions")
+    reported = lab.part(TaskTokens).reported
+    deadline = time.monotonic() + timeout
+    still_since: float | None = None
+    last: dict[str, tuple[str, int, bool]] = {}
+    with lab.tracer.internal():
+        while True:
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"the executions to end within {timeout} s of real time",
+                    f"still running: {sorted(e.rsplit(':', 1)[-1] for e in executions)}",
+                    "look for a task whose queue has no worker, or a loop of states without end",
+                )
+            now = {e: _look(sfn, e, reported) for e in executions}
+            if all(status != "RUNNING" for status, _, _ in now.values()):
+                break
+            if lab.functions.run_until_idle().invocations:
+                still_since, last = None, {}
+                continue
+            if now != last:  # something moved since the last look: look again in a moment
+                still_since, last = time.monotonic(), now
+                time.sleep(STILL)
+                continue
+            wait = lab.clock.next_timer() if lab.clock.virtual else None
+            if wait is not None:
+                # land on the millisecond the wait ends, as the history will show it
+                lab.advance(math.ceil(wait * 1000) / 1000)
+                still_since, last = None, {}
+                continue
+            running = [look for look in now.values() if look[0] == "RUNNING"]
+            if all(waiting for _, _, waiting in running):
+                break  # every execution waits for a task token: nothing the clock can do
+            if still_since is not None and time.monotonic() - still_since > STUCK_SECONDS:
+                break  # nothing moves and nothing waits on the clock: stuck
+            time.sleep(STILL)
+    for execution in executions:
+        sfn.describe_execution(executionArn=execution)  # the tracer harvests the history
+    return {execution: status for execution, (status, _, _) in now.items()}
+
+
+# -- what a run costs -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunCost:
+    """What one run would cost as a Standard and as an Express workflow (US dollars)."""
+
+    transitions: int
+    seconds: float
+    standard: float
+    express: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.transitions} state transitions, {self.seconds:g} s: "
+            f"Standard ${self.standard:.8f}, Express ${self.express:.8f}"
+        )
+
+
+def run_cost(events: Sequence[Mapping[str, Any]]) -> RunCost:
+    """Price one run from its history: Standard per state transition (each entered state and
+    each retry), Express per request plus its duration (rounded up to 100 ms) at 64 MB.
+
+    >>> import datetime as dt
+    >>> at = lambda s: dt.datetime(2026, 1, 5, 9, 0, s, tzinfo=dt.UTC)
+    >>> print(run_cost([
+    ...     {"type": "ExecutionStarted", "timestamp": at(0)},
+    ...     {"type": "PassStateEntered", "timestamp": at(0)},
+    ...     {"type": "ExecutionSucceeded", "timestamp": at(1)},
+    ... ]))
+    1 state transitions, 1 s: Standard $0.00002500, Express $0.00000204
+    """
+    entered = sum(1 for e in events if e["type"].endswith("StateEntered"))
+    scheduled = sum(1 for e in events if e["type"] == "TaskScheduled")
+    task_states = sum(1 for e in events if e["type"] == "TaskStateEntered")
+    transitions = entered + max(0, scheduled - task_states)  # each retry is one more
+    seconds = (events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds() if events else 0
+    billed = math.ceil(round(seconds * 10, 6)) / 10
+    return RunCost(
+        transitions,
+        round(seconds, 6),
+        transitions * STANDARD_PER_TRANSITION,
+        EXPRESS_PER_REQUEST + billed * EXPRESS_MEMORY_GB * EXPRESS_PER_GB_SECOND,
+    )

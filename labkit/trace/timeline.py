@@ -1,0 +1,111 @@
+"""A Step Functions run as a timeline: one lane per state (a Map iteration's states each in a lane
+of their own), bars over the lab's clock, failed attempts and Retry waits marked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["Bar", "timeline"]
+
+Kind = Literal["state", "retry wait", "failed"]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One stretch of a run: a state from entered to exited, or a Retry's wait, in lab seconds
+    from the execution's start (`failed`: a failed attempt, drawn as a mark at `start`)."""
+
+    lane: str
+    state: str
+    start: float
+    end: float
+    kind: Kind
+
+
+def _lane(event: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]], name: str) -> str:
+    """A state's lane: its name, with the Map iteration it runs in."""
+    seen = event
+    while seen.get("previousEventId"):
+        seen = by_id[seen["previousEventId"]]
+        if seen["type"] == "MapIterationStarted":
+            return f"{name} #{seen['mapIterationStartedEventDetails']['index']}"
+        if seen["type"] in ("ExecutionStarted", "MapStateStarted", "ParallelStateStarted"):
+            break
+    return name
+
+
+def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
+    """A run's history (``get_execution_history(...)["events"]``) as bars over the lab clock.
+
+    >>> import datetime as dt
+    >>> at = lambda s: dt.datetime(2026, 1, 5, 9, 0, s, tzinfo=dt.UTC)
+    >>> events = [
+    ...     {"id": 1, "previousEventId": 0, "type": "ExecutionStarted", "timestamp": at(0)},
+    ...     {"id": 2, "previousEventId": 1, "type": "TaskStateEntered", "timestamp": at(0),
+    ...      "stateEnteredEventDetails": {"name": "Charge"}},
+    ...     {"id": 3, "previousEventId": 2, "type": "TaskFailed", "timestamp": at(0)},
+    ...     {"id": 4, "previousEventId": 3, "type": "TaskScheduled", "timestamp": at(2)},
+    ...     {"id": 5, "previousEventId": 4, "type": "TaskSucceeded", "timestamp": at(2)},
+    ...     {"id": 6, "previousEventId": 5, "type": "TaskStateExited", "timestamp": at(2),
+    ...      "stateExitedEventDetails": {"name": "Charge"}},
+    ... ]
+    >>> for bar in timeline(events):
+    ...     print(bar)
+    Bar(lane='Charge', state='Charge', start=0.0, end=2.0, kind='state')
+    Bar(lane='Charge', state='Charge', start=0.0, end=0.0, kind='failed')
+    Bar(lane='Charge', state='Charge', start=0.0, end=2.0, kind='retry wait')
+    """
+    if not events:
+        return ()
+    by_id = {e["id"]: e for e in events}
+    t0 = events[0]["timestamp"]
+
+    def at(event: Mapping[str, Any]) -> float:
+        return round((event["timestamp"] - t0).total_seconds(), 6)
+
+    bars: list[Bar] = []
+    open_states: dict[int, tuple[str, str, float]] = {}  # entered event id -> lane, name, start
+    failed_at: dict[int, tuple[str, str, float]] = {}  # failure event id -> its state, when
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            open_states[event["id"]] = (_lane(event, by_id, name), name, at(event))
+            continue
+        owner = _entered(event, by_id, open_states)
+        if owner is None:
+            continue
+        lane, name, start = open_states[owner]
+        if kind.endswith("StateExited"):
+            del open_states[owner]
+            bars.insert(_first_of(bars, lane), Bar(lane, name, start, at(event), "state"))
+        elif kind.endswith("Failed") and not kind.startswith(("Execution", "Map", "Parallel")):
+            bars.append(Bar(lane, name, at(event), at(event), "failed"))
+            failed_at[event["id"]] = (lane, name, at(event))
+        elif kind == "TaskScheduled" and event.get("previousEventId") in failed_at:
+            lane, name, failed = failed_at.pop(event["previousEventId"])
+            bars.append(Bar(lane, name, failed, at(event), "retry wait"))
+    return tuple(bars)
+
+
+def _entered(
+    event: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]], open_states: Mapping
+) -> int | None:
+    """The id of the StateEntered event this event belongs to (following previousEventId)."""
+    seen = event
+    while seen.get("previousEventId"):
+        previous = seen["previousEventId"]
+        if previous in open_states:
+            return int(previous)
+        seen = by_id[previous]
+    return None
+
+
+def _first_of(bars: list[Bar], lane: str) -> int:
+    """Where a state's bar goes: before the marks of its own lane, so it is drawn under them."""
+    for index, bar in enumerate(bars):
+        if bar.lane == lane and bar.kind != "state":
+            return index
+    return len(bars)
