@@ -22,7 +22,15 @@ from labkit.trace.timeline import Bar, timeline
 if TYPE_CHECKING:
     from labkit.lab import Lab
 
-__all__ = ["Bar", "RunCost", "run_cost", "run_workflows", "timeline"]
+__all__ = [
+    "Bar",
+    "RunCost",
+    "charge_with_retry",
+    "pack_parcels",
+    "run_cost",
+    "run_workflows",
+    "timeline",
+]
 
 #: Real seconds an execution's history must stay unchanged, with a wait pending, before the
 #: execution counts as waiting on the clock.
@@ -50,12 +58,15 @@ def _look(sfn: Any, execution: str, reported: set[str]) -> tuple[str, int, bool]
     return status, len(events), _waiting_for_token(status, events, reported) is not None
 
 
-def run_workflows(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[str, str]:
-    """Run executions to their end on the lab's clock; each one's status.
+def run_workflows(
+    lab: Lab, *executions: str, seconds: float | None = None, timeout: float = 30.0
+) -> dict[str, str]:
+    """Run executions to their end on the lab's clock (or for `seconds` of it); their statuses.
 
     Each round lets ``lab.functions`` work; when every execution is still, waiting on a Wait
     state, a Retry interval, a timeout or a heartbeat, the lab's clock moves to the end of the
-    next one. ``RUNNING`` at the end means waiting for a task token nobody will answer.
+    next one. ``RUNNING`` at the end means waiting for a task token nobody will answer, or, with
+    `seconds`, not done when that much lab time has passed. `timeout` is in real seconds.
 
     >>> import labkit
     >>> lab = labkit.start_lab()
@@ -66,6 +77,7 @@ def run_workflows(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[str
     sfn = lab.client("stepfunctions")
     reported = lab.part(TaskTokens).reported
     deadline = time.monotonic() + timeout
+    until = None if seconds is None else lab.clock.elapsed() + float(seconds)
     still_since: float | None = None
     last: dict[str, tuple[str, int, bool]] = {}
     with lab.tracer.internal():
@@ -87,6 +99,9 @@ def run_workflows(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[str
                 time.sleep(STILL)
                 continue
             wait = lab.clock.next_timer() if lab.clock.virtual else None
+            if until is not None and (wait is None or lab.clock.elapsed() + wait > until):
+                lab.advance(max(0.0, round(until - lab.clock.elapsed(), 6)))
+                break  # the time asked for has passed
             if wait is not None:
                 # land on the millisecond the wait ends, as the history will show it
                 lab.advance(math.ceil(wait * 1000) / 1000)
@@ -145,3 +160,43 @@ def run_cost(events: Sequence[Mapping[str, Any]]) -> RunCost:
         transitions * STANDARD_PER_TRANSITION,
         EXPRESS_PER_REQUEST + billed * EXPRESS_MEMORY_GB * EXPRESS_PER_GB_SECOND,
     )
+
+
+# -- the exercises' state machines ----------------------------------------------------------------
+EXERCISE_ROLE = "arn:aws:iam::123456789012:role/exercises"
+#: the packing exercise's input: six parcels, ten seconds of packing each
+PARCELS = {"parcels": [{"parcel": f"p-{n}", "seconds": 10} for n in range(1, 7)]}
+
+
+def _machine_and_run(lab: Lab, name: str, run: str, definition: dict, given: dict) -> str:
+    import json
+
+    sfn = lab.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=EXERCISE_ROLE
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name=run, input=json.dumps(given))
+    run_workflows(lab, execution["executionArn"])
+    return str(execution["executionArn"])
+
+
+def charge_with_retry(lab: Lab, retry: dict) -> str:
+    """Exercise 1: state machine ``charge`` writes to a ledger table that does not exist, with
+    `retry` as its Retry field; runs execution ``charge-1`` to its end and returns its ARN."""
+    charge = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": "ledger", "Item": {"order_id": {"S": "o-1"}}},
+        "Retry": [retry],
+        "End": True,
+    }
+    return _machine_and_run(
+        lab, "charge", "charge-1", {"StartAt": "Charge", "States": {"Charge": charge}}, {}
+    )
+
+
+def pack_parcels(lab: Lab, map_state: dict) -> str:
+    """Exercise 2: state machine ``packing`` is `map_state` alone (as its only state, ending the
+    run), run as ``pack-1`` on six parcels of ten seconds each; returns the execution's ARN."""
+    definition = {"StartAt": "PackAll", "States": {"PackAll": {**map_state, "End": True}}}
+    return _machine_and_run(lab, "packing", "pack-1", definition, PARCELS)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Bar", "timeline"]
+__all__ = ["Bar", "most_at_once", "timeline"]
 
 Kind = Literal["state", "retry wait", "failed"]
 
@@ -109,3 +109,27 @@ def _first_of(bars: list[Bar], lane: str) -> int:
         if bar.lane == lane and bar.kind != "state":
             return index
     return len(bars)
+
+
+def most_at_once(bars: Sequence[Bar]) -> int:
+    """The most Map iterations running at one moment (each iteration from its first state's
+    start to its last state's end; one ending as another starts counts once).
+
+    >>> most_at_once([Bar("Pack #0", "Pack", 0, 10, "state"),
+    ...               Bar("Pack #1", "Pack", 0, 10, "state"),
+    ...               Bar("Pack #2", "Pack", 10, 20, "state")])
+    2
+    """
+    spans: dict[str, list[float]] = {}
+    for bar in bars:
+        if bar.kind == "state" and " #" in bar.lane:
+            iteration = bar.lane.rsplit(" #", 1)[1]
+            span = spans.setdefault(iteration, [bar.start, bar.end])
+            span[0], span[1] = min(span[0], bar.start), max(span[1], bar.end)
+    # ends sort before starts at the same moment
+    moments = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()])
+    running = most = 0
+    for _, step in moments:
+        running += step
+        most = max(most, running)
+    return most
