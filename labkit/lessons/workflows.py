@@ -34,10 +34,7 @@ __all__ = [
 
 #: Real seconds an execution's history must stay unchanged, with a wait pending, before the
 #: execution counts as waiting on the clock.
-STILL = 0.03
-#: Real seconds with nothing to run, no wait pending and nothing moving before a run that is not
-#: waiting for a task token counts as stuck (a task calling a service takes a moment).
-STUCK_SECONDS = 2.0
+STILL = 0.02
 
 #: US East (N. Virginia) prices on https://aws.amazon.com/step-functions/pricing/
 STANDARD_PER_TRANSITION = 0.025 / 1000
@@ -78,7 +75,6 @@ def run_workflows(
     reported = lab.part(TaskTokens).reported
     deadline = time.monotonic() + timeout
     until = None if seconds is None else lab.clock.elapsed() + float(seconds)
-    still_since: float | None = None
     last: dict[str, tuple[str, int, bool]] = {}
     with lab.tracer.internal():
         while True:
@@ -92,27 +88,29 @@ def run_workflows(
             if all(status != "RUNNING" for status, _, _ in now.values()):
                 break
             if lab.functions.run_until_idle().invocations:
-                still_since, last = None, {}
+                last = {}
                 continue
             if now != last:  # something moved since the last look: look again in a moment
-                still_since, last = time.monotonic(), now
+                last = now
                 time.sleep(STILL)
                 continue
-            wait = lab.clock.next_timer() if lab.clock.virtual else None
-            if until is not None and (wait is None or lab.clock.elapsed() + wait > until):
+            timers = lab.clock.timers() if lab.clock.virtual else []
+            waiting = {owner for _, owner in timers}
+            # every execution still running waits: for a token, or on a Wait or a Retry of its own
+            idle = all(token or e in waiting for e, (status, _, token) in now.items()
+                       if status == "RUNNING")  # fmt: skip
+            wait = timers[0][0] if timers and idle else None
+            if until is not None and idle and (wait is None or lab.clock.elapsed() + wait > until):
                 lab.advance(max(0.0, round(until - lab.clock.elapsed(), 6)))
                 break  # the time asked for has passed
             if wait is not None:
                 # land on the millisecond the wait ends, as the history will show it
                 lab.advance(math.ceil(wait * 1000) / 1000)
-                still_since, last = None, {}
+                last = {}
                 continue
-            running = [look for look in now.values() if look[0] == "RUNNING"]
-            if all(waiting for _, _, waiting in running):
+            if idle:
                 break  # every execution waits for a task token: nothing the clock can do
-            if still_since is not None and time.monotonic() - still_since > STUCK_SECONDS:
-                break  # nothing moves and nothing waits on the clock: stuck
-            time.sleep(STILL)
+            time.sleep(STILL)  # a task is calling its service: look again in a moment
     for execution in executions:
         sfn.describe_execution(executionArn=execution)  # the tracer harvests the history
     return {execution: status for execution, (status, _, _) in now.items()}

@@ -199,26 +199,30 @@ class Clock:
             listener(moved)
         return moved
 
-    def next_timer(self) -> float | None:
-        """Simulated seconds until the next Step Functions wait ends (None: none pending).
-
-        Only simulated clocks have them: on real time a wait simply takes its time.
+    def timers(self) -> list[tuple[float, str]]:
+        """The pending Step Functions waits: (simulated seconds left, execution ARN), soonest
+        first; the execution is "" for a task's timeout or heartbeat. Only simulated clocks
+        have them: on real time a wait simply takes its time.
 
         >>> clock = Clock(virtual=True)
         >>> clock.start()
-        >>> clock.next_timer() is None
-        True
+        >>> clock.timers()
+        []
         >>> clock.stop()
         """
         if self.remote_url is not None:
             answer: Any = self._remote({})
-            return answer.get("next_timer")
+            return [(float(left), str(owner)) for left, owner in answer.get("timers", [])]
         if self._coordinates is None:
-            return None
-        from labkit.moto_patches.sfn_lab_time import next_timer
+            return []
+        from labkit.moto_patches.sfn_lab_time import pending
 
-        end = next_timer()
-        return None if end is None else max(0.0, round(end - time.time(), 6))
+        return pending(time.time())
+
+    def next_timer(self, execution: str | None = None) -> float | None:
+        """Simulated seconds until the next Step Functions wait (of one execution) ends."""
+        left = [s for s, owner in self.timers() if execution is None or owner == execution]
+        return left[0] if left else None
 
     def _remote(self, payload: dict[str, float | bool]) -> dict[str, str]:
         assert self.remote_url is not None

@@ -51,6 +51,12 @@ def next_timer(execution: str | None = None) -> float | None:
     return min(ends) if ends else None
 
 
+def pending(now: float) -> list[tuple[float, str]]:
+    """(simulated seconds left, execution ARN or "") of every pending wait, soonest first."""
+    with _TIMERS_LOCK:
+        return sorted((round(max(0.0, end - now), 6), owner) for end, owner in TIMERS.values())
+
+
 def register_timer(end: float, execution: str = "") -> Callable[[], None]:
     """List a pending wait in `TIMERS` until the returned function is called."""
     key = next(_IDS)

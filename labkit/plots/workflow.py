@@ -47,7 +47,7 @@ def plot_workflow(
     sz = STYLE.size(size)
     lanes = list(dict.fromkeys(bar.lane for bar in bars))
     width, _ = sz.figure(10.0, 1.0)
-    ax = use_axes(ax, (width, sz.figure(1.0, 1.2 + 0.42 * max(len(lanes), 1))[1]))
+    ax = use_axes(ax, (width, sz.figure(1.0, 1.8 + 0.42 * max(len(lanes), 1))[1]))
     row = {lane: len(lanes) - 1 - i for i, lane in enumerate(lanes)}
     end = max((bar.end for bar in bars), default=1.0) or 1.0
     for bar in bars:
@@ -75,7 +75,7 @@ def plot_workflow(
     if any(b.kind == "failed" for b in bars):
         handles.append(Line2D([], [], marker="X", color=VERMILION, linestyle="none",
                               label="attempt failed"))  # fmt: skip
-    lines_at = -0.12  # under the x axis's label
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, lines_at),
-              ncol=len(handles), fontsize=sz.font * 0.9, frameon=False)  # fmt: skip
+    # beside the axes: under them it would meet the x axis's label on a one-lane plot
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              fontsize=sz.font * 0.9, frameon=False)  # fmt: skip
     return ax

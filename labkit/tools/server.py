@@ -8,7 +8,7 @@ The server is moto's ThreadedMotoServer with labkit's moto changes applied for i
 (``labkit.moto_patches``: the same corrections, bridges and speed-ups as the embedded backend).
 labkit adds three routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
 ``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start (each
-answer also says in how many simulated seconds the next Step Functions wait ends); a
+answer also lists the pending Step Functions waits: simulated seconds left, execution); a
 lab on the endpoint backend finds the route and advances time instead of waiting for it.
 ``/labkit-api/bridges``: POST answers (and forgets) what the bridges delivered since the last
 call, for the lab's trace and its local functions. ``/labkit-api/policies``: POST
@@ -86,7 +86,7 @@ class ClockRoute:
             if body.get("advance"):
                 self.clock.advance(float(body["advance"]))
             answer = {"now": self.clock.now().isoformat(), "virtual": True}
-            answer["next_timer"] = self.clock.next_timer()
+            answer["timers"] = self.clock.timers()
         return _answer(start_response, answer)
 
 
