@@ -24,11 +24,24 @@ class Bar:
     kind: Kind
 
 
-def _lane(event: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]], name: str) -> str:
-    """A state's lane: its name, with the Map iteration it runs in."""
+def _lane(
+    event: Mapping[str, Any],
+    by_id: Mapping[int, Mapping[str, Any]],
+    name: str,
+    closed: Mapping[int, int],
+) -> str:
+    """A state's lane: its name, with the Map iteration it runs in.
+
+    Walks back along ``previousEventId``; a state that has exited (`closed`: its exit's id ->
+    its entry's id) is stepped over whole, so a state after a Map is not taken for one of the
+    Map's iterations.
+    """
     seen = event
     while seen.get("previousEventId"):
         seen = by_id[seen["previousEventId"]]
+        if seen["id"] in closed:
+            seen = by_id[closed[seen["id"]]]
+            continue
         if seen["type"] == "MapIterationStarted":
             return f"{name} #{seen['mapIterationStartedEventDetails']['index']}"
         if seen["type"] in ("ExecutionStarted", "MapStateStarted", "ParallelStateStarted"):
@@ -68,11 +81,12 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
     bars: list[Bar] = []
     open_states: dict[int, tuple[str, str, float]] = {}  # entered event id -> lane, name, start
     failed_at: dict[int, tuple[str, str, float]] = {}  # failure event id -> its state, when
+    closed: dict[int, int] = {}  # exit event id -> entry event id
     for event in events:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            open_states[event["id"]] = (_lane(event, by_id, name), name, at(event))
+            open_states[event["id"]] = (_lane(event, by_id, name, closed), name, at(event))
             continue
         owner = _entered(event, by_id, open_states)
         if owner is None:
@@ -80,6 +94,7 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
         lane, name, start = open_states[owner]
         if kind.endswith("StateExited"):
             del open_states[owner]
+            closed[event["id"]] = owner
             bars.insert(_first_of(bars, lane), Bar(lane, name, start, at(event), "state"))
         elif kind.endswith("Failed") and not kind.startswith(("Execution", "Map", "Parallel")):
             bars.append(Bar(lane, name, at(event), at(event), "failed"))

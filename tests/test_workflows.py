@@ -1,0 +1,101 @@
+"""labkit.lessons.workflows and the workflow timeline: a real run read into lanes and bars on the
+lab's clock (both backends), drawn as those bars, and priced from its history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+import labkit  # noqa: E402
+from labkit.lessons.workflows import run_cost, run_workflows  # noqa: E402
+from labkit.plots import plot_workflow  # noqa: E402
+from labkit.plots.legibility import layout_problems  # noqa: E402
+from labkit.trace.timeline import Bar, most_at_once, timeline  # noqa: E402
+from tests.scenarios import state_machine  # noqa: E402
+
+PACK = {"StartAt": "Pack", "States": {"Pack": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+RUN = {
+    "StartAt": "Label",
+    "States": {
+        "Label": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "missing", "Item": {"id": {"S": "1"}}},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 1}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Pack"}],
+            "Next": "Pack",
+        },
+        "Pack": {"Type": "Map", "ItemsPath": "$.parcels", "MaxConcurrency": 2,
+                 "ItemProcessor": PACK, "ResultPath": None, "Next": "Both"},
+        "Both": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "Bill", "States": {"Bill": {"Type": "Wait", "Seconds": 5, "End": True}}},
+            {"StartAt": "Ship", "States": {"Ship": {"Type": "Pass", "End": True}}}]},
+    },
+}  # fmt: skip
+
+
+def test_a_run_becomes_lanes_and_bars_on_the_lab_clock(lab: labkit.Lab) -> None:
+    sfn = lab.client("stepfunctions")
+    arn = state_machine(lab, "fulfil", RUN)
+    given = '{"parcels": [{"s": 3}, {"s": 1}, {"s": 2}]}'
+    execution = sfn.start_execution(stateMachineArn=arn, name="o-1", input=given)["executionArn"]
+    assert run_workflows(lab, execution) == {execution: "SUCCEEDED"}
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    bars = timeline(events)
+    states = {(b.lane, b.start, b.end) for b in bars if b.kind == "state"}
+    assert ("Label", 0, 2) in states  # a try, a 2 s wait, a second try, caught
+    assert [(b.kind, b.start, b.end) for b in bars if b.lane == "Label" and b.kind != "state"] == [
+        ("failed", 0, 0), ("retry wait", 0, 2), ("failed", 2, 2)
+    ]  # fmt: skip
+    # three parcels, two packers: #1 (1 s) ends first and #2 takes its place
+    assert {("Pack #0", 2, 5), ("Pack #1", 2, 3), ("Pack #2", 3, 5)} <= states
+    assert ("Pack", 2, 5) in states and most_at_once(bars) == 2
+    assert {("Bill", 5, 10), ("Ship", 5, 5), ("Both", 5, 10)} <= states
+    cost = run_cost(events)
+    # Label twice (a retry), Pack, 3 x Pack inside, Both, Bill, Ship
+    assert (cost.transitions, cost.seconds) == (9, 10)
+
+
+def test_the_plot_draws_a_bar_per_state_and_marks_retries() -> None:
+    bars = [
+        Bar("Charge", "Charge", 0.0, 6.0, "state"),
+        Bar("Charge", "Charge", 0.0, 0.0, "failed"),
+        Bar("Charge", "Charge", 0.0, 2.0, "retry wait"),
+        Bar("Charge", "Charge", 2.0, 2.0, "failed"),
+        Bar("Charge", "Charge", 2.0, 6.0, "retry wait"),
+        Bar("Ship", "Ship", 6.0, 6.0, "state"),
+    ]
+    ax = plot_workflow(bars, title="a run")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ship", "Charge"]  # first on top
+    drawn = sorted((round(p.get_x(), 3), round(p.get_width(), 3), p.get_y() + 0.3)
+                   for p in ax.patches)  # fmt: skip
+    # Charge (row 1): its state and two hatched waits; Ship (row 0): a sliver, not nothing
+    assert drawn == [(0.0, 2.0, 1.0), (0.0, 6.0, 1.0), (2.0, 4.0, 1.0), (6.0, 0.03, 0.0)]
+    marks = [line.get_xydata().tolist() for line in ax.get_lines()]
+    assert marks == [[[0.0, 1.0]], [[2.0, 1.0]]]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["state running", "retry wait", "attempt failed"]
+    ax.figure.canvas.draw()
+    assert layout_problems(ax.figure) == []
+    plt.close(ax.figure)
+
+
+def test_express_is_priced_per_request_and_rounded_up_duration() -> None:
+    t0 = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    events = [
+        {"type": "ExecutionStarted", "timestamp": t0},
+        {"type": "TaskStateEntered", "timestamp": t0},
+        {"type": "TaskScheduled", "timestamp": t0},
+        {"type": "TaskScheduled", "timestamp": t0 + dt.timedelta(seconds=1)},
+        {"type": "ExecutionSucceeded", "timestamp": t0 + dt.timedelta(seconds=1.01)},
+    ]
+    cost = run_cost(events)
+    assert (cost.transitions, cost.seconds) == (2, 1.01)  # the retry counts once more
+    assert cost.standard == 2 * 0.025 / 1000
+    # 1.01 s is billed as 1.1 s, at 64 MB
+    assert abs(cost.express - (1e-6 + 1.1 * 0.0625 * 0.00001667)) < 1e-15
