@@ -4,19 +4,25 @@ lab's clock (both backends), drawn as those bars, and priced from its history.""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
+from collections.abc import Iterator
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import labkit  # noqa: E402
 from labkit.lessons.workflows import run_cost, run_workflows  # noqa: E402
 from labkit.plots import plot_workflow  # noqa: E402
 from labkit.plots.legibility import layout_problems  # noqa: E402
 from labkit.trace.timeline import Bar, most_at_once, timeline  # noqa: E402
-from tests.scenarios import state_machine  # noqa: E402
+from tests.scenarios import property_examples, state_machine  # noqa: E402
 
 PACK = {"StartAt": "Pack", "States": {"Pack": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
 RUN = {
@@ -72,10 +78,14 @@ def test_the_plot_draws_a_bar_per_state_and_marks_retries() -> None:
     ]
     ax = plot_workflow(bars, title="a run")
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Ship", "Charge"]  # first on top
-    drawn = sorted((round(p.get_x(), 3), round(p.get_width(), 3), p.get_y() + 0.3)
-                   for p in ax.patches)  # fmt: skip
-    # Charge (row 1): its state and two hatched waits; Ship (row 0): a sliver, not nothing
-    assert drawn == [(0.0, 2.0, 1.0), (0.0, 6.0, 1.0), (2.0, 4.0, 1.0), (6.0, 0.03, 0.0)]
+    drawn = sorted(
+        (round(p.get_x(), 3), round(p.get_width(), 3), round(p.get_y() + p.get_height() / 2, 3),
+         round(p.get_height(), 2))
+        for p in ax.patches
+    )  # fmt: skip
+    # Charge (row 1): its state, and two narrower waits over it; Ship (row 0): a sliver
+    assert drawn == [(0.0, 2.0, 1.0, 0.34), (0.0, 6.0, 1.0, 0.6), (2.0, 4.0, 1.0, 0.34),
+                     (6.0, 0.03, 0.0, 0.6)]  # fmt: skip
     marks = [line.get_xydata().tolist() for line in ax.get_lines()]
     assert marks == [[[0.0, 1.0]], [[2.0, 1.0]]]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -99,3 +109,88 @@ def test_express_is_priced_per_request_and_rounded_up_duration() -> None:
     assert cost.standard == 2 * 0.025 / 1000
     # 1.01 s is billed as 1.1 s, at 64 MB
     assert abs(cost.express - (1e-6 + 1.1 * 0.0625 * 0.00001667)) < 1e-15
+
+
+# -- a Map over items that fail at random: every item is processed or reported ----------------
+#: Examples drawn: `make test` a sample, `make property` the full 200.
+MAP_SETTINGS = settings(
+    max_examples=property_examples(10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+#: each item writes itself to its table; a "missing" table fails it, and the Catch reports it
+WORK = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName.$": "$.table", "Item": {"id": {"S.$": "$.id"}}},
+            "ResultPath": None,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Report"}],
+            "End": True,
+        },
+        "Report": {"Type": "Pass", "Parameters": {"id.$": "$.id", "reported": True}, "End": True},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def mapping() -> Iterator[tuple[labkit.Lab, dict[int, str]]]:
+    with labkit.start_lab() as lab:
+        lab.client("dynamodb").create_table(
+            TableName="processed", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )  # fmt: skip
+        machines = {
+            limit: state_machine(
+                lab,
+                f"each-{limit}",
+                {
+                    "StartAt": "Each",
+                    "States": {
+                        "Each": {
+                            "Type": "Map",
+                            "ItemsPath": "$.items",
+                            "MaxConcurrency": limit,
+                            "ItemProcessor": WORK,
+                            "End": True,
+                        }
+                    },
+                },
+            )  # fmt: skip
+            for limit in (0, 1, 2, 3)
+        }
+        yield lab, machines
+
+
+RUNS = itertools.count()
+
+
+@MAP_SETTINGS
+@given(fails=st.lists(st.booleans(), min_size=1, max_size=8), limit=st.sampled_from([0, 1, 2, 3]))
+def test_a_map_ends_with_every_item_processed_or_reported(
+    mapping: tuple[labkit.Lab, dict[int, str]], fails: list[bool], limit: int
+) -> None:
+    lab, machines = mapping
+    sfn, ddb = lab.client("stepfunctions"), lab.client("dynamodb")
+    run = f"run-{next(RUNS)}"
+    items = [{"id": f"{run}-{n}", "table": "missing" if bad else "processed"}
+             for n, bad in enumerate(fails)]  # fmt: skip
+    given_input = json.dumps({"items": items})
+    execution = sfn.start_execution(stateMachineArn=machines[limit], name=run, input=given_input)
+    arn = execution["executionArn"]
+    assert run_workflows(lab, arn) == {arn: "SUCCEEDED"}
+    output = json.loads(sfn.describe_execution(executionArn=arn)["output"])
+    reported = [o["id"] for o in output if o.get("reported")]
+    processed = sorted(
+        item["id"]["S"] for item in ddb.scan(TableName="processed")["Items"]
+        if item["id"]["S"].startswith(f"{run}-")
+    )  # fmt: skip
+    assert reported == [i["id"] for i in items if i["table"] == "missing"]
+    assert processed == sorted(i["id"] for i in items if i["table"] == "processed")
+    assert len(output) == len(items)  # one result per item, none twice
+    assert most_at_once(timeline(sfn.get_execution_history(executionArn=arn)["events"])) <= (
+        limit or len(items)
+    )

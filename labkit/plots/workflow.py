@@ -57,7 +57,8 @@ def plot_workflow(
             ax.barh(y, max(bar.end - bar.start, end / 200), left=bar.start, height=0.6,
                     color=GREEN, edgecolor=GREEN, zorder=2)  # fmt: skip
         elif bar.kind == "retry wait":
-            ax.barh(y, bar.end - bar.start, left=bar.start, height=0.6, color="white",
+            # narrower than the state's bar, which shows around it
+            ax.barh(y, bar.end - bar.start, left=bar.start, height=0.34, color="white",
                     edgecolor=GREY, hatch="///", zorder=3)  # fmt: skip
         else:
             ax.plot([bar.start], [y], marker="X", color=VERMILION, markersize=sz.font,

@@ -78,15 +78,17 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
     def at(event: Mapping[str, Any]) -> float:
         return round((event["timestamp"] - t0).total_seconds(), 6)
 
-    bars: list[Bar] = []
+    # each state's bars, by its StateEntered event's id, kept in the order the states began
+    bars: dict[int, list[Bar]] = {}
     open_states: dict[int, tuple[str, str, float]] = {}  # entered event id -> lane, name, start
-    failed_at: dict[int, tuple[str, str, float]] = {}  # failure event id -> its state, when
+    failed_at: dict[int, int] = {}  # failure event id -> the entry of its state
     closed: dict[int, int] = {}  # exit event id -> entry event id
     for event in events:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             open_states[event["id"]] = (_lane(event, by_id, name, closed), name, at(event))
+            bars[event["id"]] = []
             continue
         owner = _entered(event, by_id, open_states)
         if owner is None:
@@ -95,14 +97,17 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
         if kind.endswith("StateExited"):
             del open_states[owner]
             closed[event["id"]] = owner
-            bars.insert(_first_of(bars, lane), Bar(lane, name, start, at(event), "state"))
+            # the state's own bar first, so its marks are drawn over it
+            bars[owner].insert(0, Bar(lane, name, start, at(event), "state"))
         elif kind.endswith("Failed") and not kind.startswith(("Execution", "Map", "Parallel")):
-            bars.append(Bar(lane, name, at(event), at(event), "failed"))
-            failed_at[event["id"]] = (lane, name, at(event))
+            bars[owner].append(Bar(lane, name, at(event), at(event), "failed"))
+            failed_at[event["id"]] = owner
         elif kind == "TaskScheduled" and event.get("previousEventId") in failed_at:
-            lane, name, failed = failed_at.pop(event["previousEventId"])
-            bars.append(Bar(lane, name, failed, at(event), "retry wait"))
-    return tuple(bars)
+            failed = at(by_id[event["previousEventId"]])
+            bars[failed_at.pop(event["previousEventId"])].append(
+                Bar(lane, name, failed, at(event), "retry wait")
+            )
+    return tuple(bar for state in bars.values() for bar in state)
 
 
 def _entered(
@@ -116,14 +121,6 @@ def _entered(
             return int(previous)
         seen = by_id[previous]
     return None
-
-
-def _first_of(bars: list[Bar], lane: str) -> int:
-    """Where a state's bar goes: before the marks of its own lane, so it is drawn under them."""
-    for index, bar in enumerate(bars):
-        if bar.lane == lane and bar.kind != "state":
-            return index
-    return len(bars)
 
 
 def most_at_once(bars: Sequence[Bar]) -> int:
