@@ -16,7 +16,9 @@ from labkit.local.clock import Clock
 from labkit.local.functions import Faults
 from labkit.trace import Call, Flow, Hop
 
-_PLOTS = "animate_flow plot_metrics plot_queue_depth plot_saga plot_sequence plot_topology".split()
+_PLOTS = (
+    "animate_flow plot_metrics plot_queue_depth plot_saga plot_sequence plot_topology plot_workflow"
+).split()
 
 #: Names whose modules load on first use ("module:attribute"): a lab starts without the drawing,
 #: export and explaining code.
@@ -65,6 +67,7 @@ __all__ = [
     "plot_saga",
     "plot_sequence",
     "plot_topology",
+    "plot_workflow",
     "start_lab",
     "to_terraform",
     "why_not_delivered",

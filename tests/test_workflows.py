@@ -62,6 +62,9 @@ def test_a_run_becomes_lanes_and_bars_on_the_lab_clock(lab: labkit.Lab) -> None:
     assert {("Pack #0", 2, 5), ("Pack #1", 2, 3), ("Pack #2", 3, 5)} <= states
     assert ("Pack", 2, 5) in states and most_at_once(bars) == 2
     assert {("Bill", 5, 10), ("Ship", 5, 5), ("Both", 5, 10)} <= states
+    # in the order they began; at the same moment outer before inner, by iteration, by name
+    lanes = list(dict.fromkeys(b.lane for b in bars))
+    assert lanes == ["Label", "Pack", "Pack #0", "Pack #1", "Pack #2", "Both", "Bill", "Ship"]
     cost = run_cost(events)
     # Label twice (a retry), Pack, 3 x Pack inside, Both, Bill, Ship
     assert (cost.transitions, cost.seconds) == (9, 10)

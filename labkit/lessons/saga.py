@@ -287,8 +287,9 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
                         raise LabError(
                             f"execution {execution.rsplit(':', 1)[-1]} to end within {timeout} s",
                             "it is still running",
-                            "check that every task's queue has a worker (lab.functions) and "
-                            "that no Wait or Retry waits long: moto waits in real time",
+                            "check that every task's queue has a worker (lab.functions); a Wait "
+                            "or a Retry interval passes on the lab's clock: lab.advance(...), or "
+                            "labkit.lessons.workflows.run_workflows, which moves it",
                         )
                     time.sleep(0.002)
                 snapshot[execution] = state

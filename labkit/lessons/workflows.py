@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
 from labkit.lessons.saga import TaskTokens, _waiting_for_token
-from labkit.trace.timeline import Bar, timeline
+from labkit.trace.timeline import Bar, most_at_once, timeline
 
 if TYPE_CHECKING:
     from labkit.lab import Lab
@@ -26,6 +26,7 @@ __all__ = [
     "Bar",
     "RunCost",
     "charge_with_retry",
+    "most_at_once",
     "pack_parcels",
     "run_cost",
     "run_workflows",

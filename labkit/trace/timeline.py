@@ -29,13 +29,15 @@ def _lane(
     by_id: Mapping[int, Mapping[str, Any]],
     name: str,
     closed: Mapping[int, int],
-) -> str:
-    """A state's lane: its name, with the Map iteration it runs in.
+) -> tuple[str, int, int]:
+    """A state's lane (its name, with the Map iteration it runs in), how many Map iterations and
+    Parallel branches it runs inside, and its iteration's index (-1 outside a Map).
 
     Walks back along ``previousEventId``; a state that has exited (`closed`: its exit's id ->
     its entry's id) is stepped over whole, so a state after a Map is not taken for one of the
     Map's iterations.
     """
+    lane, depth, index = name, 0, -1
     seen = event
     while seen.get("previousEventId"):
         seen = by_id[seen["previousEventId"]]
@@ -43,10 +45,13 @@ def _lane(
             seen = by_id[closed[seen["id"]]]
             continue
         if seen["type"] == "MapIterationStarted":
-            return f"{name} #{seen['mapIterationStartedEventDetails']['index']}"
-        if seen["type"] in ("ExecutionStarted", "MapStateStarted", "ParallelStateStarted"):
-            break
-    return name
+            if depth == 0:
+                index = int(seen["mapIterationStartedEventDetails"]["index"])
+                lane = f"{name} #{index}"
+            depth += 1
+        elif seen["type"] == "ParallelStateStarted":
+            depth += 1
+    return lane, depth, index
 
 
 def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
@@ -78,8 +83,11 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
     def at(event: Mapping[str, Any]) -> float:
         return round((event["timestamp"] - t0).total_seconds(), 6)
 
-    # each state's bars, by its StateEntered event's id, kept in the order the states began
+    # each state's bars, by its StateEntered event's id
     bars: dict[int, list[Bar]] = {}
+    # how states are ordered: when they began, then (states entered at the same moment on
+    # threads of their own, in no fixed order) outer before inner, by iteration, by name
+    order: dict[int, tuple[float, int, int, str]] = {}
     open_states: dict[int, tuple[str, str, float]] = {}  # entered event id -> lane, name, start
     failed_at: dict[int, int] = {}  # failure event id -> the entry of its state
     closed: dict[int, int] = {}  # exit event id -> entry event id
@@ -87,7 +95,9 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            open_states[event["id"]] = (_lane(event, by_id, name, closed), name, at(event))
+            lane, depth, index = _lane(event, by_id, name, closed)
+            open_states[event["id"]] = (lane, name, at(event))
+            order[event["id"]] = (at(event), depth, index, name)
             bars[event["id"]] = []
             continue
         owner = _entered(event, by_id, open_states)
@@ -107,7 +117,7 @@ def timeline(events: Sequence[Mapping[str, Any]]) -> tuple[Bar, ...]:
             bars[failed_at.pop(event["previousEventId"])].append(
                 Bar(lane, name, failed, at(event), "retry wait")
             )
-    return tuple(bar for state in bars.values() for bar in state)
+    return tuple(bar for entry in sorted(bars, key=order.__getitem__) for bar in bars[entry])
 
 
 def _entered(
