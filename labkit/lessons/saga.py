@@ -50,6 +50,7 @@ __all__ = [
     "Unavailable",
     "FaultPlan",
     "REJECTION_CODES",
+    "moto_execution",
     "run_executions",
     "run_until_quiet",
     "Quiet",
@@ -213,14 +214,8 @@ def _waiting_for_token(
     return status, len(events)
 
 
-def _settled_in_process(
-    lab: Lab, execution: str, reported: set[str]
-) -> Callable[[], tuple[str, int] | None] | None:
-    """`_settled` read straight from moto's execution, when moto runs in this process.
-
-    The same answer as through the API, without serializing the whole history on every look:
-    that serializing held the interpreter lock the execution's own thread needs to go on.
-    """
+def moto_execution(lab: Lab, execution: str) -> Any | None:
+    """moto's own execution object, when moto runs in this process with its interpreter."""
     if lab.backend.name != "embedded":
         return None
     from moto.stepfunctions.responses import get_backend
@@ -232,6 +227,20 @@ def _settled_in_process(
         return None  # unknown to moto: the API call reports it the learner's way
     if not hasattr(found, "exec_worker"):
         return None  # moto without the Step Functions interpreter
+    return found
+
+
+def _settled_in_process(
+    lab: Lab, execution: str, reported: set[str]
+) -> Callable[[], tuple[str, int] | None] | None:
+    """`_settled` read straight from moto's execution, when moto runs in this process.
+
+    The same answer as through the API, without serializing the whole history on every look:
+    that serializing held the interpreter lock the execution's own thread needs to go on.
+    """
+    found = moto_execution(lab, execution)
+    if found is None:
+        return None
 
     def settled() -> tuple[str, int] | None:
         if found.exec_status is None:
