@@ -197,3 +197,52 @@ def test_a_map_ends_with_every_item_processed_or_reported(
     assert most_at_once(timeline(sfn.get_execution_history(executionArn=arn)["events"])) <= (
         limit or len(items)
     )
+
+
+LABEL = {
+    "StartAt": "Label",
+    "States": {
+        "Label": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "labels", "Item": {"id": {"S": "1"}}},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 4}],
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_run_for_some_seconds_stops_there_and_goes_on_later(lab: labkit.Lab) -> None:
+    sfn = lab.client("stepfunctions")
+    arn = state_machine(lab, "label", LABEL)
+    execution = sfn.start_execution(stateMachineArn=arn, name="o-1")["executionArn"]
+    assert run_workflows(lab, execution, seconds=10) == {execution: "RUNNING"}
+    assert lab.clock.elapsed() == 10 and lab.clock.next_timer() == 4  # the 8 s wait from 6 s
+    lab.client("dynamodb").create_table(
+        TableName="labels", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )  # fmt: skip
+    assert run_workflows(lab, execution) == {execution: "SUCCEEDED"}
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    assert [round((e["timestamp"] - events[0]["timestamp"]).total_seconds()) for e in events
+            if e["type"] == "TaskScheduled"] == [0, 2, 6, 14]  # fmt: skip
+
+
+def test_a_callback_nobody_answers_ends_the_run_or_times_out_on_the_clock(lab: labkit.Lab) -> None:
+    sfn = lab.client("stepfunctions")
+    url = lab.client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    ask = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+           "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
+           "End": True}  # fmt: skip
+    patient = state_machine(lab, "patient", {"StartAt": "Ask", "States": {"Ask": ask}})
+    waits = sfn.start_execution(stateMachineArn=patient, name="p-1")["executionArn"]
+    # no deadline: nothing the clock can do, and the run says so at once
+    assert run_workflows(lab, waits) == {waits: "RUNNING"}
+    assert lab.clock.elapsed() == 0
+    timed = {"StartAt": "Ask", "States": {"Ask": {**ask, "HeartbeatSeconds": 60}}}
+    impatient = state_machine(lab, "impatient", timed)
+    gives_up = sfn.start_execution(stateMachineArn=impatient, name="i-1")["executionArn"]
+    assert run_workflows(lab, gives_up) == {gives_up: "FAILED"}
+    assert lab.clock.elapsed() == 60
