@@ -17,7 +17,7 @@ from labkit.local.functions import Faults
 from labkit.trace import Call, Flow, Hop
 
 _PLOTS = """animate_flow plot_batches plot_metrics plot_queue_depth plot_saga plot_sequence
-plot_topology""".split()
+plot_topology plot_workflow""".split()
 
 #: Names whose modules load on first use ("module:attribute"): a lab starts without the drawing,
 #: export and explaining code.
@@ -67,6 +67,7 @@ __all__ = [
     "plot_saga",
     "plot_sequence",
     "plot_topology",
+    "plot_workflow",
     "start_lab",
     "to_terraform",
     "why_not_delivered",

@@ -55,9 +55,11 @@ def _warm() -> None:
         "labkit.lessons.decoupling",
         "labkit.lessons.capstone",
         "labkit.lessons.message_groups",
+        "labkit.lessons.workflows",
         *(f"labkit.checks.{name}" for name in ("sqs", "sns", "eventbridge", "pubsub")),
         *(f"labkit.checks.{name}" for name in ("decoupling", "saga", "capstone")),
         "labkit.checks.lambda_consumers",
+        "labkit.checks.workflows_at_scale",
         "networkx",
         "moto.moto_server.werkzeug_app",
         "sqlite3",  # IPython's history

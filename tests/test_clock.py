@@ -17,7 +17,7 @@ import labkit
 from labkit.errors import LabError
 from labkit.local.clock import Clock
 from labkit.moto_patches.sqs_long_poll import simulating
-from tests.scenarios import finished, queue_with_dlq, state_machine
+from tests.scenarios import queue_with_dlq, state_machine
 
 GUARD_SECONDS = 30  # a call still running after this long is hung, not slow
 
@@ -275,27 +275,70 @@ def test_dead_letters_are_not_deduplicated_as_new_sends(lab: labkit.Lab) -> None
 
 
 # -- Step Functions under the frozen clock -------------------------------------------------------
-def test_state_machine_with_wait_and_retry_completes(lab: labkit.Lab) -> None:
-    """Wait and Retry stay real-time (they sleep on moto's thread); they must not hang."""
+RETRYING = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::sqs:sendMessage",
+    "Parameters": {"QueueUrl": "https://missing/123456789012/none", "MessageBody": "x"},
+    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Refund"}],
+    "End": True,
+}
+
+
+def _seconds(lab: labkit.Lab, execution: str, kind: str) -> list[float]:
+    """When each `kind` event of the execution happened, in lab seconds since it started."""
+    history = lab.client("stepfunctions").get_execution_history(executionArn=execution)["events"]
+    t0 = history[0]["timestamp"]
+    return [(e["timestamp"] - t0).total_seconds() for e in history if e["type"] == kind]
+
+
+def test_wait_and_retry_intervals_pass_on_the_lab_clock(lab: labkit.Lab) -> None:
+    """A 5-minute Wait, then retries 2 s, 6 s and 10 s apart (BackoffRate 3, MaxDelaySeconds 10):
+    nothing moves until the lab's clock does, and the history shows AWS's schedule."""
+    from labkit.lessons.workflows import run_workflows
+
     sfn = lab.client("stepfunctions")
+    retry = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3,
+             "BackoffRate": 3, "MaxDelaySeconds": 10}  # fmt: skip
     definition = {
         "StartAt": "Pause",
         "States": {
-            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Charge"},
-            "Charge": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage",
-                "Parameters": {"QueueUrl": "https://missing/123456789012/none", "MessageBody": "x"},
-                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Refund"}],
-                "End": True,
-            },
+            "Pause": {"Type": "Wait", "Seconds": 300, "Next": "Charge"},
+            "Charge": {**RETRYING, "Retry": [retry]},
             "Refund": {"Type": "Pass", "End": True},
         },
     }
     arn = state_machine(lab, "saga", definition)
     execution = sfn.start_execution(stateMachineArn=arn, name="run-1")["executionArn"]
-    assert finished(sfn, execution, timeout=GUARD_SECONDS) == "SUCCEEDED"
-    events = [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]
-    assert events.count("TaskFailed") == 2  # the first try and one retry
-    assert "WaitStateExited" in events and "PassStateEntered" in events
+    threading.Event().wait(0.2)  # real time passes; the lab's does not
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    assert 299 < (lab.clock.next_timer() or 0) <= 300
+    assert guarded(lambda: run_workflows(lab, execution)) == {execution: "SUCCEEDED"}
+    assert _seconds(lab, execution, "WaitStateExited") == [300]
+    assert _seconds(lab, execution, "TaskScheduled") == [300, 302, 308, 318]
+    assert lab.clock.next_timer() is None
+
+
+def test_full_jitter_waits_a_seeded_share_of_each_interval(lab: labkit.Lab) -> None:
+    from labkit.lessons.workflows import run_workflows
+
+    sfn = lab.client("stepfunctions")
+    retry = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 8, "MaxAttempts": 2,
+             "BackoffRate": 2, "JitterStrategy": "FULL"}  # fmt: skip
+    definition = {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {**RETRYING, "Retry": [retry]},
+            "Refund": {"Type": "Pass", "End": True},
+        },
+    }
+    runs = []
+    for _ in range(2):
+        lab.reset()  # the same run again on a clean lab
+        arn = state_machine(lab, "jitter", definition)
+        execution = sfn.start_execution(stateMachineArn=arn, name="run-1")["executionArn"]
+        assert guarded(lambda arn=execution: run_workflows(lab, arn)) == {execution: "SUCCEEDED"}
+        runs.append(_seconds(lab, execution, "TaskScheduled"))
+    first, retried, again = runs[0]
+    assert 0 <= retried - first <= 8 and 0 <= again - retried <= 16
+    assert (retried - first, again - retried) != (8, 16)  # jittered, not the full intervals
+    assert runs[0] == runs[1]  # the same run, the same moments

@@ -20,6 +20,7 @@ from labkit import plots  # noqa: E402
 from labkit.lessons.decoupling import Outage, Timeline  # noqa: E402
 from labkit.lessons.saga import choreography_flow  # noqa: E402
 from labkit.tools import instructor  # noqa: E402
+from labkit.trace.timeline import Bar  # noqa: E402
 from tests.scenarios import fan_out  # noqa: E402
 
 
@@ -118,6 +119,14 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
     ),
     "plot_metrics": lambda lab, size: plots.plot_metrics(_METRICS, size=size),
     "plot_batches": lambda lab, size: plots.plot_batches(_INVOCATIONS, size=size),
+    "plot_workflow": lambda lab, size: plots.plot_workflow(
+        [
+            Bar("Charge", "Charge", 0.0, 6.0, "state"),
+            Bar("Charge", "Charge", 0.0, 0.0, "failed"),
+            Bar("Charge", "Charge", 0.0, 6.0, "retry wait"),
+        ],
+        size=size,
+    ),  # fmt: skip
 }
 
 

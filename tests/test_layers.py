@@ -44,6 +44,7 @@ ONLY: dict[tuple[str, str], tuple[str, ...]] = {
         "labkit.moto_patches.events_targets",
         "labkit.moto_patches.lambda_esm_validation",
         "labkit.moto_patches.outbox",
+        "labkit.moto_patches.sfn_lab_time",
         "labkit.moto_patches.sqs_long_poll",
     ),
     ("trace", "matcher"): ("labkit.matcher",),

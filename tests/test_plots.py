@@ -204,7 +204,13 @@ def test_every_edge_kind_has_a_style_of_its_own() -> None:
 
 
 #: what of labkit the plots may use: themselves, the flow and its records, and labkit's errors
-PLOTS_MAY_IMPORT = {"labkit.trace", "labkit.trace.flows", "labkit.trace.records", "labkit.errors"}
+PLOTS_MAY_IMPORT = {
+    "labkit.trace",
+    "labkit.trace.flows",
+    "labkit.trace.records",
+    "labkit.trace.timeline",
+    "labkit.errors",
+}
 
 
 def _labkit_imports(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-LESSONS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
+LESSONS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 TOPICS = [name for name in LESSONS if name != "00-welcome"]
 
 

@@ -220,6 +220,36 @@ def saga_lesson(lab: labkit.Lab) -> None:
     )
 
 
+def workflows_lesson(lab: labkit.Lab) -> None:
+    """10: a retried task, a Map with a limit, branches, and a callback with a heartbeat."""
+    create_table(lab, "labels", "order_id")
+    approvals = lab.client("sqs").create_queue(QueueName="approvals")["QueueUrl"]
+    pack = {"StartAt": "Pack", "States": {"Pack": {"Type": "Wait", "Seconds": 5, "End": True}}}
+    definition = {
+        "StartAt": "PrintLabel",
+        "States": {
+            "PrintLabel": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                           "Parameters": {"TableName": "labels",
+                                          "Item": {"order_id": {"S.$": "$.order"}}},
+                           "ResultPath": None,
+                           "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2,
+                                      "MaxDelaySeconds": 10, "JitterStrategy": "FULL"}],
+                           "Next": "PackParcels"},
+            "PackParcels": {"Type": "Map", "ItemsPath": "$.parcels", "MaxConcurrency": 2,
+                            "ItemProcessor": pack, "ResultPath": None, "Next": "Both"},
+            "Both": {"Type": "Parallel", "ResultPath": None, "Next": "AskClerk",
+                     "Branches": [pack, {"StartAt": "Ship", "States": {
+                         "Ship": {"Type": "Pass", "End": True}}}]},
+            "AskClerk": {"Type": "Task",
+                         "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                         "Parameters": {"QueueUrl": approvals,
+                                        "MessageBody": {"token.$": "$$.Task.Token"}},
+                         "HeartbeatSeconds": 60, "TimeoutSeconds": 3600, "End": True},
+        },
+    }  # fmt: skip
+    state_machine(lab, "fulfil", definition)
+
+
 def learner_lab(lab: labkit.Lab) -> None:
     """A lab built the way a learner would: every kind the issue lists, through the API."""
     sqs, sns, events, iam = (lab.client(s) for s in ("sqs", "sns", "events", "iam"))
@@ -272,6 +302,7 @@ TOPOLOGIES: dict[str, Callable[[labkit.Lab], None]] = {
     "05-decoupling": decoupling_lesson,
     "06-saga": saga_lesson,
     "08-lambda-consumers": lambda_consumers_lesson,
+    "10-workflows": workflows_lesson,
     "learner": learner_lab,
 }
 

@@ -50,6 +50,7 @@ __all__ = [
     "Unavailable",
     "FaultPlan",
     "REJECTION_CODES",
+    "moto_execution",
     "run_executions",
     "run_until_quiet",
     "Quiet",
@@ -214,14 +215,8 @@ def _waiting_for_token(
     return status, len(events)
 
 
-def _settled_in_process(
-    lab: Lab, execution: str, reported: set[str]
-) -> Callable[[], tuple[str, int] | None] | None:
-    """`_settled` read straight from moto's execution, when moto runs in this process.
-
-    The same answer as through the API, without serializing the whole history on every look:
-    that serializing held the interpreter lock the execution's own thread needs to go on.
-    """
+def moto_execution(lab: Lab, execution: str) -> Any | None:
+    """moto's own execution object, when moto runs in this process with its interpreter."""
     if lab.backend.name != "embedded":
         return None
     from moto.stepfunctions.responses import get_backend
@@ -233,6 +228,20 @@ def _settled_in_process(
         return None  # unknown to moto: the API call reports it the learner's way
     if not hasattr(found, "exec_worker"):
         return None  # moto without the Step Functions interpreter
+    return found
+
+
+def _settled_in_process(
+    lab: Lab, execution: str, reported: set[str]
+) -> Callable[[], tuple[str, int] | None] | None:
+    """`_settled` read straight from moto's execution, when moto runs in this process.
+
+    The same answer as through the API, without serializing the whole history on every look:
+    that serializing held the interpreter lock the execution's own thread needs to go on.
+    """
+    found = moto_execution(lab, execution)
+    if found is None:
+        return None
 
     def settled() -> tuple[str, int] | None:
         if found.exec_status is None:
@@ -288,8 +297,9 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
                         raise LabError(
                             f"execution {execution.rsplit(':', 1)[-1]} to end within {timeout} s",
                             "it is still running",
-                            "check that every task's queue has a worker (lab.functions) and "
-                            "that no Wait or Retry waits long: moto waits in real time",
+                            "check that every task's queue has a worker (lab.functions); a Wait "
+                            "or a Retry interval passes on the lab's clock: lab.advance(...), or "
+                            "labkit.lessons.workflows.run_workflows, which moves it",
                         )
                     time.sleep(0.002)
                 snapshot[execution] = state

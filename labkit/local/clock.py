@@ -6,9 +6,9 @@ On other backends advancing the clock really waits.
 
 Simulated time also reaches inside moto (``labkit.moto_patches.sqs_long_poll``): an SQS long
 poll on an empty queue moves the clock to the moment a message becomes receivable, or to the end
-of the wait, instead of blocking on a clock that never moves. Step Functions stays real-time:
-Wait states and Retry intervals really sleep on moto's execution thread (poll
-`describe_execution`), while the execution history is stamped with simulated time.
+of the wait, instead of blocking on a clock that never moves. Step Functions' Wait states,
+Retry intervals, task timeouts and heartbeats wait for the simulated clock to pass their end
+(``labkit.moto_patches.sfn_lab_time``); `next_timer` says when the next of them ends.
 """
 
 from __future__ import annotations
@@ -198,6 +198,31 @@ class Clock:
         for listener in list(self._listeners):
             listener(moved)
         return moved
+
+    def timers(self) -> list[tuple[float, str]]:
+        """The pending Step Functions waits: (simulated seconds left, execution ARN), soonest
+        first; the execution is "" for a task's timeout or heartbeat. Only simulated clocks
+        have them: on real time a wait simply takes its time.
+
+        >>> clock = Clock(virtual=True)
+        >>> clock.start()
+        >>> clock.timers()
+        []
+        >>> clock.stop()
+        """
+        if self.remote_url is not None:
+            answer: Any = self._remote({})
+            return [(float(left), str(owner)) for left, owner in answer.get("timers", [])]
+        if self._coordinates is None:
+            return []
+        from labkit.moto_patches.sfn_lab_time import pending
+
+        return pending(time.time())
+
+    def next_timer(self, execution: str | None = None) -> float | None:
+        """Simulated seconds until the next Step Functions wait (of one execution) ends."""
+        left = [s for s, owner in self.timers() if execution is None or owner == execution]
+        return left[0] if left else None
 
     def _remote(self, payload: dict[str, float | bool]) -> dict[str, str]:
         assert self.remote_url is not None

@@ -34,9 +34,9 @@ from labkit.moto_patches import (
     server_module_list,
     sfn_definitions,
     sfn_errors,
+    sfn_lab_time,
     sfn_quiet_lexer,
     sfn_task_timeouts,
-    sfn_wait_monotonic,
     sns_envelope,
     sns_to_lambda,
     sns_validation,
@@ -282,11 +282,31 @@ CHANGES: tuple[Change, ...] = (
         lambda_esm_validation.rows,
     ),
     Change(
-        "sfn_wait_monotonic",
+        "sfn_waits",
         "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
-        "a Wait state ends after its duration even while the lab's clock is frozen",
+        "a Wait state pauses the execution for its seconds of the lab's clock",
         "https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html",
-        sfn_wait_monotonic.ROWS,
+        sfn_lab_time.ROWS,
+    ),
+    Change(
+        "sfn_retry_intervals",
+        "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl",
+        (
+            "a retrier waits IntervalSeconds, times BackoffRate per retry, capped by "
+            "MaxDelaySeconds, on the lab's clock"
+        ),
+        "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html",
+        sfn_lab_time.RETRY_ROWS,
+    ),
+    Change(
+        "sfn_retry_jitter",
+        "moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl",
+        (
+            "JitterStrategy FULL waits a random share, between 0 and the interval, drawn the "
+            "same way each time a run is repeated"
+        ),
+        "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html",
+        sfn_lab_time.JITTER_ROWS,
     ),
     Change(
         "sfn_task_timeouts",

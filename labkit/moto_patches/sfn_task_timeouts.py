@@ -22,6 +22,7 @@ import time
 import types
 
 from labkit.moto_patches.registry import Replace, Row
+from labkit.moto_patches.sfn_lab_time import register_timer
 from labkit.moto_patches.sqs_long_poll import simulating
 
 __all__ = ["ROWS", "LabTimeEvent"]
@@ -56,6 +57,13 @@ class LabTimeEvent(threading.Event):
             return super().wait(timeout)
         started = time.time()  # time.time() is the lab's simulated time
         deadline = started + float(timeout)
+        done = register_timer(deadline)  # the lab may move its clock to this deadline
+        try:
+            return self._wait_simulated(started, deadline)
+        finally:
+            done()
+
+    def _wait_simulated(self, started: float, deadline: float) -> bool:
         while True:
             now = time.time()
             remaining = deadline - now

@@ -28,6 +28,7 @@ from labkit.plots.saga import plot_saga
 from labkit.plots.sequence import SequenceRow, plot_sequence, sequence_rows
 from labkit.plots.style import *  # noqa: F403  (the visual language, as style.__all__ lists it)
 from labkit.plots.topology import TopologyEdge, plot_topology, topology_edges
+from labkit.plots.workflow import plot_workflow
 
 __all__ = [
     *style.__all__,
@@ -50,6 +51,7 @@ __all__ = [
     "plot_side_by_side",
     "plot_swap",
     "plot_topology",
+    "plot_workflow",
     "sequence_rows",
     "topology_edges",
 ]

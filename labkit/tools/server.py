@@ -7,7 +7,8 @@
 The server is moto's ThreadedMotoServer with labkit's moto changes applied for its lifetime
 (``labkit.moto_patches``: the same corrections, bridges and speed-ups as the embedded backend).
 labkit adds four routes. ``/labkit-api/clock``: GET answers the server's simulated time, POST
-``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start; a
+``{"advance": seconds}`` moves it, POST ``{"reset": true}`` sends it back to the lab's start (each
+answer also lists the pending Step Functions waits: simulated seconds left, execution); a
 lab on the endpoint backend finds the route and advances time instead of waiting for it.
 ``/labkit-api/bridges``: POST answers (and forgets) what the bridges delivered since the last
 call, for the lab's trace and its local functions. ``/labkit-api/policies``: POST
@@ -88,7 +89,9 @@ class ClockRoute:
                 delivery_retries.clear()
             if body.get("advance"):
                 self.clock.advance(float(body["advance"]))
-        return _answer(start_response, {"now": self.clock.now().isoformat(), "virtual": True})
+            answer = {"now": self.clock.now().isoformat(), "virtual": True}
+            answer["timers"] = self.clock.timers()
+        return _answer(start_response, answer)
 
 
 class PoliciesRoute:
