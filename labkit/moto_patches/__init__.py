@@ -265,7 +265,8 @@ CHANGES: tuple[Change, ...] = (
     Change(
         "lambda_no_docker",
         "moto.awslambda.models",
-        "an SQS event source mapping is polled by the lab's function runtime, not run in Docker",
+        "an SQS or DynamoDB stream event source mapping is polled by the lab's function runtime, "
+        "not run in Docker",
         "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html",
         lambda_no_docker.rows,
     ),
