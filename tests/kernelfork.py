@@ -77,6 +77,7 @@ def _warm() -> None:
         "sns",
         "events",
         "dynamodb",
+        "dynamodbstreams",
         "lambda",
         "iam",
         "logs",
