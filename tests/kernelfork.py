@@ -57,6 +57,7 @@ def _warm() -> None:
         "labkit.lessons.message_groups",
         *(f"labkit.checks.{name}" for name in ("sqs", "sns", "eventbridge", "pubsub")),
         *(f"labkit.checks.{name}" for name in ("decoupling", "saga", "capstone")),
+        "labkit.checks.outbox_and_idempotency",
         "networkx",
         "moto.moto_server.werkzeug_app",
         "sqlite3",  # IPython's history
