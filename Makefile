@@ -67,8 +67,9 @@ notebooks: $(STAMP)
 ## make property: the property tests at full size (200 examples each; make test draws fewer)
 property: $(STAMP)
 	LABKIT_PROPERTY_EXAMPLES=200 $(PY) -m pytest -q -n 2 -p no:cacheprovider \
-		tests/test_saga.py tests/test_nothing_lost.py tests/test_fastpath.py \
-		-k "saga_ends_consistent or applied_once or observably_identical" --hypothesis-show-statistics
+		tests/test_saga.py tests/test_nothing_lost.py tests/test_fastpath.py tests/test_outbox.py \
+		-k "saga_ends_consistent or applied_once or observably_identical or loses_no_event" \
+		--hypothesis-show-statistics
 
 ## make html: every executed lesson and solution as static pages in html/ (no Jupyter needed)
 html: $(STAMP)

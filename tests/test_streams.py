@@ -206,3 +206,31 @@ def test_the_stream_keeps_its_records_when_a_mapping_exists(embedded_lab: labkit
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert [r["dynamodb"]["NewImage"]["pk"]["S"] for r in records] == ["a", "b"]
     assert json.dumps(records, default=str).count("INSERT") == 2
+
+
+def test_a_cancelled_transaction_leaves_the_stream_readable(lab: labkit.Lab) -> None:
+    # moto swaps the tables for copies when a transaction is cancelled; the lab keeps them
+    arn = stream_table(lab)
+    seen: list[str] = []
+    lab.functions.deploy("publisher", lambda event, context: seen.extend(keys(event)))
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="publisher", StartingPosition="TRIM_HORIZON"
+    )
+    ddb = lab.client("dynamodb")
+    put(lab, "a")
+
+    def transaction(key: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": "orders",
+                "Item": {"pk": {"S": key}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[transaction("b"), transaction("a")])
+    put(lab, "c")
+    lab.functions.run_until_idle()
+    assert seen == ["a", "c"]  # nothing of the cancelled transaction, and what came after it
+    assert sorted(i["pk"]["S"] for i in ddb.scan(TableName="orders")["Items"]) == ["a", "c"]
