@@ -16,7 +16,10 @@ from labkit.local.clock import Clock
 from labkit.local.functions import Faults
 from labkit.trace import Call, Flow, Hop
 
-_PLOTS = "animate_flow plot_metrics plot_queue_depth plot_saga plot_sequence plot_topology".split()
+_PLOTS = (
+    "animate_flow plot_metrics plot_queue_depth plot_saga plot_sequence plot_stream_batches "
+    "plot_topology"
+).split()
 
 #: Names whose modules load on first use ("module:attribute"): a lab starts without the drawing,
 #: export and explaining code.
@@ -64,6 +67,7 @@ __all__ = [
     "plot_queue_depth",
     "plot_saga",
     "plot_sequence",
+    "plot_stream_batches",
     "plot_topology",
     "start_lab",
     "to_terraform",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import matplotlib
@@ -85,6 +86,14 @@ _METRICS = [
     {"Label": "Failed", "Timestamps": [_NINE], "Values": [2]},
 ]
 
+#: a stream mapping's invocations: a failed batch of three, bisected, the middle record given up
+_STREAM_RUN = [
+    SimpleNamespace(trigger="dynamodb", time=0.0, message_ids=("1", "2", "3"), outcome="error"),
+    SimpleNamespace(trigger="dynamodb", time=0.25, message_ids=("1",), outcome="ok"),
+    SimpleNamespace(trigger="dynamodb", time=0.25, message_ids=("2", "3"), outcome="error"),
+    SimpleNamespace(trigger="dynamodb", time=0.5, message_ids=("3",), outcome="ok"),
+]
+
 #: every public plot, drawn from a lab holding the fan-out scenario, at a given size
 #: plots whose figure is as wide as their text needs (plot_saga: a column per step)
 AS_WIDE_AS_ITS_TEXT = {"plot_saga"}
@@ -111,6 +120,9 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
         {"Ship": ["Refund", "Release"], "Charge": []}, ["Release", "Refund"], size=size
     ),
     "plot_metrics": lambda lab, size: plots.plot_metrics(_METRICS, size=size),
+    "plot_stream_batches": lambda lab, size: plots.plot_stream_batches(
+        _STREAM_RUN, given_up=["2"], size=size
+    ),
 }
 
 

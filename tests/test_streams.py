@@ -234,3 +234,38 @@ def test_a_cancelled_transaction_leaves_the_stream_readable(lab: labkit.Lab) -> 
     lab.functions.run_until_idle()
     assert seen == ["a", "c"]  # nothing of the cancelled transaction, and what came after it
     assert sorted(i["pk"]["S"] for i in ddb.scan(TableName="orders")["Items"]) == ["a", "c"]
+
+
+def test_the_stream_plot_draws_each_batch_over_its_records(embedded_lab: labkit.Lab) -> None:
+    from labkit.plots import plot_stream_batches, stream_batches
+
+    arn = stream_table(embedded_lab)
+
+    def publisher(event: dict[str, Any], context: Any) -> None:
+        if "poison" in keys(event):
+            raise ValueError("poison")
+
+    fn = embedded_lab.functions.deploy("publisher", publisher)
+    embedded_lab.functions.connect_stream(
+        arn, fn, starting_position="TRIM_HORIZON", batch_size=4, max_retries=0, bisect=True
+    )
+    put(embedded_lab, "a", "poison", "b")
+    run = embedded_lab.functions.run_until_idle()
+    bars, rows = stream_batches(run)
+    assert len(rows) == 3 and rows == tuple(sorted(rows))
+    assert [(b.time, b.first, b.last, b.ok) for b in bars] == [
+        (0.0, 1, 3, False),  # a poison b
+        (0.25, 1, 1, True),  # a
+        (0.25, 2, 3, False),  # poison b
+        (0.5, 2, 2, False),  # poison, given up (no retries)
+        (0.5, 3, 3, True),  # b
+    ]
+    ax = plot_stream_batches(
+        run, given_up=run.discarded, labels=dict(zip(rows, "apb", strict=True))
+    )
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "p", "b"]
+    assert len(ax.lines) == len(bars)
+    (crosses,) = ax.collections
+    assert [tuple(p) for p in crosses.get_offsets()][0][1] == 2  # the poison row
+    with pytest.raises(LabError, match="DynamoDB stream mapping"):
+        plot_stream_batches([])

@@ -25,6 +25,7 @@ from labkit.plots.layout import node_positions
 from labkit.plots.metrics import plot_metrics
 from labkit.plots.saga import plot_saga
 from labkit.plots.sequence import SequenceRow, plot_sequence, sequence_rows
+from labkit.plots.streams import StreamBatch, plot_stream_batches, stream_batches
 from labkit.plots.style import *  # noqa: F403  (the visual language, as style.__all__ lists it)
 from labkit.plots.topology import TopologyEdge, plot_topology, topology_edges
 
@@ -32,6 +33,7 @@ __all__ = [
     *style.__all__,
     "FlowAnimation",
     "SequenceRow",
+    "StreamBatch",
     "TopologyEdge",
     "animate_flow",
     "node_positions",
@@ -44,8 +46,10 @@ __all__ = [
     "plot_saga",
     "plot_sequence",
     "plot_side_by_side",
+    "plot_stream_batches",
     "plot_swap",
     "plot_topology",
     "sequence_rows",
+    "stream_batches",
     "topology_edges",
 ]
