@@ -269,3 +269,13 @@ def test_the_stream_plot_draws_each_batch_over_its_records(embedded_lab: labkit.
     assert [tuple(p) for p in crosses.get_offsets()][0][1] == 2  # the poison row
     with pytest.raises(LabError, match="DynamoDB stream mapping"):
         plot_stream_batches([])
+
+
+def test_a_stream_mapping_needs_its_starting_position(lab: labkit.Lab) -> None:
+    # required for DynamoDB streams (services-ddb-params); moto would pick TRIM_HORIZON
+    arn = stream_table(lab)
+    lab.functions.deploy("publisher", lambda event, context: None)
+    lam = lab.client("lambda")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="StartingPosition"):
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="publisher")
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == []
