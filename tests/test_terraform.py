@@ -205,6 +205,30 @@ def saga_lesson(lab: labkit.Lab) -> None:
     )
 
 
+def outbox_lesson(lab: labkit.Lab) -> None:
+    """09: an outbox table whose stream feeds a publisher (retries, bisect, on-failure queue),
+    and an idempotency table whose keys expire (TTL)."""
+    ddb, sqs = lab.client("dynamodb"), lab.client("sqs")
+    stream = ddb.create_table(
+        TableName="outbox",
+        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    create_table(lab, "seen", "event_id")
+    ddb.update_time_to_live(
+        TableName="seen", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
+    failed = queue_arn(lab, sqs.create_queue(QueueName="outbox-failed")["QueueUrl"])
+    lab.functions.deploy("publisher", bill)
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="publisher", StartingPosition="TRIM_HORIZON",
+        BatchSize=10, MaximumRetryAttempts=3, BisectBatchOnFunctionError=True,
+        DestinationConfig={"OnFailure": {"Destination": failed}},
+    )  # fmt: skip
+
+
 def learner_lab(lab: labkit.Lab) -> None:
     """A lab built the way a learner would: every kind the issue lists, through the API."""
     sqs, sns, events, iam = (lab.client(s) for s in ("sqs", "sns", "events", "iam"))
@@ -248,6 +272,7 @@ TOPOLOGIES: dict[str, Callable[[labkit.Lab], None]] = {
     "04-pubsub": pubsub_lesson,
     "05-decoupling": decoupling_lesson,
     "06-saga": saga_lesson,
+    "09-outbox": outbox_lesson,
     "learner": learner_lab,
 }
 
