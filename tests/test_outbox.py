@@ -1,8 +1,9 @@
 """The transactional outbox with an idempotent consumer loses no event and applies none twice,
 whatever crashes between the write and the publish: an order service that crashes before or
 after its transaction and is retried, a publisher that crashes after publishing part of its
-batch (its stream batch retried, bisected), a consumer whose deletes are lost (its messages
-delivered again). A property test (hypothesis) over random crash plans."""
+batch (its stream batch retried, bisected), a consumer that crashes before it handles a batch
+or whose deletes are lost (its messages delivered again). A property test (hypothesis) over
+random crash plans."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ class PublisherCrash(Exception):
     """The publisher dies after publishing part of its batch."""
 
 
-def _build(lab: labkit.Lab, publisher_crashes: list[int], lost_deletes: float) -> str:
+def _build(
+    lab: labkit.Lab, publisher_crashes: list[int], lost_deletes: float, consumer_crashes: float
+) -> str:
     """Tables, queue, publisher and consumer; the events queue's URL."""
     ddb, sqs, lam = lab.client("dynamodb"), lab.client("sqs"), lab.client("lambda")
     key_table(ddb, "orders", "order_id")
@@ -93,7 +96,8 @@ def _build(lab: labkit.Lab, publisher_crashes: list[int], lost_deletes: float) -
         BatchSize=4,
         BisectBatchOnFunctionError=True,  # retries: -1, until it succeeds
     )
-    lab.functions.deploy("consumer", consumer, faults=Faults(duplicate=lost_deletes, seed=3))
+    faults = Faults(crash=consumer_crashes, duplicate=lost_deletes, seed=3)
+    lab.functions.deploy("consumer", consumer, faults=faults)
     lab.functions.connect(url, "consumer", batch_size=3)
     return url
 
@@ -140,17 +144,19 @@ attempts = st.lists(st.booleans(), min_size=1, max_size=3)  # crashed before com
     orders=st.lists(attempts, min_size=1, max_size=8),
     publisher_crashes=st.lists(st.integers(-1, 3), max_size=12),
     lost_deletes=st.sampled_from([0.0, 0.3, 0.7]),
+    consumer_crashes=st.sampled_from([0.0, 0.3]),
 )
 def test_the_outbox_loses_no_event_and_the_consumer_applies_none_twice(
     shared_lab: labkit.Lab,
     orders: list[list[bool]],
     publisher_crashes: list[int],
     lost_deletes: float,
+    consumer_crashes: float,
 ) -> None:
     lab = shared_lab
     lab.reset()
     lab.tracer.enabled = False  # the property is about what is stored; keep examples quick
-    _build(lab, publisher_crashes, lost_deletes)
+    _build(lab, publisher_crashes, lost_deletes, consumer_crashes)
     stored = set()
     for n, tries in enumerate(orders):
         order_id = f"o-{n}"
