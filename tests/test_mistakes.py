@@ -50,6 +50,28 @@ def _received(lab: labkit.Lab) -> tuple[str, str]:
     return url, got["ReceiptHandle"]
 
 
+def _stream_table(lab: labkit.Lab) -> str:
+    """A table with a stream; the stream's ARN."""
+    return str(
+        lab.client("dynamodb").create_table(
+            TableName="outbox",
+            KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]["LatestStreamArn"]
+    )
+
+
+def _stream_mapping(lab: labkit.Lab) -> Any:
+    """A stream mapping made with boto3 without StartingPosition."""
+    stream = _stream_table(lab)
+    lab.functions.deploy("publisher", lambda event, context: None)
+    return lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="publisher"
+    )
+
+
 def _topic(lab: labkit.Lab, name: str = "orders") -> str:
     return str(lab.client("sns").create_topic(Name=name)["TopicArn"])
 
@@ -531,6 +553,22 @@ MISTAKES = [
         lambda lab: labkit.Lab(lab.backend.name, endpoint_url=lab.backend.endpoint_url).start(),
         "LabError",
         ("already running", "start_lab"),
+    ),
+    Mistake(
+        "a DynamoDB stream mapping without its starting position",
+        lambda lab: _stream_mapping(lab),
+        "InvalidParameterValueException",
+        ("StartingPosition", "TRIM_HORIZON"),
+    ),
+    Mistake(
+        "a stream mapping given the table's ARN instead of its stream's",
+        lambda lab: lab.functions.connect_stream(
+            _stream_table(lab).split("/stream/")[0],
+            lab.functions.deploy("publisher", lambda event, context: None),
+            starting_position="LATEST",
+        ),
+        "LabError",
+        ("LatestStreamArn",),
     ),
     Mistake(
         "a plot of something that is not a flow",
