@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 import labkit
 from labkit import Faults
 from labkit.errors import LabError
-from labkit.lessons import subscriber_queue, take_all
+from labkit.lessons import key_table, subscriber_queue, take_all
 
 ACCOUNT = "123456789012"
 
@@ -52,15 +52,9 @@ def _received(lab: labkit.Lab) -> tuple[str, str]:
 
 def _stream_table(lab: labkit.Lab) -> str:
     """A table with a stream; the stream's ARN."""
-    return str(
-        lab.client("dynamodb").create_table(
-            TableName="outbox",
-            KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )["TableDescription"]["LatestStreamArn"]
-    )
+    stream = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    table = key_table(lab.client("dynamodb"), "outbox", "event_id", StreamSpecification=stream)
+    return str(table["LatestStreamArn"])
 
 
 def _stream_mapping(lab: labkit.Lab) -> Any:

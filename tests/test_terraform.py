@@ -25,7 +25,7 @@ import pytest
 
 import labkit
 from labkit import Faults
-from labkit.lessons import subscriber_queue
+from labkit.lessons import key_table, subscriber_queue
 from labkit.tools.terraform import Export, build, fmt, resources, write
 from labkit.tools.terraform.handlers import extract
 from tests.scenarios import create_table, queue_arn, queue_with_dlq, state_machine
@@ -209,13 +209,8 @@ def outbox_lesson(lab: labkit.Lab) -> None:
     """09: an outbox table whose stream feeds a publisher (retries, bisect, on-failure queue),
     and an idempotency table whose keys expire (TTL)."""
     ddb, sqs = lab.client("dynamodb"), lab.client("sqs")
-    stream = ddb.create_table(
-        TableName="outbox",
-        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]["LatestStreamArn"]
+    new_images = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    stream = key_table(ddb, "outbox", "event_id", StreamSpecification=new_images)["LatestStreamArn"]
     create_table(lab, "seen", "event_id")
     ddb.update_time_to_live(
         TableName="seen", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
