@@ -16,6 +16,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.
 Where the lab differs: AWS does not document how long Lambda waits before it retries a batch;
 here the retry comes at the next poll, a quarter of a second later. Records do not expire
 (``MaximumRecordAgeInSeconds`` is not applied) and a table's stream has one shard.
+``FilterCriteria``, ``ParallelizationFactor``, ``MaximumBatchingWindowInSeconds`` and
+``TumblingWindowInSeconds`` are kept by moto's Lambda but not applied here.
 
 The stream is read with the ordinary DynamoDB Streams API (``DescribeStream``,
 ``GetShardIterator``, ``GetRecords``), so the mapping works on every backend that serves it.
