@@ -68,7 +68,8 @@ notebooks: $(STAMP)
 property: $(STAMP)
 	LABKIT_PROPERTY_EXAMPLES=200 $(PY) -m pytest -q -n 2 -p no:cacheprovider \
 		tests/test_saga.py tests/test_nothing_lost.py tests/test_fastpath.py tests/test_workflows.py \
-		-k "saga_ends_consistent or applied_once or observably_identical or processed_or_reported" \
+		tests/test_outbox.py -k "saga_ends_consistent or applied_once or observably_identical \
+		or processed_or_reported or loses_no_event" \
 		--hypothesis-show-statistics
 
 ## make html: every executed lesson and solution as static pages in html/ (no Jupyter needed)

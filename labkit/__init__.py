@@ -17,7 +17,7 @@ from labkit.local.functions import Faults
 from labkit.trace import Call, Flow, Hop
 
 _PLOTS = """animate_flow plot_batches plot_metrics plot_queue_depth plot_saga plot_sequence
-plot_topology plot_workflow""".split()
+plot_stream_batches plot_topology plot_workflow""".split()
 
 #: Names whose modules load on first use ("module:attribute"): a lab starts without the drawing,
 #: export and explaining code.
@@ -66,6 +66,7 @@ __all__ = [
     "plot_queue_depth",
     "plot_saga",
     "plot_sequence",
+    "plot_stream_batches",
     "plot_topology",
     "plot_workflow",
     "start_lab",

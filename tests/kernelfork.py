@@ -60,6 +60,7 @@ def _warm() -> None:
         *(f"labkit.checks.{name}" for name in ("decoupling", "saga", "capstone")),
         "labkit.checks.lambda_consumers",
         "labkit.checks.workflows_at_scale",
+        "labkit.checks.outbox_and_idempotency",
         "networkx",
         "moto.moto_server.werkzeug_app",
         "sqlite3",  # IPython's history
@@ -80,6 +81,7 @@ def _warm() -> None:
         "sns",
         "events",
         "dynamodb",
+        "dynamodbstreams",
         "lambda",
         "iam",
         "logs",

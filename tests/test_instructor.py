@@ -87,6 +87,14 @@ _METRICS = [
     {"Label": "Failed", "Timestamps": [_NINE], "Values": [2]},
 ]
 
+#: a stream mapping's invocations: a failed batch of three, bisected, the middle record given up
+_STREAM_RUN = [
+    SimpleNamespace(trigger="dynamodb", time=0.0, message_ids=("1", "2", "3"), outcome="error"),
+    SimpleNamespace(trigger="dynamodb", time=0.25, message_ids=("1",), outcome="ok"),
+    SimpleNamespace(trigger="dynamodb", time=0.25, message_ids=("2", "3"), outcome="error"),
+    SimpleNamespace(trigger="dynamodb", time=0.5, message_ids=("3",), outcome="ok"),
+]
+
 #: every public plot, drawn from a lab holding the fan-out scenario, at a given size
 #: plots whose figure is as wide as their text needs (plot_saga: a column per step)
 #: two invocations as the function runtime records them: a full batch, then one with a failure
@@ -127,6 +135,9 @@ PLOTS: dict[str, Callable[[labkit.Lab, str | None], Any]] = {
         ],
         size=size,
     ),  # fmt: skip
+    "plot_stream_batches": lambda lab, size: plots.plot_stream_batches(
+        _STREAM_RUN, given_up=["2"], size=size
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 import labkit
 from labkit import Faults
 from labkit.errors import LabError
-from labkit.lessons import subscriber_queue, take_all
+from labkit.lessons import key_table, subscriber_queue, take_all
 
 ACCOUNT = "123456789012"
 
@@ -48,6 +48,22 @@ def _received(lab: labkit.Lab) -> tuple[str, str]:
     lab.client("sqs").send_message(QueueUrl=url, MessageBody="o-1")
     got = lab.client("sqs").receive_message(QueueUrl=url)["Messages"][0]
     return url, got["ReceiptHandle"]
+
+
+def _stream_table(lab: labkit.Lab) -> str:
+    """A table with a stream; the stream's ARN."""
+    stream = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    table = key_table(lab.client("dynamodb"), "outbox", "event_id", StreamSpecification=stream)
+    return str(table["LatestStreamArn"])
+
+
+def _stream_mapping(lab: labkit.Lab) -> Any:
+    """A stream mapping made with boto3 without StartingPosition."""
+    stream = _stream_table(lab)
+    lab.functions.deploy("publisher", lambda event, context: None)
+    return lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="publisher"
+    )
 
 
 def _topic(lab: labkit.Lab, name: str = "orders") -> str:
@@ -531,6 +547,22 @@ MISTAKES = [
         lambda lab: labkit.Lab(lab.backend.name, endpoint_url=lab.backend.endpoint_url).start(),
         "LabError",
         ("already running", "start_lab"),
+    ),
+    Mistake(
+        "a DynamoDB stream mapping without its starting position",
+        lambda lab: _stream_mapping(lab),
+        "InvalidParameterValueException",
+        ("StartingPosition", "TRIM_HORIZON"),
+    ),
+    Mistake(
+        "a stream mapping given the table's ARN instead of its stream's",
+        lambda lab: lab.functions.connect_stream(
+            _stream_table(lab).split("/stream/")[0],
+            lab.functions.deploy("publisher", lambda event, context: None),
+            starting_position="LATEST",
+        ),
+        "LabError",
+        ("LatestStreamArn",),
     ),
     Mistake(
         "a plot of something that is not a flow",

@@ -25,7 +25,7 @@ import pytest
 
 import labkit
 from labkit import Faults
-from labkit.lessons import subscriber_queue
+from labkit.lessons import key_table, subscriber_queue
 from labkit.tools.terraform import Export, build, fmt, resources, write
 from labkit.tools.terraform.handlers import extract
 from tests.scenarios import create_table, queue_arn, queue_with_dlq, state_machine
@@ -250,6 +250,25 @@ def workflows_lesson(lab: labkit.Lab) -> None:
     state_machine(lab, "fulfil", definition)
 
 
+def outbox_lesson(lab: labkit.Lab) -> None:
+    """09: an outbox table whose stream feeds a publisher (retries, bisect, on-failure queue),
+    and an idempotency table whose keys expire (TTL)."""
+    ddb, sqs = lab.client("dynamodb"), lab.client("sqs")
+    new_images = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    stream = key_table(ddb, "outbox", "event_id", StreamSpecification=new_images)["LatestStreamArn"]
+    create_table(lab, "seen", "event_id")
+    ddb.update_time_to_live(
+        TableName="seen", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
+    failed = queue_arn(lab, sqs.create_queue(QueueName="outbox-failed")["QueueUrl"])
+    lab.functions.deploy("publisher", bill)
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="publisher", StartingPosition="TRIM_HORIZON",
+        BatchSize=10, MaximumRetryAttempts=3, BisectBatchOnFunctionError=True,
+        DestinationConfig={"OnFailure": {"Destination": failed}},
+    )  # fmt: skip
+
+
 def learner_lab(lab: labkit.Lab) -> None:
     """A lab built the way a learner would: every kind the issue lists, through the API."""
     sqs, sns, events, iam = (lab.client(s) for s in ("sqs", "sns", "events", "iam"))
@@ -303,6 +322,7 @@ TOPOLOGIES: dict[str, Callable[[labkit.Lab], None]] = {
     "06-saga": saga_lesson,
     "08-lambda-consumers": lambda_consumers_lesson,
     "10-workflows": workflows_lesson,
+    "09-outbox": outbox_lesson,
     "learner": learner_lab,
 }
 

@@ -208,6 +208,11 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         "at most 10 entries in one batch",
         "send in chunks of ten",
     ),
+    "StartingPosition": (
+        "StartingPosition TRIM_HORIZON or LATEST, required for a DynamoDB stream",
+        "StartingPosition='TRIM_HORIZON' reads the stream from its oldest record, 'LATEST' only "
+        "what is written after the mapping exists",
+    ),
 }
 
 #: How services name the parameter an error is about, in their messages.
@@ -217,6 +222,7 @@ _NAMED = (
     re.compile(r"Invalid parameter: (?:Attributes Reason: )?(\w+)"),
     re.compile(r"^Parameter (\w+) is not valid"),
     re.compile(r"^(\w+) is supported only"),
+    re.compile(r"^(\w+) is required"),
 )
 #: Errors whose message names no parameter, and the parameter they are about.
 _BY_CODE = {

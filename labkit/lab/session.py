@@ -38,6 +38,7 @@ SERVICES = (
     "events",
     "stepfunctions",
     "dynamodb",
+    "dynamodbstreams",
     "lambda",
     "iam",
     "logs",
@@ -297,7 +298,8 @@ class Lab:
             if self.backend.endpoint_url:
                 kwargs["endpoint_url"] = self.backend.endpoint_url
             config = Config(retries={"max_attempts": 2, "mode": "standard"})
-            if service == "dynamodb":
+            if service in ("dynamodb", "dynamodbstreams"):
+                # botocore's account-based endpoints (<account>.ddb.<region>...) are AWS's only
                 config = config.merge(Config(account_id_endpoint_mode="disabled"))
             if service == "s3" and self.backend.endpoint_url:
                 # a bucket in the path, not in the host name: an endpoint is one host

@@ -6,6 +6,7 @@ once a second lesson needs it, so no notebook keeps its own copy.
 
 from labkit.lessons import decoupling
 from labkit.lessons.capstone import ledger, pattern_table
+from labkit.lessons.dynamodb import key_table
 from labkit.lessons.inbox import take_all, take_bodies
 from labkit.lessons.message_groups import plot_group_order
 from labkit.lessons.permissions import allow_delivery
@@ -34,6 +35,7 @@ __all__ = [
     "decoupling",
     "define_again",
     "downstream",
+    "key_table",
     "ledger",
     "open_shop",
     "pattern_table",

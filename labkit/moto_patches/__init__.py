@@ -20,6 +20,7 @@ True
 
 from labkit.moto_patches import (
     ddb_atomic,
+    ddb_stream_rollback,
     delivery_metrics,
     delivery_policies,
     events_input_transformer,
@@ -266,7 +267,8 @@ CHANGES: tuple[Change, ...] = (
     Change(
         "lambda_no_docker",
         "moto.awslambda.models",
-        "an SQS event source mapping is polled by the lab's function runtime, not run in Docker",
+        "an SQS or DynamoDB stream event source mapping is polled by the lab's function runtime, "
+        "not run in Docker",
         "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html",
         lambda_no_docker.rows,
     ),
@@ -357,6 +359,16 @@ CHANGES: tuple[Change, ...] = (
             "Expressions.ConditionExpressions.html"
         ),
         ddb_atomic.ROWS,
+    ),
+    Change(
+        "ddb_stream_rollback",
+        "moto.dynamodb.models",
+        (
+            "a cancelled TransactWriteItems changes nothing, and the table's stream readers read "
+            "on from where they were"
+        ),
+        "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html",
+        ddb_stream_rollback.ROWS,
     ),
     Change(
         "cloudwatch_service_metrics",

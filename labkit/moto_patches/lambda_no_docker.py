@@ -1,10 +1,13 @@
-"""Lambda on moto without Docker: labkit's runtime polls a function's queues, and moto's admin
-data stays readable.
+"""Lambda on moto without Docker: labkit's runtime polls a function's queues and DynamoDB
+streams, and moto's admin data stays readable.
 
-AWS: an event source mapping makes Lambda poll the queue and invoke the function with batches.
-moto 5.2.5 invokes the function inside ``SendMessage``, through Docker. With this change moto
-keeps the mapping (``create_event_source_mapping`` answers as on AWS) but does not invoke; the
-lab's local function runtime polls the queue with the mapping's settings instead.
+AWS: an event source mapping makes Lambda poll the queue (or the table's stream) and invoke the
+function with batches. moto 5.2.5 invokes the function inside ``SendMessage`` (or inside the
+table write), through Docker, and empties the stream once an invocation answers. With this
+change moto keeps the mapping (``create_event_source_mapping`` answers as on AWS) but does not
+invoke; the lab's local function runtime polls the queue or the stream with the mapping's
+settings instead. A DynamoDB stream mapping without ``StartingPosition`` is refused, as Lambda
+refuses it (moto would read from the oldest record).
 
 moto's ``/moto-api/data.json`` (the data behind moto's dashboard) fails with HTTP 500 as soon
 as a function exists and Docker is absent, because its ``docker_client`` property raises; an
@@ -23,13 +26,25 @@ __all__ = ["rows"]
 
 def _kept_not_invoked(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        source = str(spec.get("EventSourceArn") or "")
+        if ":dynamodb:" in source and not spec.get("StartingPosition"):
+            from moto.awslambda.exceptions import InvalidParameterValueException
+
+            # Lambda requires it for a stream; moto would start from TRIM_HORIZON unasked
+            raise InvalidParameterValueException(
+                "StartingPosition is required for a DynamoDB stream event source: "
+                "TRIM_HORIZON or LATEST"
+            )
         esm = original(self, spec)
+        from moto.dynamodb.models import dynamodb_backends
         from moto.sqs import sqs_backends
 
-        # moto would invoke the function inside SendMessage (through Docker); labkit's runtime
-        # polls the queue with the mapping's settings instead
+        # moto would invoke the function inside SendMessage or a table write (through Docker);
+        # labkit's runtime polls the queue or the stream with the mapping's settings instead
         for queue in sqs_backends[self.account_id][self.region_name].queues.values():
             queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+        for table in dynamodb_backends[self.account_id][self.region_name].tables.values():
+            table.lambda_event_source_mappings.pop(esm.function_arn, None)
         return esm
 
     return create_event_source_mapping

@@ -26,6 +26,7 @@ from labkit.plots.layout import node_positions
 from labkit.plots.metrics import plot_metrics
 from labkit.plots.saga import plot_saga
 from labkit.plots.sequence import SequenceRow, plot_sequence, sequence_rows
+from labkit.plots.streams import StreamBatch, plot_stream_batches, stream_batches
 from labkit.plots.style import *  # noqa: F403  (the visual language, as style.__all__ lists it)
 from labkit.plots.topology import TopologyEdge, plot_topology, topology_edges
 from labkit.plots.workflow import plot_workflow
@@ -35,6 +36,7 @@ __all__ = [
     "BatchBar",
     "FlowAnimation",
     "SequenceRow",
+    "StreamBatch",
     "TopologyEdge",
     "animate_flow",
     "batch_bars",
@@ -49,9 +51,11 @@ __all__ = [
     "plot_saga",
     "plot_sequence",
     "plot_side_by_side",
+    "plot_stream_batches",
     "plot_swap",
     "plot_topology",
     "plot_workflow",
     "sequence_rows",
+    "stream_batches",
     "topology_edges",
 ]

@@ -3,6 +3,7 @@
 ``faults``: seeded failure injection; ``events``: the Lambda event and context shapes;
 ``results``: invocations and run results; ``function``: a deployed handler and its workers;
 ``invocation``: the one place a handler is invoked; ``mapping``: the SQS event source mapping;
+``streams``: the DynamoDB stream event source mapping;
 ``pushes``: asynchronous invocations from SNS and EventBridge; ``polling``: the SQS calls and
 the two ways to poll; ``resources``: account, queues and the Lambda function on moto;
 ``shared``: what mappings and pushes share; ``runtime``: ``lab.functions`` and the event loop.
@@ -14,6 +15,7 @@ from labkit.local.functions.function import Function
 from labkit.local.functions.mapping import EventSourceMapping
 from labkit.local.functions.results import Invocation, RunResult
 from labkit.local.functions.runtime import Runtime
+from labkit.local.functions.streams import StreamMapping
 
 __all__ = [
     "Faults",
@@ -22,5 +24,6 @@ __all__ = [
     "Invocation",
     "RunResult",
     "Runtime",
+    "StreamMapping",
     "LambdaContext",
 ]

@@ -22,7 +22,7 @@ __all__ = [
 
 Handler = Callable[[Any, "LambdaContext"], Any]
 Outcome = Literal["ok", "partial", "error", "timeout"]
-Trigger = Literal["sqs", "sns", "events", "direct"]
+Trigger = Literal["sqs", "dynamodb", "sns", "events", "direct"]
 
 
 class LambdaContext:

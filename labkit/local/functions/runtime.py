@@ -10,6 +10,10 @@ function ``handler(event, context)``, given the event shapes AWS sends:
   (batch size, batching window, the queue's visibility timeout, ``batchItemFailures`` when
   ``ReportBatchItemFailures`` is on, retries until ``maxReceiveCount``, then the queue's
   dead-letter queue);
+* from a DynamoDB table's stream, through an event source mapping: ``{"Records": [{"eventID",
+  "eventName", "dynamodb": {"NewImage", "SequenceNumber", ...}, "eventSource": "aws:dynamodb",
+  "eventSourceARN", ...}, ...]}``, each shard in order, with the stream rules (starting
+  position, retries, bisect on error, on-failure destination: see ``streams``);
 * from an SNS subscription: ``{"Records": [{"EventSource": "aws:sns", "Sns": {...}}]}``;
 * from an EventBridge rule: the event itself.
 
@@ -66,6 +70,7 @@ from labkit.local.functions.recursion import Chains
 from labkit.local.functions.resources import Resources
 from labkit.local.functions.results import Ledger
 from labkit.local.functions.shared import TICK, Agenda, Shared
+from labkit.local.functions.streams import StreamMapping, check_stream_settings
 
 if TYPE_CHECKING:
     from labkit.local.bridges import Bridges
@@ -119,6 +124,7 @@ class Runtime:
         self._moto = moto
         self._functions: dict[str, Function] = {}
         self._mappings: list[EventSourceMapping] = []
+        self._streams: list[StreamMapping] = []
         self._ledger = Ledger(seed)
         self._agenda = Agenda(self._ledger.next_seq)
         self._resources = Resources(clients=clients, moto=moto)
@@ -144,6 +150,13 @@ class Runtime:
         hooks.on_reset(self.clear)
         if clock.remote_url is not None:
             hooks.on_stop(clock.on_advance(self._advanced))
+        if moto:
+            # a stream mapping made with boto3 starts reading (LATEST: from now) when it is made
+            hooks.on(
+                "after-call.lambda.CreateEventSourceMapping",
+                self._mapping_made,
+                "labkit-runtime-stream-mappings",
+            )
 
     # -- public ---------------------------------------------------------------------------
     def deploy(
@@ -173,6 +186,9 @@ class Runtime:
         if old is not None:
             self._mappings = [m for m in self._mappings if m.function is not old]
             self._pushes.forget(old)
+            for stream in self._streams:
+                if stream.function is old:
+                    stream.function = None  # type: ignore[assignment]  # set again below
         arn = self._resources.create_function(name, timeout)
         dlq_url = self._resources.queue_url(dead_letter) if dead_letter else ""
         fn = Function(
@@ -194,6 +210,9 @@ class Runtime:
                 mapping.function = fn
                 fn.mappings.append(mapping)
                 self._mappings.append(mapping)
+            for stream in self._streams:
+                if stream.function is None:
+                    stream.function = fn
         self._functions[name] = fn
         return fn
 
@@ -223,6 +242,11 @@ class Runtime:
         """Take up the mappings made with boto3's ``lambda.create_event_source_mapping`` now
         (a run does it anyway), so what reads the lab's functions sees them."""
         self._adopt_lambda_mappings()
+
+    @property
+    def stream_mappings(self) -> tuple[StreamMapping, ...]:
+        """The DynamoDB stream mappings, oldest first."""
+        return tuple(self._streams)
 
     @property
     def invocations(self) -> tuple[Invocation, ...]:
@@ -269,6 +293,47 @@ class Runtime:
         self._mappings.append(mapping)
         return mapping
 
+    def connect_stream(
+        self,
+        stream_arn: str,
+        function: Function | str,
+        *,
+        starting_position: str,
+        batch_size: int = 100,
+        max_retries: int = -1,
+        bisect: bool = False,
+        on_failure: str = "",
+        report_failures: bool = False,
+    ) -> StreamMapping:
+        """A DynamoDB stream mapping from the table stream `stream_arn` to `function` (what
+        ``lambda.create_event_source_mapping`` with the stream's ARN makes, on moto)."""
+        fn = function if isinstance(function, Function) else self.get(function)
+        check_stream_settings(starting_position, batch_size, max_retries, on_failure)
+        if ":dynamodb:" not in stream_arn or "/stream/" not in stream_arn:
+            raise LabError(
+                "a table's stream ARN (describe_table(...)['Table']['LatestStreamArn'])",
+                repr(stream_arn),
+                "create the table with StreamSpecification={'StreamEnabled': True, "
+                "'StreamViewType': 'NEW_IMAGE'} and pass its LatestStreamArn",
+            )
+        stream = StreamMapping(
+            fn,
+            stream_arn,
+            starting_position=starting_position,
+            batch_size=batch_size,
+            max_retries=max_retries,
+            bisect=bisect,
+            on_failure=on_failure,
+            report_failures=report_failures,
+            uuid=self._ledger.new_id(),
+            shared=self._shared,
+            clients=self._clients,
+            wall=self._clock.now,
+            elapsed=self.now,
+        )
+        self._streams.append(stream)
+        return stream
+
     def run(self, seconds: float) -> RunResult:
         """Let `seconds` of lab time pass with every poller and function working."""
         if seconds < 0:
@@ -289,6 +354,7 @@ class Runtime:
         """Forget every function, mapping and invocation (the lab calls this on reset)."""
         self._functions.clear()
         self._mappings.clear()
+        self._streams.clear()
         self._ledger.clear()
         self._agenda.clear()
         self._pushes.clear()
@@ -319,9 +385,12 @@ class Runtime:
         mark = self._ledger.mark()
         self._adopt_lambda_mappings()
         self._read_lambda_settings()
+        self._adopt_stream_mappings()
         for mapping in self._mappings:
             mapping.refresh()
             mapping.poll_again()
+        for stream in self._streams:
+            stream.poll_again()
         idle = False
         while True:
             self._collect_pushes()
@@ -357,12 +426,13 @@ class Runtime:
             progress = self._agenda.run_due(now)
             if self._pushes.run_due(self._functions.values(), now):
                 progress = True
-            for mapping in self._mappings:
+            for mapping in [*self._mappings, *self._streams]:
                 if mapping.poll(now):
                     progress = True
             if len(self._ledger) != invoked:
-                # a handler may have sent to a queue polled empty a moment ago (its own, too)
-                for mapping in self._mappings:
+                # a handler may have sent to a queue polled empty a moment ago (its own, too),
+                # or written to a table whose stream was read empty
+                for mapping in [*self._mappings, *self._streams]:
                     mapping.poll_again()
             if not progress:
                 return moved
@@ -388,7 +458,7 @@ class Runtime:
         """The next lab time something is known to happen; None when the runtime is idle."""
         times = self._agenda.times()
         times += self._pushes.wake_times(self._functions.values())
-        for mapping in self._mappings:
+        for mapping in [*self._mappings, *self._streams]:
             times += mapping.wake_times(now)
         firing = self._next_firing(now)
         if firing is not None and self._functions:
@@ -408,7 +478,7 @@ class Runtime:
     def _unknown_arrivals(self) -> bool:
         """Can work arrive that the runtime cannot foresee? (queues fed by others, pushes
         from a server's schedules)."""
-        if self._mappings:
+        if self._mappings or self._streams:
             return True
         return bool(self._functions) and not self._in_process
 
@@ -459,6 +529,41 @@ class Runtime:
                 fn.event_config = lam.get_function_event_invoke_config(FunctionName=fn.arn)
             except lam.exceptions.ResourceNotFoundException:
                 fn.event_config = {}
+
+    def _adopt_stream_mappings(self) -> None:
+        """Follow DynamoDB stream mappings made with boto3 (on moto), for the lab's functions
+        named by name or ARN."""
+        if not self._moto or not self._functions:
+            return
+        known = {m.uuid for m in self._streams}
+        by_arn = {fn.arn: fn for fn in self._functions.values()}
+        answer = self._clients.client("lambda").list_event_source_mappings()
+        for esm in answer.get("EventSourceMappings", []):
+            fn = by_arn.get(esm.get("FunctionArn", ""))
+            if fn is not None and esm["UUID"] not in known and "/stream/" in esm["EventSourceArn"]:
+                self._adopt_stream(esm, fn)
+
+    def _adopt_stream(self, esm: dict[str, Any], fn: Function) -> None:
+        """Follow a DynamoDB stream mapping as CreateEventSourceMapping answered it."""
+        destination = (esm.get("DestinationConfig") or {}).get("OnFailure") or {}
+        retries = esm.get("MaximumRetryAttempts")
+        stream = self.connect_stream(
+            esm["EventSourceArn"],
+            fn,
+            starting_position=esm.get("StartingPosition") or "",
+            batch_size=int(esm.get("BatchSize") or 100),
+            max_retries=-1 if retries is None else int(retries),
+            bisect=bool(esm.get("BisectBatchOnFunctionError")),
+            on_failure=str(destination.get("Destination") or ""),
+            report_failures="ReportBatchItemFailures" in (esm.get("FunctionResponseTypes") or []),
+        )
+        stream.uuid = esm["UUID"]
+        stream.enabled = esm.get("State", "Enabled") in ("Enabled", "Enabling")
+
+    def _mapping_made(self, parsed: Any, **_: Any) -> None:
+        """After CreateEventSourceMapping: a stream mapping starts reading now."""
+        if isinstance(parsed, dict) and "/stream/" in str(parsed.get("EventSourceArn", "")):
+            self._adopt_stream_mappings()
 
     def _collect_pushes(self) -> None:
         """Take the invocations labkit's bridges queued for this lab's functions."""

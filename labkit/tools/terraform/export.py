@@ -49,6 +49,7 @@ ACCOUNT = Expr("data.aws_caller_identity.current.account_id")
 REGION = Expr("data.aws_region.current.region")
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+DYNAMODB_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
 
 QUEUE_ATTRIBUTES = {  # SQS attribute -> (terraform argument, the default AWS applies)
     "VisibilityTimeout": ("visibility_timeout_seconds", "30"),
@@ -265,6 +266,11 @@ class _Writer:
             name = self.names.make("aws_dynamodb_table", table.removeprefix(self.strip))
             self.register(desc["TableArn"], "aws_dynamodb_table", name, "arn", arn=True)
             self.arns[f"table:{table}"] = Expr(f"aws_dynamodb_table.{name}.arn")
+            if desc.get("LatestStreamArn"):
+                self.arns[desc["LatestStreamArn"]] = Expr(f"aws_dynamodb_table.{name}.stream_arn")
+            ttl = ddb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+            if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+                desc = {**desc, "TimeToLiveAttribute": ttl.get("AttributeName", "")}
             found.append({"tf": name, "name": table, "desc": desc})
         return found
 
@@ -523,6 +529,14 @@ class _Writer:
                 nested = block.nested("attribute")
                 nested.set("name", attribute["AttributeName"])
                 nested.set("type", attribute["AttributeType"])
+            stream = desc.get("StreamSpecification") or {}
+            if stream.get("StreamEnabled"):
+                block.set("stream_enabled", True)
+                block.set("stream_view_type", stream["StreamViewType"])
+            if desc.get("TimeToLiveAttribute"):
+                ttl = block.nested("ttl")
+                ttl.set("attribute_name", desc["TimeToLiveAttribute"])
+                ttl.set("enabled", True)
 
     def _write_queues(self) -> None:
         sqs_policies: list[Block] = []
@@ -649,6 +663,9 @@ class _Writer:
                 role.notes.append("those actions here, on the resources it uses")
             # the SQS one holds the basic one's CloudWatch Logs permissions too
             role.managed.append(SQS_EXECUTION if fn.mappings else BASIC_EXECUTION)
+            streams = [m for m in self.lab.functions.stream_mappings if m.function is fn]
+            if streams:
+                role.managed.append(DYNAMODB_EXECUTION)
             archive = Block("data", ("archive_file", tf))
             archive.set("type", "zip")
             archive.set("source_file", Template(f'"${{path.module}}/handlers/{module_name}.py"'))
@@ -699,6 +716,8 @@ class _Writer:
                     role.waiting.append(config)
             for mapping in fn.mappings:
                 role.waiting.append(self._mapping(tf, fn, mapping))
+            for stream in streams:
+                role.waiting.append(self._stream_mapping(tf, stream, role))
             self._permissions(tf, fn)
 
     def _lambda_settings(self, function_arn: str) -> dict[str, Any]:
@@ -741,6 +760,33 @@ class _Writer:
         elif fn.concurrency >= 2:
             # the lab's concurrency limit, as SQS mappings set it (2 to 1000)
             block.nested("scaling_config").set("maximum_concurrency", min(fn.concurrency, 1000))
+        return block
+
+    def _stream_mapping(self, tf: str, stream: Any, role: Any) -> Block:
+        """A DynamoDB stream's event source mapping, its settings where not Lambda's defaults."""
+        table = stream.table_name.removeprefix(self.strip)
+        name = self.names.make("aws_lambda_event_source_mapping", f"{table}_stream_to_{tf}")
+        block = self.add("aws_lambda_event_source_mapping", name)
+        block.set("event_source_arn", self.arn_of(stream.stream_arn))
+        block.set("function_name", Expr(f"aws_lambda_function.{tf}.arn"))
+        block.set("starting_position", stream.starting_position)
+        if stream.batch_size != 100:
+            block.set("batch_size", stream.batch_size)
+        if stream.max_retries != -1:
+            block.set("maximum_retry_attempts", stream.max_retries)
+        if stream.bisect:
+            block.set("bisect_batch_on_function_error", True)
+        if stream.report_failures:
+            block.set("function_response_types", ["ReportBatchItemFailures"])
+        if stream.on_failure:
+            destination = self.arn_of(stream.on_failure)
+            block.nested("destination_config").nested("on_failure").set(
+                "destination_arn", destination
+            )
+            action = "sqs:SendMessage" if ":sqs:" in stream.on_failure else "sns:Publish"
+            role.needs.append((action, destination))
+        if not stream.enabled:
+            block.set("enabled", False)
         return block
 
     def _permissions(self, tf: str, fn: Any) -> None:
