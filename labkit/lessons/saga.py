@@ -166,6 +166,9 @@ STUCK_ROUNDS = 3
 #: clock passed its TimeoutSeconds or HeartbeatSeconds (labkit.moto_patches.sfn_task_timeouts
 #: looks every 0.02 s), so a task that is timing out is not taken for stuck.
 QUIET_LOOK = 0.05
+#: ...and real seconds they must span: on a busy machine a labkit server's execution thread can
+#: take this long to send the next task's message after the last answer, and it is not stuck.
+STUCK_SECONDS = 1.0
 
 
 class TaskTokens:
@@ -280,7 +283,7 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
     reported = lab.part(TaskTokens).reported
     deadline = time.monotonic() + timeout
     previous: dict[str, tuple[str, int]] | None = None
-    quiet_rounds = 0
+    quiet_rounds, quiet_since = 0, 0.0
     runtime = lab.functions
     looks = {
         execution: _settled_in_process(lab, execution, reported)
@@ -308,13 +311,14 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
             ran = runtime.run_until_idle()
             if not ran.invocations and snapshot == previous:
                 quiet_rounds += 1
-                if quiet_rounds >= STUCK_ROUNDS:
+                quiet_since = quiet_since or time.monotonic()
+                if quiet_rounds >= STUCK_ROUNDS and time.monotonic() - quiet_since >= STUCK_SECONDS:
                     break  # stuck: nothing left to run and nothing moved, round after round
                 # a command sent a moment ago may not be receivable yet, a timeout not yet
                 # noticed: look again shortly
                 time.sleep(QUIET_LOOK)
             else:
-                quiet_rounds = 0
+                quiet_rounds, quiet_since = 0, 0.0
             previous = snapshot
     for execution in executions:
         # describe once more through the tracer, so it harvests the finished history
