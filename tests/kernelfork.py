@@ -76,19 +76,7 @@ def _warm() -> None:
     # moto's models for those services (its backends are created per lab, after the fork)
     from moto.backends import get_backend
 
-    for service in (
-        "sqs",
-        "sns",
-        "events",
-        "dynamodb",
-        "dynamodbstreams",
-        "lambda",
-        "iam",
-        "logs",
-        "sts",
-        "cloudwatch",
-        "s3",
-    ):
+    for service in SERVICES:
         get_backend(service)  # type: ignore[call-overload]
     import moto.stepfunctions.parser.models  # noqa: F401
 

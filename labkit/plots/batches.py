@@ -66,14 +66,23 @@ class BatchBar:
     bottom: int
 
 
-def _invocations(source: Any) -> list[InvocationLike]:
+def recorded(source: Any, expected: str, example: str) -> list[Any]:
+    """The invocations a run's result, a function or the runtime recorded (or the list itself);
+    anything else is refused with `expected` and an `example` call."""
     found = getattr(source, "invocations", source)
     if not isinstance(found, Iterable) or isinstance(found, str | bytes):
         raise LabError(
-            "invocations: lab.functions.invocations, fn.invocations or a run's result",
-            type(source).__name__,
-            "pass what the runtime recorded, e.g. plot_batches(lab.functions.run_until_idle())",
+            expected, type(source).__name__, f"pass what the runtime recorded: {example}"
         )
+    return list(found)
+
+
+def _invocations(source: Any) -> list[InvocationLike]:
+    found = recorded(
+        source,
+        "invocations: lab.functions.invocations, fn.invocations or a run's result",
+        "plot_batches(lab.functions.run_until_idle())",
+    )
     return [i for i in found if getattr(i, "message_ids", None) is not None]
 
 

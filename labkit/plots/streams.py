@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.plots.batches import recorded
 from labkit.plots.style import (
     BLACK,
     GREEN,
@@ -47,13 +48,11 @@ class StreamBatch:
 
 
 def _records(source: Any) -> list[Any]:
-    found = getattr(source, "invocations", source)
-    if not isinstance(found, Iterable) or isinstance(found, str | bytes):
-        raise LabError(
-            "a stream mapping's invocations: a run's result or lab.functions.invocations",
-            type(source).__name__,
-            "pass what the runtime recorded: plot_stream_batches(lab.functions.run_until_idle())",
-        )
+    found = recorded(
+        source,
+        "a stream mapping's invocations: a run's result or lab.functions.invocations",
+        "plot_stream_batches(lab.functions.run_until_idle())",
+    )
     return [i for i in found if getattr(i, "trigger", "") == "dynamodb"]
 
 
