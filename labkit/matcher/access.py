@@ -153,6 +153,7 @@ def _listed(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few ARNs and actions, at every delivery
 def _wildcard(text: str, *, ignore_case: bool = False) -> re.Pattern[str]:
     pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
     return re.compile(pattern, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)

@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit  # noqa: E402
+from labkit.lessons import allow_delivery  # noqa: E402
 from labkit.lessons.inbox import take_all  # noqa: E402
 
 MESSAGES = 1_000
@@ -28,7 +29,9 @@ def build(lab: labkit.Lab) -> tuple[str, list[str]]:
     for name in QUEUES:
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+        queue_arn = queue_arn["Attributes"]["QueueArn"]
+        allow_delivery(lab, topic, queue_arn)  # the queue's policy lets the topic send, as on AWS
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         urls.append(url)
     return topic, urls
 
