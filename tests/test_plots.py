@@ -441,6 +441,29 @@ def test_plot_metrics_draws_what_cloudwatch_answers(embedded_lab: labkit.Lab) ->
     assert "MetricDataResults" in str(err.value) and "What to do" in str(err.value)
 
 
+def test_plot_metrics_breaks_its_lines_over_periods_without_data() -> None:
+    import datetime as dt
+    import math
+
+    nine = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+    at = [nine + dt.timedelta(minutes=m) for m in (0, 10, 11)]
+    answer = {
+        "MetricDataResults": [
+            {"Label": "Delivered", "Timestamps": at, "Values": [21.0, 2.0, 5.0]},
+            {"Label": "Failed", "Timestamps": at[2:], "Values": [2.0]},
+        ]
+    }
+    ax = labkit.plot_metrics(answer)
+    delivered, failed = ax.get_lines()
+    xs, ys = delivered.get_xdata().tolist(), delivered.get_ydata().tolist()
+    # minutes 1 to 9 had no data: no line across them; minutes 10 and 11 stay joined
+    assert xs[0] == 0.0 and math.isnan(xs[1]) and xs[2:] == [10.0, 11.0]
+    assert ys[0] == 21.0 and math.isnan(ys[1]) and ys[2:] == [2.0, 5.0]
+    assert failed.get_xdata().tolist() == [11.0]
+    # counts are whole: every tick a whole number
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+
+
 def test_plot_batches_draws_each_invocation_of_a_run(embedded_lab: labkit.Lab) -> None:
     lab = embedded_lab
     sqs = lab.client("sqs")

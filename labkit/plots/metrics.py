@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,19 +59,34 @@ def plot_metrics(
         )
     sz = STYLE.size(size)
     ax = use_axes(ax, sz.figsize)
-    stamps = [t for r in results for t in r.get("Timestamps", [])]
-    start = min(stamps, default=None)
+    stamps = sorted({t for r in results for t in r.get("Timestamps", [])})
+    start = stamps[0] if stamps else None
+    # the period: the shortest step between two timestamps; a longer step is a stretch without
+    # data (CloudWatch answers only periods that have some), so the line breaks there
+    period = min((b - a for a, b in zip(stamps, stamps[1:], strict=False)), default=None)
     for i, result in enumerate(results):
         points = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=True))
-        xs = [(t - start).total_seconds() / 60 for t, _ in points] if start is not None else []
+        xs: list[float] = []
+        ys: list[float] = []
+        for k, (stamp, value) in enumerate(points):
+            if k and period is not None and stamp - points[k - 1][0] > period:
+                xs.append(math.nan)
+                ys.append(math.nan)
+            xs.append((stamp - start).total_seconds() / 60)
+            ys.append(value)
         ax.plot(
             xs,
-            [v for _, v in points],
+            ys,
             marker="o",
             label=str(result.get("Label") or result.get("Id", f"metric {i + 1}")),
             color=SERIES[i % len(SERIES)],
             linewidth=sz.line * 1.2,
         )
+    values = [v for r in results for v in r.get("Values", [])]
+    if values and all(float(v).is_integer() for v in values):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 messages
     ax.set_xlabel("minutes of lab time", fontsize=sz.font)
     ax.set_ylabel("value per period", fontsize=sz.font)
     ax.tick_params(labelsize=sz.font * 0.9)
