@@ -9,6 +9,7 @@ from typing import Any
 
 import labkit
 from labkit.lessons.saga import run_executions
+from labkit.lessons.workflows import run_workflows
 
 ROLE = "arn:aws:iam::123456789012:role/timeouts"
 
@@ -91,3 +92,22 @@ def test_a_task_answered_in_time_does_not_time_out(lab: labkit.Lab) -> None:
     assert json.loads(sfn.describe_execution(executionArn=execution)["output"]) == {
         "outcome": "charged"
     }
+
+
+def test_a_heartbeat_restarts_the_count_the_moment_it_is_answered(lab: labkit.Lab) -> None:
+    """The lab moves its clock to the next deadline it knows of: right after SendTaskHeartbeat
+    that must be the heartbeat's new one, not the one it replaced, whenever moto's thread wakes."""
+    sfn = lab.client("stepfunctions")
+    arn = machine(lab, "restart", TimeoutSeconds=3600, HeartbeatSeconds=60)
+    execution = sfn.start_execution(stateMachineArn=arn, name="o-4", input="{}")["executionArn"]
+    task = token(lab, "restart", execution)
+    lab.advance(30)
+    sfn.send_task_heartbeat(taskToken=task)
+    assert lab.clock.next_timer() == 60.0
+    # the clock moves to each deadline the lab knows of, as a lesson's run_workflows does
+    assert run_workflows(lab, execution) == {execution: "SUCCEEDED"}  # timed out, then caught
+    history = sfn.get_execution_history(executionArn=execution)["events"]
+    started = history[0]["timestamp"]
+    assert [(e["timestamp"] - started).total_seconds() for e in history
+            if e["type"] == "TaskTimedOut"] == [90.0]  # fmt: skip
+    assert lab.clock.timers() == []  # the heartbeat's wait ended with its task

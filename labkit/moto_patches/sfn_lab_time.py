@@ -36,8 +36,18 @@ LOOK_EVERY = 0.01
 
 #: The simulated waits pending now: id -> (simulated epoch second it ends, execution ARN or "").
 TIMERS: dict[int, tuple[float, str]] = {}
+#: For the waits that end when a thread does: id -> "is that thread still alive".
+_ALIVE: dict[int, Callable[[], bool]] = {}
 _TIMERS_LOCK = threading.Lock()
 _IDS = itertools.count()
+
+
+def _current() -> list[tuple[float, str]]:
+    """The pending waits, after forgetting those whose thread has ended; call under the lock."""
+    for key in [key for key, alive in _ALIVE.items() if not alive()]:
+        TIMERS.pop(key, None)
+        _ALIVE.pop(key, None)
+    return list(TIMERS.values())
 
 
 def next_timer(execution: str | None = None) -> float | None:
@@ -47,27 +57,50 @@ def next_timer(execution: str | None = None) -> float | None:
     True
     """
     with _TIMERS_LOCK:
-        ends = [end for end, owner in TIMERS.values() if execution is None or owner == execution]
+        ends = [end for end, owner in _current() if execution is None or owner == execution]
     return min(ends) if ends else None
 
 
 def pending(now: float) -> list[tuple[float, str]]:
     """(simulated seconds left, execution ARN or "") of every pending wait, soonest first."""
     with _TIMERS_LOCK:
-        return sorted((round(max(0.0, end - now), 6), owner) for end, owner in TIMERS.values())
+        return sorted((round(max(0.0, end - now), 6), owner) for end, owner in _current())
 
 
-def register_timer(end: float, execution: str = "") -> Callable[[], None]:
-    """List a pending wait in `TIMERS` until the returned function is called."""
-    key = next(_IDS)
-    with _TIMERS_LOCK:
-        TIMERS[key] = (end, execution)
+class Timer:
+    """A wait listed in `TIMERS`: `move` changes its end, calling it takes it off the list."""
 
-    def done() -> None:
+    def __init__(self, end: float, execution: str, alive: Callable[[], bool] | None) -> None:
+        self.key = next(_IDS)
+        self.execution = execution
         with _TIMERS_LOCK:
-            TIMERS.pop(key, None)
+            TIMERS[self.key] = (end, execution)
+            if alive is not None:
+                _ALIVE[self.key] = alive
 
-    return done
+    @property
+    def end(self) -> float:
+        """The simulated epoch second the wait ends (infinity once it is off the list)."""
+        with _TIMERS_LOCK:
+            return TIMERS.get(self.key, (float("inf"), ""))[0]
+
+    def move(self, end: float) -> None:
+        with _TIMERS_LOCK:
+            if self.key in TIMERS:
+                TIMERS[self.key] = (end, self.execution)
+
+    def __call__(self) -> None:
+        with _TIMERS_LOCK:
+            TIMERS.pop(self.key, None)
+            _ALIVE.pop(self.key, None)
+
+
+def register_timer(
+    end: float, execution: str = "", alive: Callable[[], bool] | None = None
+) -> Timer:
+    """List a pending wait in `TIMERS` until the returned `Timer` is called (or, with `alive`,
+    until ``alive()`` is false: the wait ends with the thread that waits)."""
+    return Timer(end, execution, alive)
 
 
 def lab_sleep(

@@ -13,6 +13,10 @@ reach it. Here the events those waits use (the state's own timeout in ``Executio
 token's and the heartbeat's in moto's callback module) end when the lab's simulated time passes
 the deadline; with real time, or with no timeout set (moto's stand-in of 99,999,999 s), they wait
 exactly as moto does.
+
+A heartbeat restarts the heartbeat's count the moment ``SendTaskHeartbeat`` is answered, not
+when the execution's thread next wakes: moto's endpoint waits again only after its thread has
+run, and a lab moving its clock in between would skip past the new deadline.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 import types
+from typing import Any
 
 from labkit.moto_patches.registry import Replace, Row
 from labkit.moto_patches.sfn_lab_time import register_timer
@@ -76,6 +81,55 @@ class LabTimeEvent(threading.Event):
                 return super().wait(max(0.0, deadline - time.time()))
 
 
+def _heartbeat_notify(self: Any) -> None:
+    """moto's HeartbeatEndpoint.notify; under a lab's clock the heartbeat's count restarts now."""
+    with self._mutex:
+        self._next_heartbeat_event.set()
+        timer = vars(self).get("labkit_timer")
+        if timer is not None:
+            timer.move(time.time() + self._heartbeat_seconds)
+
+
+def _heartbeat_clear_and_wait(self: Any) -> bool:
+    """moto's HeartbeatEndpoint.clear_and_wait, waiting out the heartbeat on the lab's clock.
+
+    One `Timer` per endpoint lives as long as the thread that waits on it; a heartbeat moves
+    its end (`_heartbeat_notify`), so the lab always sees when the next heartbeat is due.
+    """
+    event = self._next_heartbeat_event
+    with self._mutex:
+        if event.is_set():
+            event.clear()
+            return True
+        if not simulating():
+            timer = None
+        elif (timer := vars(self).get("labkit_timer")) is None:
+            waiter = threading.current_thread()
+            timer = register_timer(time.time() + self._heartbeat_seconds, alive=waiter.is_alive)
+            self.labkit_timer = timer
+    if timer is None:
+        return threading.Event.wait(event, self._heartbeat_seconds)
+    started = time.time()
+    while True:
+        now, end = time.time(), timer.end
+        # past the deadline; or time went back: the lab was reset and this execution is gone
+        if now >= end or now < started:
+            _forget_timer(self)
+            return event.is_set()
+        if threading.Event.wait(event, min(end - now, LOOK_EVERY)):
+            return True
+        if not simulating():  # the lab stopped: what is left of the wait is real again
+            _forget_timer(self)
+            return threading.Event.wait(event, max(0.0, end - time.time()))
+
+
+def _forget_timer(endpoint: Any) -> None:
+    with endpoint._mutex:
+        timer = vars(endpoint).pop("labkit_timer", None)
+    if timer is not None:
+        timer()
+
+
 # execute_state.py reaches Event through the module `threading`; only that name is swapped
 _THREADING = types.SimpleNamespace(
     **{name: getattr(threading, name) for name in dir(threading) if not name.startswith("__")}
@@ -87,4 +141,6 @@ _CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback:"
 ROWS: list[Row] = [
     Replace("", "threading", _THREADING),
     Replace(_CALLBACK, "Event", LabTimeEvent),
+    Replace(f"{_CALLBACK}HeartbeatEndpoint", "notify", _heartbeat_notify),
+    Replace(f"{_CALLBACK}HeartbeatEndpoint", "clear_and_wait", _heartbeat_clear_and_wait),
 ]
