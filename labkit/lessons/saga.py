@@ -29,6 +29,7 @@ Payments.Declined
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,6 +53,7 @@ __all__ = [
     "REJECTION_CODES",
     "moto_execution",
     "run_executions",
+    "run_workflows",
     "run_until_quiet",
     "Quiet",
     "ShopState",
@@ -160,15 +162,11 @@ class FaultPlan:
 
 # -- driving Step Functions executions --------------------------------------------------------
 _REPORTS = ("SendTaskSuccess", "SendTaskFailure")
-#: Rounds in a row with nothing to run and nothing moving before an execution counts as stuck.
-STUCK_ROUNDS = 3
-#: Real seconds between two such rounds: longer than a waiting task takes to notice that the lab's
-#: clock passed its TimeoutSeconds or HeartbeatSeconds (labkit.moto_patches.sfn_task_timeouts
-#: looks every 0.02 s), so a task that is timing out is not taken for stuck.
-QUIET_LOOK = 0.05
-#: ...and real seconds they must span: on a busy machine a labkit server's execution thread can
-#: take this long to send the next task's message after the last answer, and it is not stuck.
-STUCK_SECONDS = 1.0
+#: Real seconds an execution's history must stay unchanged before it counts as waiting.
+STILL = 0.02
+#: Real seconds to wait, after the clock moved to the end of a wait, for an execution to show
+#: what that end did (the wait's thread notices it, then writes the history), before going on.
+NOTICE_SECONDS = 2.0
 
 
 class TaskTokens:
@@ -194,28 +192,28 @@ class TaskTokens:
         hooks.on_reset(self.reported.clear)
 
 
-def _settled(sfn: Any, execution: str, reported: set[str]) -> tuple[str, int] | None:
-    """(status, events so far) once the execution has ended or waits for an unanswered token."""
+def _look(sfn: Any, execution: str, reported: set[str]) -> tuple[str, int, bool]:
+    """(status, events so far, waiting for an unanswered task token), through the API."""
     described = sfn.describe_execution(executionArn=execution)
     status = described["status"]
     if status == "FAILED" and "error" not in described:
-        return None  # moto sets the status a moment before the error: look again
+        return "RUNNING", -2, False  # moto sets the status a moment before the error
     if status != "RUNNING":
-        return status, -1
+        return status, -1, False
     events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
-    return _waiting_for_token(status, events, reported)
+    return status, len(events), _waiting_for_token(status, events, reported)
 
 
 def _waiting_for_token(
     status: str, events: Sequence[Mapping[str, Any]], reported: set[str]
-) -> tuple[str, int] | None:
+) -> bool:
+    """Whether the execution waits for a task token nobody has answered yet."""
     if not events or events[-1]["type"] != "TaskSubmitted":
-        return None  # between states, or sleeping in a Retry: look again
+        return False  # between states, or sleeping in a Retry: look again
     scheduled = next(e for e in reversed(events) if e["type"] == "TaskScheduled")
     parameters = scheduled["taskScheduledEventDetails"].get("parameters", "")
-    if any(token and token in parameters for token in reported):
-        return None  # a worker answered; the execution has not taken the answer in yet
-    return status, len(events)
+    # a worker may have answered: the execution has not taken the answer in yet
+    return not any(token and token in parameters for token in reported)
 
 
 def moto_execution(lab: Lab, execution: str) -> Any | None:
@@ -234,10 +232,10 @@ def moto_execution(lab: Lab, execution: str) -> Any | None:
     return found
 
 
-def _settled_in_process(
+def _look_in_process(
     lab: Lab, execution: str, reported: set[str]
-) -> Callable[[], tuple[str, int] | None] | None:
-    """`_settled` read straight from moto's execution, when moto runs in this process.
+) -> Callable[[], tuple[str, int, bool]] | None:
+    """`_look` read straight from moto's execution, when moto runs in this process.
 
     The same answer as through the API, without serializing the whole history on every look:
     that serializing held the interpreter lock the execution's own thread needs to go on.
@@ -246,32 +244,106 @@ def _settled_in_process(
     if found is None:
         return None
 
-    def settled() -> tuple[str, int] | None:
-        if found.exec_status is None:
-            return None
-        status = found.exec_status.value
+    def look() -> tuple[str, int, bool]:
+        status = found.exec_status.value if found.exec_status is not None else "RUNNING"
         if status == "FAILED" and found.error is None:
-            return None
+            return "RUNNING", -2, False
         if status != "RUNNING":
-            return status, -1
+            return status, -1, False
         env = found.exec_worker.env if found.exec_worker is not None else None
         if env is None:
-            return None  # the execution has not started yet
-        manager = env.event_manager
-        with manager._mutex:  # the execution's thread appends under this lock
-            events = list(manager._history_event_list)
-        return _waiting_for_token(status, events, reported)
+            return "RUNNING", 0, False  # not started yet
+        with env.event_manager._mutex:  # the execution's thread appends under this lock
+            events = list(env.event_manager._history_event_list)
+        return status, len(events), _waiting_for_token(status, events, reported)
 
-    return settled
+    return look
+
+
+def run_workflows(
+    lab: Lab, *executions: str, seconds: float | None = None, timeout: float = 30.0
+) -> dict[str, str]:
+    """Run executions to their end on the lab's clock (or for `seconds` of it); their statuses.
+
+    Whenever no execution can go on by itself (each waits for a task token, or on the clock),
+    ``lab.functions`` work off what the tasks sent them; when nothing is left for them, the
+    lab's clock moves to the end of the next wait: a Wait state, a Retry interval, a timeout
+    or a heartbeat. ``RUNNING`` at the end means waiting for a task token nobody will answer,
+    or, with `seconds`, not done when that much lab time has passed. `timeout` is in real seconds.
+
+    >>> import labkit
+    >>> lab = labkit.start_lab()
+    >>> run_workflows(lab)
+    {}
+    >>> lab.stop()
+    """
+    sfn = lab.client("stepfunctions")
+    reported = lab.part(TaskTokens).reported
+    deadline = time.monotonic() + timeout
+    until = None if seconds is None else lab.clock.elapsed() + float(seconds)
+    last: dict[str, tuple[str, int, bool]] = {}
+    # after the clock moved to a wait's end: what the executions looked like, and until when
+    # (real time) to wait for one of them to show the change
+    moved: tuple[dict[str, tuple[str, int, bool]], float] | None = None
+    looks = {
+        e: _look_in_process(lab, e, reported) or functools.partial(_look, sfn, e, reported)
+        for e in executions
+    }
+    with lab.tracer.internal():
+        while True:
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"the executions to end within {timeout} s of real time",
+                    f"still running: {sorted(e.rsplit(':', 1)[-1] for e in executions)}",
+                    "check that every task's queue has a worker (lab.functions), and look for "
+                    "a loop of states without end",
+                )
+            now = {e: looks[e]() for e in executions}
+            if all(status != "RUNNING" for status, _, _ in now.values()):
+                break
+            if moved is not None and now == moved[0] and time.monotonic() < moved[1]:
+                time.sleep(STILL)  # the wait that ended has not shown its effect yet
+                continue
+            moved = None
+            if now != last:  # something moved since the last look: look again in a moment
+                last = now
+                time.sleep(STILL)
+                continue
+            if until is not None and not lab.clock.virtual and lab.clock.elapsed() >= until:
+                break  # real time: the time asked for has passed, and nothing moves
+            timers = lab.clock.timers() if lab.clock.virtual else []
+            waiting = {owner for _, owner in timers}
+            # every execution still running waits: for a token, or on a Wait or a Retry of its own
+            if not all(token or e in waiting for e, (status, _, token) in now.items()
+                       if status == "RUNNING"):  # fmt: skip
+                time.sleep(STILL)  # a task is calling its service: look again in a moment
+                continue
+            # nothing runs by itself: the lab's workers take what the tasks sent them
+            if lab.functions.run_until_idle().invocations:
+                last = {}
+                continue
+            wait = timers[0][0] if timers else None
+            if until is not None and (wait is None or lab.clock.elapsed() + wait > until):
+                if until > lab.clock.elapsed():
+                    lab.advance(round(until - lab.clock.elapsed(), 6))
+                break  # the time asked for has passed
+            if wait is None:
+                break  # every execution waits for a task token: nothing the clock can do
+            # land on the millisecond the wait ends, as the history will show it
+            lab.advance(math.ceil(wait * 1000) / 1000)
+            last, moved = {}, (now, time.monotonic() + NOTICE_SECONDS)
+    for execution in executions:
+        sfn.describe_execution(executionArn=execution)  # the tracer harvests the history
+    return {execution: status for execution, (status, _, _) in now.items()}
 
 
 def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[str, str]:
-    """Run the lab's workers until every execution ends, or is stuck waiting for a token.
+    """Run the lab's workers until every execution ends or waits, leaving the clock alone.
 
-    Each round waits (really: moto runs executions on a thread) until every execution has ended
-    or waits for a task token nobody answered yet, then lets ``lab.functions`` run until idle.
-    Returns each execution's status; ``RUNNING`` means stuck: its task message went where no
-    worker takes it (a dead-letter queue) and it waits for someone to repair that.
+    An execution that waits, for a task token nobody answered yet or on the lab's clock (a
+    Wait state, a Retry interval, a timeout), stays ``RUNNING``: its task message went where no
+    worker takes it (a dead-letter queue), or it needs `lab.advance` (`run_workflows` moves the
+    clock for it).
 
     >>> import labkit
     >>> lab = labkit.start_lab()
@@ -279,51 +351,7 @@ def run_executions(lab: Lab, *executions: str, timeout: float = 30.0) -> dict[st
     {}
     >>> lab.stop()
     """
-    sfn = lab.client("stepfunctions")
-    reported = lab.part(TaskTokens).reported
-    deadline = time.monotonic() + timeout
-    previous: dict[str, tuple[str, int]] | None = None
-    quiet_rounds, quiet_since = 0, 0.0
-    runtime = lab.functions
-    looks = {
-        execution: _settled_in_process(lab, execution, reported)
-        or functools.partial(_settled, sfn, execution, reported)
-        for execution in executions
-    }
-    with lab.tracer.internal():
-        while True:
-            snapshot: dict[str, tuple[str, int]] = {}
-            for execution in executions:
-                look = looks[execution]
-                while (state := look()) is None:
-                    if time.monotonic() > deadline:
-                        raise LabError(
-                            f"execution {execution.rsplit(':', 1)[-1]} to end within {timeout} s",
-                            "it is still running",
-                            "check that every task's queue has a worker (lab.functions); a Wait "
-                            "or a Retry interval passes on the lab's clock: lab.advance(...), or "
-                            "labkit.lessons.workflows.run_workflows, which moves it",
-                        )
-                    time.sleep(0.002)
-                snapshot[execution] = state
-            if all(status != "RUNNING" for status, _ in snapshot.values()):
-                break
-            ran = runtime.run_until_idle()
-            if not ran.invocations and snapshot == previous:
-                quiet_rounds += 1
-                quiet_since = quiet_since or time.monotonic()
-                if quiet_rounds >= STUCK_ROUNDS and time.monotonic() - quiet_since >= STUCK_SECONDS:
-                    break  # stuck: nothing left to run and nothing moved, round after round
-                # a command sent a moment ago may not be receivable yet, a timeout not yet
-                # noticed: look again shortly
-                time.sleep(QUIET_LOOK)
-            else:
-                quiet_rounds, quiet_since = 0, 0.0
-            previous = snapshot
-    for execution in executions:
-        # describe once more through the tracer, so it harvests the finished history
-        sfn.describe_execution(executionArn=execution)
-    return {execution: status for execution, (status, _) in snapshot.items()}
+    return run_workflows(lab, *executions, seconds=0, timeout=timeout)
 
 
 @dataclass(frozen=True)
