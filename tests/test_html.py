@@ -79,3 +79,14 @@ def test_the_renderer_refuses_a_notebook_never_run() -> None:
     nb.cells = [nbformat.v4.new_code_cell("print(1)")]
     with pytest.raises(SystemExit, match="not executed"):
         render_html._check_executed(nb, Path("x.ipynb"))
+
+
+def test_only_a_page_that_links_an_image_is_parsed_again_to_embed_it() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Queues\nA queue holds messages. `![x](y)` in code")]
+    assert render_html._links_images(nb)  # a reference anywhere in markdown counts: no misses
+    nb.cells = [nbformat.v4.new_markdown_cell("# Queues\nA queue [holds](queues.md) messages.")]
+    assert not render_html._links_images(nb)
+    for source in ("![diagram](fanout.png)", '<img src="fanout.svg" alt="fan-out">'):
+        nb.cells = [nbformat.v4.new_markdown_cell(source)]
+        assert render_html._links_images(nb), source

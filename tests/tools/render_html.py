@@ -10,6 +10,7 @@ Plots are embedded in the pages as data URIs, so the folder can be copied or zip
 from __future__ import annotations
 
 import html
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
+_IMAGE_REF = re.compile(r"!\[[^\]]*\]\(|<img\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,21 @@ def _check_executed(nb: nbformat.NotebookNode, path: Path) -> int:
     return images
 
 
+def _links_images(nb: nbformat.NotebookNode) -> bool:
+    """Whether a markdown cell shows an image by reference (outputs carry theirs inline)."""
+    return any(
+        cell.cell_type == "markdown" and _IMAGE_REF.search(cell.source) for cell in nb.cells
+    )
+
+
 def render(out_dir: Path) -> list[Page]:
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    # embedding parses each page again to inline referenced images: only where there are some
+    exporters = {embed: HTMLExporter(template_name="lab", embed_images=embed) for embed in (False, True)}
     pages: list[Page] = []
     for path in lessons():
         nb = nbformat.read(path, as_version=4)
         images = _check_executed(nb, path)
+        exporter = exporters[_links_images(nb)]
         rel = path.relative_to(NOTEBOOKS).with_suffix(".html")
         title = _title(nb, path.stem)
         if rel.parent.name == "solutions":
