@@ -34,7 +34,8 @@ from tests.scenarios import queue_with_dlq  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqs_depth  # noqa: E402
 
-MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+#: `python bench_runtime.py N` spikes N messages per queue (imported, as pytest does, 10 000)
+MESSAGES = int(sys.argv[1]) if __name__ == "__main__" and len(sys.argv) > 1 else 10_000
 #: set in the environment of a process that runs one spike only (policies "on" or "off")
 SPIKE_ONLY = "LABKIT_BENCH_SPIKE"
 QUEUES = ("billing", "shipping", "audit")
