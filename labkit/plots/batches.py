@@ -133,8 +133,7 @@ def plot_batches(
     ----------
     source : RunResult, Function, Runtime or sequence of Invocation
         What to draw: ``lab.functions.run_until_idle()``, ``fn``, ``lab.functions``.
-    %(ax)s
-    %(size)s
+    %(drawing)s
     %(title)s
 
     %(returns)s

@@ -63,8 +63,7 @@ def plot_side_by_side(
     timeline : StepCounts
         A run with the counts ``coupled_ok``, ``coupled_failed``, ``accepted`` and
         ``processed`` per step, e.g. ``run_side_by_side(...)``; its outage is shaded.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -127,8 +126,7 @@ def plot_drain(
         A run with the counts ``depth`` and ``processed`` per step, e.g. ``drain(...)``.
     limit : float, optional
         The most the consumers can process in a step, drawn as a dashed line.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     Returns
     -------
@@ -200,8 +198,7 @@ def plot_drain_times(
         Number of consumers -> lab seconds until the queue was empty (``Timeline.drain_time``).
     deadline : float, optional
         The time the queue must be empty by, drawn as a dashed line.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -250,8 +247,7 @@ def plot_swap(
         The lab second the old version stopped and the new one started, drawn as a line.
     versions : sequence of str
         The consumers' names, old first.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 

@@ -34,8 +34,7 @@ def plot_queue_depth(
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to draw: ``labkit.flow(lab)`` or the lab itself.
-    %(ax)s
-    %(size)s
+    %(drawing)s
     queues : list of str, optional
         Only these queues, by ARN or name; default every queue of the flow.
 

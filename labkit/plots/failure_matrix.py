@@ -56,8 +56,7 @@ def plot_failure_matrix(
         The step that failed -> the compensations that ran, in the order they ran.
     compensations : sequence of str
         Every compensation, in the order of the columns.
-    title : str
-        The plot's title.
+    %(title)s
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure (sized to the grid).
     %(size)s

@@ -33,8 +33,7 @@ def plot_metrics(
     ----------
     answer : dict or list of dict
         ``cloudwatch.get_metric_data(...)`` as it came back, or its ``MetricDataResults``.
-    %(ax)s
-    %(size)s
+    %(drawing)s
     %(title)s
 
     %(returns)s

@@ -29,8 +29,7 @@ def plot_saga(
         A flow with a state machine's task steps (or ``choreography_flow``'s events).
     execution : str, optional
         The execution's ARN; default the last one that ran a task (see ``Flow.saga``).
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 

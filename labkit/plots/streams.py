@@ -96,8 +96,7 @@ def plot_stream_batches(
         A label for a record's row, by sequence number (its order id, say).
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure (which grows taller with the records).
-    title : str
-        The plot's title.
+    %(title)s
     %(size)s
 
     %(returns)s

@@ -351,8 +351,7 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to draw: ``labkit.flow(lab)``, a part of it (``.where(...)``), or the lab itself.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 

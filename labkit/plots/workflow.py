@@ -29,10 +29,8 @@ def plot_workflow(
     ----------
     bars : sequence of Bar
         ``labkit.trace.timeline.timeline(events)`` of an execution's history.
-    title : str
-        The plot's title.
-    %(ax)s
-    %(size)s
+    %(title)s
+    %(drawing)s
 
     %(returns)s
 
