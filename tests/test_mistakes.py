@@ -20,6 +20,7 @@ import labkit
 from labkit import Faults
 from labkit.errors import LabError
 from labkit.lessons import key_table, subscriber_queue, take_all
+from tests.scenarios import queue_arn
 
 ACCOUNT = "123456789012"
 
@@ -36,11 +37,6 @@ class Mistake:
 
 def _queue(lab: labkit.Lab, name: str = "orders", **attributes: str) -> str:
     return str(lab.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
-
-
-def _arn(lab: labkit.Lab, url: str) -> str:
-    answer = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(answer["Attributes"]["QueueArn"])
 
 
 def _received(lab: labkit.Lab) -> tuple[str, str]:
@@ -76,7 +72,7 @@ def _subscribe(lab: labkit.Lab, policy: Any, **attributes: str) -> Any:
     return lab.client("sns").subscribe(
         TopicArn=topic,
         Protocol="sqs",
-        Endpoint=_arn(lab, url),
+        Endpoint=queue_arn(lab, url),
         Attributes={"FilterPolicy": policy if isinstance(policy, str) else json.dumps(policy)}
         | attributes,
     )
@@ -341,7 +337,7 @@ MISTAKES = [
     Mistake(
         "targets for a rule that does not exist",
         lambda lab: lab.client("events").put_targets(
-            Rule="missing", Targets=[{"Id": "q", "Arn": _arn(lab, _queue(lab))}]
+            Rule="missing", Targets=[{"Id": "q", "Arn": queue_arn(lab, _queue(lab))}]
         ),
         "ResourceNotFoundException",
         ("missing",),
