@@ -13,6 +13,7 @@ import labkit
 from labkit.checks import CheckFailed, Passed
 from labkit.checks import lambda_consumers as checks
 from labkit.lessons.decoupling import send_orders
+from tests.scenarios import queue_arn
 
 COUNTRIES = {"FR", "DE", "PT", "NL"}
 
@@ -24,11 +25,6 @@ def lab() -> Iterator[labkit.Lab]:
     the_lab.stop()
 
 
-def _arn(lab: labkit.Lab, url: str) -> str:
-    answer = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(answer["Attributes"]["QueueArn"])
-
-
 def _payments(lab: labkit.Lab, visibility: str, receives: Any, **mapping: Any) -> None:
     """The exercise's setup, then a learner's wiring with these values."""
     lab.reset()
@@ -37,12 +33,12 @@ def _payments(lab: labkit.Lab, visibility: str, receives: Any, **mapping: Any) -
     )
     sqs = lab.client("sqs")
     dlq = sqs.create_queue(QueueName="payments-dlq")["QueueUrl"]
-    policy = json.dumps({"deadLetterTargetArn": _arn(lab, dlq), "maxReceiveCount": receives})
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(lab, dlq), "maxReceiveCount": receives})
     url = sqs.create_queue(
         QueueName="payments", Attributes={"VisibilityTimeout": visibility, "RedrivePolicy": policy}
     )["QueueUrl"]
     lab.client("lambda").create_event_source_mapping(
-        EventSourceArn=_arn(lab, url), FunctionName=fn.arn, **mapping
+        EventSourceArn=queue_arn(lab, url), FunctionName=fn.arn, **mapping
     )
 
 
@@ -94,13 +90,13 @@ def _ship(lab: labkit.Lab, handler: Callable[[dict, Any], Any]) -> tuple[Any, li
     lab.reset()
     sqs = lab.client("sqs")
     dlq = sqs.create_queue(QueueName="shipments-dlq")["QueueUrl"]
-    policy = json.dumps({"deadLetterTargetArn": _arn(lab, dlq), "maxReceiveCount": 5})
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(lab, dlq), "maxReceiveCount": 5})
     url = sqs.create_queue(
         QueueName="shipments", Attributes={"VisibilityTimeout": "60", "RedrivePolicy": policy}
     )["QueueUrl"]
     lab.functions.deploy("shipping", lambda e, c: None, timeout=10, duration=1.0)
     lab.client("lambda").create_event_source_mapping(
-        EventSourceArn=_arn(lab, url), FunctionName="shipping", BatchSize=10, **REPORT
+        EventSourceArn=queue_arn(lab, url), FunctionName="shipping", BatchSize=10, **REPORT
     )
     shipped: list[str] = []
     lab.functions.deploy("shipping", lambda e, c: handler(e, shipped), timeout=10, duration=1.0)

@@ -26,17 +26,13 @@ from labkit.checks import CheckFailed, Passed  # noqa: E402
 from labkit.checks import sqs as checks  # noqa: E402
 from labkit.errors import LabError  # noqa: E402
 from labkit.lessons.message_groups import group_order, plot_group_order  # noqa: E402
+from tests.scenarios import queue_arn
 
 
 def failure(check: Callable[..., Any], lab: labkit.Lab, *args: Any) -> CheckFailed:
     with pytest.raises(CheckFailed) as caught:
         check(lab, *args)
     return caught.value
-
-
-def arn(lab: labkit.Lab, url: str) -> str:
-    attributes = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
 
 
 # -- exercise 1 ------------------------------------------------------------------------------
@@ -51,11 +47,11 @@ def payments(
     sqs = lab.client("sqs")
     dlq = sqs.create_queue(QueueName="payments-dlq")["QueueUrl"]
     if target is not None:  # a dead-letter queue other than payments-dlq
-        target = arn(lab, sqs.create_queue(QueueName=target)["QueueUrl"])
+        target = queue_arn(lab, sqs.create_queue(QueueName=target)["QueueUrl"])
     attributes = {
         "VisibilityTimeout": visibility,
         "RedrivePolicy": json.dumps(
-            {"deadLetterTargetArn": target or arn(lab, dlq), "maxReceiveCount": max_receives}
+            {"deadLetterTargetArn": target or queue_arn(lab, dlq), "maxReceiveCount": max_receives}
         ),
     }
     if wait is not None:
@@ -120,7 +116,7 @@ def test_payments_queue_accepts_the_settings_made_afterwards(lab: labkit.Lab) ->
     sqs = lab.client("sqs")
     dlq = sqs.create_queue(QueueName="payments-dlq")["QueueUrl"]
     url = sqs.create_queue(QueueName="payments")["QueueUrl"]
-    redrive = {"deadLetterTargetArn": arn(lab, dlq), "maxReceiveCount": "4"}
+    redrive = {"deadLetterTargetArn": queue_arn(lab, dlq), "maxReceiveCount": "4"}
     sqs.set_queue_attributes(
         QueueUrl=url,
         Attributes={
@@ -237,7 +233,7 @@ def refunds_with_a_dead_letter(lab: labkit.Lab) -> tuple[str, str, list[tuple[st
         Attributes={
             "VisibilityTimeout": "10",
             "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": arn(lab, dlq), "maxReceiveCount": 2}
+                {"deadLetterTargetArn": queue_arn(lab, dlq), "maxReceiveCount": 2}
             ),
         },
     )["QueueUrl"]
@@ -265,7 +261,7 @@ def pay_once(lab: labkit.Lab, url: str, paid: list[tuple[str, float]], *, fixed:
 def test_refund_rescued_passes_on_the_worked_answer(lab: labkit.Lab) -> None:
     url, dlq, paid = refunds_with_a_dead_letter(lab)
     assert paid == [("r-1", 4.2)]
-    lab.client("sqs").start_message_move_task(SourceArn=arn(lab, dlq))
+    lab.client("sqs").start_message_move_task(SourceArn=queue_arn(lab, dlq))
     pay_once(lab, url, paid, fixed=True)
     assert isinstance(checks.refund_rescued(lab, paid), Passed)
 
@@ -274,7 +270,9 @@ def test_refund_rescued_passes_with_the_destination_named(lab: labkit.Lab) -> No
     # DestinationArn is optional; naming the source queue explicitly is the same redrive
     url, dlq, paid = refunds_with_a_dead_letter(lab)
     lab.client("sqs").start_message_move_task(
-        SourceArn=arn(lab, dlq), DestinationArn=arn(lab, url), MaxNumberOfMessagesPerSecond=1
+        SourceArn=queue_arn(lab, dlq),
+        DestinationArn=queue_arn(lab, url),
+        MaxNumberOfMessagesPerSecond=1,
     )
     pay_once(lab, url, paid, fixed=True)
     assert isinstance(checks.refund_rescued(lab, [list(p) for p in paid]), Passed)
@@ -283,7 +281,7 @@ def test_refund_rescued_passes_with_the_destination_named(lab: labkit.Lab) -> No
 def test_refund_rescued_amount_kept_as_text_is_named(lab: labkit.Lab) -> None:
     url, dlq, paid = refunds_with_a_dead_letter(lab)
     sqs = lab.client("sqs")
-    sqs.start_message_move_task(SourceArn=arn(lab, dlq))
+    sqs.start_message_move_task(SourceArn=queue_arn(lab, dlq))
     for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
         details = json.loads(message["Body"])
         paid.append((details["refund"], details["amount"].replace(",", ".")))  # type: ignore[arg-type]
@@ -305,14 +303,14 @@ def test_refund_rescued_without_the_setup_cell(lab: labkit.Lab) -> None:
 
 def test_refund_rescued_redriven_but_not_consumed(lab: labkit.Lab) -> None:
     _, dlq, paid = refunds_with_a_dead_letter(lab)
-    lab.client("sqs").start_message_move_task(SourceArn=arn(lab, dlq))
+    lab.client("sqs").start_message_move_task(SourceArn=queue_arn(lab, dlq))
     error = failure(checks.refund_rescued, lab, paid)
     assert "1 waiting" in error.found and "consume(" in error.hint
 
 
 def test_refund_rescued_with_a_fix_that_still_fails(lab: labkit.Lab) -> None:
     url, dlq, paid = refunds_with_a_dead_letter(lab)
-    lab.client("sqs").start_message_move_task(SourceArn=arn(lab, dlq))
+    lab.client("sqs").start_message_move_task(SourceArn=queue_arn(lab, dlq))
     pay_once(lab, url, paid, fixed=False)  # the "fix" is the old code
     error = failure(checks.refund_rescued, lab, paid)
     assert "1 in flight" in error.found and "raised" in error.hint
@@ -321,7 +319,7 @@ def test_refund_rescued_with_a_fix_that_still_fails(lab: labkit.Lab) -> None:
 def test_refund_rescued_with_a_fix_that_forgets_to_pay(lab: labkit.Lab) -> None:
     url, dlq, paid = refunds_with_a_dead_letter(lab)
     sqs = lab.client("sqs")
-    sqs.start_message_move_task(SourceArn=arn(lab, dlq))
+    sqs.start_message_move_task(SourceArn=queue_arn(lab, dlq))
     for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])  # no payment
     error = failure(checks.refund_rescued, lab, paid)

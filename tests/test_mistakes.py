@@ -20,6 +20,7 @@ import labkit
 from labkit import Faults
 from labkit.errors import LabError
 from labkit.lessons import key_table, subscriber_queue, take_all
+from tests.scenarios import queue_arn
 
 ACCOUNT = "123456789012"
 
@@ -36,11 +37,6 @@ class Mistake:
 
 def _queue(lab: labkit.Lab, name: str = "orders", **attributes: str) -> str:
     return str(lab.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
-
-
-def _arn(lab: labkit.Lab, url: str) -> str:
-    answer = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(answer["Attributes"]["QueueArn"])
 
 
 def _received(lab: labkit.Lab) -> tuple[str, str]:
@@ -76,7 +72,7 @@ def _subscribe(lab: labkit.Lab, policy: Any, **attributes: str) -> Any:
     return lab.client("sns").subscribe(
         TopicArn=topic,
         Protocol="sqs",
-        Endpoint=_arn(lab, url),
+        Endpoint=queue_arn(lab, url),
         Attributes={"FilterPolicy": policy if isinstance(policy, str) else json.dumps(policy)}
         | attributes,
     )
@@ -103,20 +99,30 @@ def sqs(lab: labkit.Lab) -> Any:
     return lab.client(SQS)
 
 
+def _receive_with(name: str, parameter: str, value: int) -> Mistake:
+    """A receive with `parameter` out of AWS's range, refused naming it and the value."""
+    return Mistake(
+        name,
+        lambda lab: sqs(lab).receive_message(QueueUrl=_queue(lab), **{parameter: value}),
+        "InvalidParameterValue",
+        (parameter, str(value)),
+    )
+
+
+def _queue_attribute(name: str, attribute: str, value: str) -> Mistake:
+    """A queue created with `attribute` out of AWS's range, refused naming it and the value."""
+    return Mistake(
+        name,
+        lambda lab: _queue(lab, **{attribute: value}),
+        "InvalidAttributeValue",
+        (attribute, value),
+    )
+
+
 MISTAKES = [
     # -- SQS: parameters and attributes out of AWS's ranges
-    Mistake(
-        "receive with a negative visibility timeout",
-        lambda lab: sqs(lab).receive_message(QueueUrl=_queue(lab), VisibilityTimeout=-1),
-        "InvalidParameterValue",
-        ("VisibilityTimeout", "-1"),
-    ),
-    Mistake(
-        "receive with a visibility timeout over 12 hours",
-        lambda lab: sqs(lab).receive_message(QueueUrl=_queue(lab), VisibilityTimeout=43201),
-        "InvalidParameterValue",
-        ("VisibilityTimeout", "43201"),
-    ),
+    _receive_with("receive with a negative visibility timeout", "VisibilityTimeout", -1),
+    _receive_with("receive with a visibility timeout over 12 hours", "VisibilityTimeout", 43201),
     Mistake(
         "change visibility to a negative timeout",
         lambda lab: sqs(lab).change_message_visibility(
@@ -125,48 +131,15 @@ MISTAKES = [
         "InvalidParameterValue",
         ("VisibilityTimeout", "-5"),
     ),
-    Mistake(
-        "create a queue with a 50,000 s visibility timeout",
-        lambda lab: _queue(lab, VisibilityTimeout="50000"),
-        "InvalidAttributeValue",
-        ("VisibilityTimeout", "50000"),
+    _queue_attribute(
+        "create a queue with a 50,000 s visibility timeout", "VisibilityTimeout", "50000"
     ),
-    Mistake(
-        "create a queue with a delay of 901 s",
-        lambda lab: _queue(lab, DelaySeconds="901"),
-        "InvalidAttributeValue",
-        ("DelaySeconds", "901"),
-    ),
-    Mistake(
-        "create a queue that keeps messages 30 s",
-        lambda lab: _queue(lab, MessageRetentionPeriod="30"),
-        "InvalidAttributeValue",
-        ("MessageRetentionPeriod", "30"),
-    ),
-    Mistake(
-        "create a queue for 2 MB messages",
-        lambda lab: _queue(lab, MaximumMessageSize="2097152"),
-        "InvalidAttributeValue",
-        ("MaximumMessageSize", "2097152"),
-    ),
-    Mistake(
-        "create a queue that long-polls 30 s",
-        lambda lab: _queue(lab, ReceiveMessageWaitTimeSeconds="30"),
-        "InvalidAttributeValue",
-        ("ReceiveMessageWaitTimeSeconds", "30"),
-    ),
-    Mistake(
-        "receive with a 25 s wait",
-        lambda lab: sqs(lab).receive_message(QueueUrl=_queue(lab), WaitTimeSeconds=25),
-        "InvalidParameterValue",
-        ("WaitTimeSeconds", "25"),
-    ),
-    Mistake(
-        "receive 20 messages at once",
-        lambda lab: sqs(lab).receive_message(QueueUrl=_queue(lab), MaxNumberOfMessages=20),
-        "InvalidParameterValue",
-        ("MaxNumberOfMessages", "20"),
-    ),
+    _queue_attribute("create a queue with a delay of 901 s", "DelaySeconds", "901"),
+    _queue_attribute("create a queue that keeps messages 30 s", "MessageRetentionPeriod", "30"),
+    _queue_attribute("create a queue for 2 MB messages", "MaximumMessageSize", "2097152"),
+    _queue_attribute("create a queue that long-polls 30 s", "ReceiveMessageWaitTimeSeconds", "30"),
+    _receive_with("receive with a 25 s wait", "WaitTimeSeconds", 25),
+    _receive_with("receive 20 messages at once", "MaxNumberOfMessages", 20),
     Mistake(
         "send with a negative delay",
         lambda lab: sqs(lab).send_message(QueueUrl=_queue(lab), MessageBody="x", DelaySeconds=-1),
@@ -364,7 +337,7 @@ MISTAKES = [
     Mistake(
         "targets for a rule that does not exist",
         lambda lab: lab.client("events").put_targets(
-            Rule="missing", Targets=[{"Id": "q", "Arn": _arn(lab, _queue(lab))}]
+            Rule="missing", Targets=[{"Id": "q", "Arn": queue_arn(lab, _queue(lab))}]
         ),
         "ResourceNotFoundException",
         ("missing",),

@@ -44,6 +44,9 @@ SNS_MAY_SEND = _allow(
 )
 FROM_TOPIC = Request("sns.amazonaws.com", "sqs:SendMessage", QUEUE, {"aws:SourceArn": TOPIC})
 FROM_RULE = Request("events.amazonaws.com", "sqs:SendMessage", QUEUE, {"aws:SourceArn": RULE})
+FROM_ACCOUNT = Request(
+    "sns.amazonaws.com", "sqs:SendMessage", QUEUE, {"aws:SourceAccount": ACCOUNT}
+)
 
 CASES = [
     # (id, policy, request, allowed, source)
@@ -129,7 +132,7 @@ CASES = [
             QUEUE,
             {"StringEquals": {"AWS:SourceAccount": ACCOUNT}},
         ),
-        Request("sns.amazonaws.com", "sqs:SendMessage", QUEUE, {"aws:SourceAccount": ACCOUNT}),
+        FROM_ACCOUNT,
         True,
         OPERATORS,
     ),
@@ -141,7 +144,7 @@ CASES = [
             QUEUE,
             {"StringEquals": {"aws:SourceAccount": "111122223333"}},
         ),
-        Request("sns.amazonaws.com", "sqs:SendMessage", QUEUE, {"aws:SourceAccount": ACCOUNT}),
+        FROM_ACCOUNT,
         False,
         OPERATORS,
     ),

@@ -13,6 +13,7 @@ import labkit
 from labkit.errors import LabError
 from labkit.lessons.inbox import take_bodies
 from tests.conftest import assert_explained
+from tests.scenarios import queue_arn
 
 
 def stream_table(lab: labkit.Lab, name: str = "orders") -> str:
@@ -75,9 +76,7 @@ def test_a_failing_batch_blocks_the_shard_bisects_and_goes_to_the_destination(
     lab: labkit.Lab,
 ) -> None:
     arn = stream_table(lab)
-    sqs = lab.client("sqs")
-    dlq = sqs.create_queue(QueueName="publisher-failed")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    dlq = lab.client("sqs").create_queue(QueueName="publisher-failed")["QueueUrl"]
     published: list[str] = []
 
     def publisher(event: dict[str, Any], context: Any) -> None:
@@ -93,7 +92,7 @@ def test_a_failing_batch_blocks_the_shard_bisects_and_goes_to_the_destination(
         BatchSize=4,
         MaximumRetryAttempts=1,
         BisectBatchOnFunctionError=True,
-        DestinationConfig={"OnFailure": {"Destination": dlq_arn["Attributes"]["QueueArn"]}},
+        DestinationConfig={"OnFailure": {"Destination": queue_arn(lab, dlq)}},
     )
     put(lab, "a", "b", "poison", "c", "d")
     result = lab.functions.run_until_idle()

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import matplotlib
 
@@ -25,14 +26,24 @@ from labkit.trace.timeline import Bar, most_at_once, timeline  # noqa: E402
 from tests.scenarios import property_examples, state_machine  # noqa: E402
 
 PACK = {"StartAt": "Pack", "States": {"Pack": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+
+
+def label(table: str, *, retries: int) -> dict[str, Any]:
+    """A task that writes item 1 to `table`, retrying up to `retries` times, 2 s after the first
+    failure and twice as long after each next one."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": table, "Item": {"id": {"S": "1"}}},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": retries}],
+    }
+
+
 RUN = {
     "StartAt": "Label",
     "States": {
         "Label": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::dynamodb:putItem",
-            "Parameters": {"TableName": "missing", "Item": {"id": {"S": "1"}}},
-            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 1}],
+            **label("missing", retries=1),
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Pack"}],
             "Next": "Pack",
         },
@@ -199,18 +210,7 @@ def test_a_map_ends_with_every_item_processed_or_reported(
     )
 
 
-LABEL = {
-    "StartAt": "Label",
-    "States": {
-        "Label": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::dynamodb:putItem",
-            "Parameters": {"TableName": "labels", "Item": {"id": {"S": "1"}}},
-            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 4}],
-            "End": True,
-        }
-    },
-}
+LABEL = {"StartAt": "Label", "States": {"Label": {**label("labels", retries=4), "End": True}}}
 
 
 def test_a_run_for_some_seconds_stops_there_and_goes_on_later(lab: labkit.Lab) -> None:

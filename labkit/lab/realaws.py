@@ -51,6 +51,16 @@ NAMED: dict[tuple[str, str], tuple[str, ...]] = {
     for operation in operations
 }
 KEEP = {"default"}  # the default event bus belongs to the account, not the lab
+#: operation -> the kind of resource it creates and the one key that names it for deletion, in
+#: the answer (a URL or ARN) or else in the request (a name). A rule (named with its bus) and a
+#: bucket (tagged once made) have steps of their own in `Created.record`.
+MADE_BY: dict[str, tuple[str, str]] = {
+    "CreateQueue": ("queue", "QueueUrl"),
+    "CreateTopic": ("topic", "TopicArn"),
+    "CreateEventBus": ("bus", "Name"),
+    "CreateStateMachine": ("state machine", "stateMachineArn"),
+    "CreateTable": ("table", "TableName"),
+}
 
 
 def prefixed(prefix: str, name: Any) -> Any:
@@ -82,19 +92,12 @@ class Created:
         self.items: list[tuple[str, dict[str, str]]] = []
 
     def record(self, service: str, op: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
-        if op == "CreateQueue":
-            self.items.append(("queue", {"QueueUrl": parsed["QueueUrl"]}))
-        elif op == "CreateTopic":
-            self.items.append(("topic", {"TopicArn": parsed["TopicArn"]}))
-        elif op == "CreateEventBus":
-            self.items.append(("bus", {"Name": params["Name"]}))
+        if op in MADE_BY:
+            kind, key = MADE_BY[op]
+            self.items.append((kind, {key: parsed[key] if key in parsed else params[key]}))
         elif op == "PutRule":
             bus = params.get("EventBusName", "default")
             self.items.append(("rule", {"Name": params["Name"], "EventBusName": bus}))
-        elif op == "CreateStateMachine":
-            self.items.append(("state machine", {"stateMachineArn": parsed["stateMachineArn"]}))
-        elif op == "CreateTable":
-            self.items.append(("table", {"TableName": params["TableName"]}))
         elif op == "CreateBucket":
             self.items.append(("bucket", {"Bucket": params["Bucket"]}))
             # CreateBucket takes no tags: the bucket gets the lab's tag right after

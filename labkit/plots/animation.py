@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from labkit.plots import style
 from labkit.plots.layout import node_positions
 from labkit.plots.legibility import watch
-from labkit.plots.style import STYLE, documented, legend, node_handles
 from labkit.plots.topology import (
     Arrow,
     Spot,
@@ -55,7 +55,7 @@ class FlowAnimation:
         return self.to_html()
 
 
-@documented
+@style.documented
 def animate_flow(
     flow: FlowLike,
     *,
@@ -95,7 +95,7 @@ def animate_flow(
     from matplotlib.animation import FuncAnimation
 
     flow = as_flow(flow)
-    sz = STYLE.size(size)
+    sz = style.STYLE.size(size)
     hops = tuple(flow[:max_frames])
     pos = node_positions(flow)
     arrows = topology_arrows(topology_edges(flow))
@@ -141,7 +141,7 @@ def animate_flow(
             else "nothing yet"
         )
         ax.set_title(f"Step {i + 1}/{max(len(hops), 1)}: {what}", fontsize=sz.font * 1.3)
-        legend(ax, node_handles(kinds, sz), sz)
+        style.legend(ax, style.node_handles(kinds, sz), sz)
         items = [item for _, item in labelled]
         if all(arrow in spots for arrow, _ in labelled):
             place_labels(ax, items, sz, [spots[arrow] for arrow, _ in labelled])

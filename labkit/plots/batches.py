@@ -13,17 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from labkit.errors import LabError
-from labkit.plots.style import (
-    BLACK,
-    GREEN,
-    PINK,
-    STYLE,
-    VERMILION,
-    describe,
-    documented,
-    lines_legend,
-    use_axes,
-)
+from labkit.plots import style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchBar", "PART_COLOURS", "batch_bars", "plot_batches", "running_at_once"]
 
 #: a part of a bar -> its colour (in the order the legend lists them)
-PART_COLOURS = {"processed": GREEN, "failed": VERMILION, "failed (timeout)": PINK}
+PART_COLOURS = {"processed": style.GREEN, "failed": style.VERMILION, "failed (timeout)": style.PINK}
 
 
 class InvocationLike(Protocol):
@@ -125,7 +115,7 @@ def running_at_once(bars: Sequence[BatchBar]) -> list[tuple[float, int]]:
     return [(t, sum(1 for b in bars if b.start <= t < b.end)) for t in moments]
 
 
-@documented
+@style.documented
 def plot_batches(
     source: Any,
     *,
@@ -143,8 +133,7 @@ def plot_batches(
     ----------
     source : RunResult, Function, Runtime or sequence of Invocation
         What to draw: ``lab.functions.run_until_idle()``, ``fn``, ``lab.functions``.
-    %(ax)s
-    %(size)s
+    %(drawing)s
     %(title)s
 
     %(returns)s
@@ -164,8 +153,8 @@ def plot_batches(
     [(0.0, 1), (1.0, 2), (2.0, 1), (3.0, 0)]
     """
     bars = batch_bars(source)
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figsize)
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figsize)
     span = max((b.end for b in bars), default=1.0) - min((b.start for b in bars), default=0.0)
     shortest = min((b.end - b.start for b in bars if b.end > b.start), default=span or 1.0)
     # as wide as the shortest invocation, but never too thin to see nor wider than 1/40 of the run
@@ -193,7 +182,7 @@ def plot_batches(
                 label=None if kind in shown else kind,
             )
             shown.add(kind)
-    describe(ax, sz, title=title, xlabel="lab time (s)", ylabel="records in the batch")
+    style.describe(ax, sz, title=title, xlabel="lab time (s)", ylabel="records in the batch")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     extra: list[Any] = []
@@ -204,7 +193,7 @@ def plot_batches(
             [t for t, _ in running],
             [n for _, n in running],
             where="post",
-            color=BLACK,
+            color=style.BLACK,
             linewidth=sz.line,
             label="invocations running",
         )
@@ -218,5 +207,5 @@ def plot_batches(
     pairs = sorted(zip(labels, handles, strict=True), key=lambda p: order.get(p[0], 99))
     if pairs:
         handles = [h for _, h in pairs] + extra
-        lines_legend(ax, sz, len(handles), handles=handles)
+        style.lines_legend(ax, sz, len(handles), handles=handles)
     return ax

@@ -10,20 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from labkit.plots.style import (
-    BLUE,
-    GREEN,
-    LABEL_TEXT,
-    ORANGE,
-    SKY,
-    SMALL_TEXT,
-    STYLE,
-    VERMILION,
-    Size,
-    describe,
-    documented,
-    use_axes,
-)
+from labkit.plots import style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -65,7 +52,7 @@ class StepCounts(Protocol):
     def cumulative(self, name: str) -> list[int]: ...
 
 
-@documented
+@style.documented
 def plot_side_by_side(
     timeline: StepCounts, *, ax: Axes | None = None, size: str | None = None
 ) -> Axes:
@@ -76,8 +63,7 @@ def plot_side_by_side(
     timeline : StepCounts
         A run with the counts ``coupled_ok``, ``coupled_failed``, ``accepted`` and
         ``processed`` per step, e.g. ``run_side_by_side(...)``; its outage is shaded.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -92,23 +78,23 @@ def plot_side_by_side(
     >>> lost.get_label(), lost.get_ydata().tolist()
     ('coupled: failed (lost)', [0, 0, 1])
     """
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(9, 4.2))
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figure(9, 4.2))
     xs = [0.0, *timeline.times]
     lines = [
-        ("coupled: succeeded", "coupled_ok", BLUE, "-"),
-        ("coupled: failed (lost)", "coupled_failed", VERMILION, "-"),
-        ("queue: accepted", "accepted", ORANGE, "--"),
-        ("queue: processed", "processed", GREEN, "-"),
+        ("coupled: succeeded", "coupled_ok", style.BLUE, "-"),
+        ("coupled: failed (lost)", "coupled_failed", style.VERMILION, "-"),
+        ("queue: accepted", "accepted", style.ORANGE, "--"),
+        ("queue: processed", "processed", style.GREEN, "-"),
     ]
-    for label, name, colour, style in lines:
+    for label, name, colour, linestyle in lines:
         ax.step(
             xs,
             [0, *timeline.cumulative(name)],
             where="post",
             label=label,
             color=colour,
-            linestyle=style,
+            linestyle=linestyle,
             # processed is drawn wide and underneath: where lines coincide, all stay visible
             linewidth=sz.stroke(4.5 if name == "processed" else 2),
             zorder={"processed": 2, "accepted": 6}.get(name, 4),
@@ -124,7 +110,7 @@ def plot_side_by_side(
     return _over_lab_time(ax, sz, "Same requests, same outage: direct call vs queue", "requests")
 
 
-@documented
+@style.documented
 def plot_drain(
     timeline: StepCounts,
     *,
@@ -140,8 +126,7 @@ def plot_drain(
         A run with the counts ``depth`` and ``processed`` per step, e.g. ``drain(...)``.
     limit : float, optional
         The most the consumers can process in a step, drawn as a dashed line.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     Returns
     -------
@@ -158,15 +143,15 @@ def plot_drain(
     >>> ax.get_lines()[0].get_ydata().tolist()
     [25, 15, 5]
     """
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(9, 4.2))
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figure(9, 4.2))
     xs = [0.0, *timeline.times]
     # before the first step the queue held what the step left plus what it processed
     first = timeline.column("depth")[0] + timeline.column("processed")[0] if timeline.times else 0
     ax.plot(
         xs,
         [first, *timeline.column("depth")],
-        color=BLUE,
+        color=style.BLUE,
         linewidth=sz.stroke(2),
         label="queue depth (left axis)",
     )
@@ -175,29 +160,29 @@ def plot_drain(
         [t - timeline.step / 2 for t in timeline.times],
         timeline.column("processed"),
         width=timeline.step * 0.8,
-        color=GREEN,
+        color=style.GREEN,
         alpha=0.5,
         label=f"processed per {timeline.step:g} s (right axis)",
     )
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     if limit is not None:
         handles.append(_threshold(right, limit, sz, f"consumers' limit: {limit:g} per step"))
-    describe(
+    style.describe(
         ax,
         sz,
         title="A spike drained at a fixed rate",
         xlabel="lab time (s)",
         ylabel="messages in the queue",
     )
-    right.set_ylabel("processed per step", fontsize=sz.text(LABEL_TEXT))
-    right.tick_params(labelsize=sz.text(LABEL_TEXT))
+    right.set_ylabel("processed per step", fontsize=sz.text(style.LABEL_TEXT))
+    right.tick_params(labelsize=sz.text(style.LABEL_TEXT))
     right.set_ylim(0, max([limit or 0, *timeline.column("processed"), 1]) * 1.25)
     ax.grid(alpha=0.3)
-    ax.legend(handles=handles, loc="upper right", fontsize=sz.text(SMALL_TEXT))
+    ax.legend(handles=handles, loc="upper right", fontsize=sz.text(style.SMALL_TEXT))
     return ax
 
 
-@documented
+@style.documented
 def plot_drain_times(
     results: Mapping[int, float],
     *,
@@ -213,8 +198,7 @@ def plot_drain_times(
         Number of consumers -> lab seconds until the queue was empty (``Timeline.drain_time``).
     deadline : float, optional
         The time the queue must be empty by, drawn as a dashed line.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -224,14 +208,14 @@ def plot_drain_times(
     >>> [t.get_text() for t in ax.texts]
     ['80 s', '40 s']
     """
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(7, 3.8))
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figure(7, 3.8))
     labels = [str(n) for n in results]
-    bars = ax.bar(labels, list(results.values()), color=SKY, label="time to empty the queue")
-    ax.bar_label(bars, fmt="%g s", fontsize=sz.text(LABEL_TEXT))
+    bars = ax.bar(labels, list(results.values()), color=style.SKY, label="time to empty the queue")
+    ax.bar_label(bars, fmt="%g s", fontsize=sz.text(style.LABEL_TEXT))
     if deadline is not None:
         _threshold(ax, deadline, sz, f"deadline ({deadline:g} s)")
-    describe(
+    style.describe(
         ax,
         sz,
         title="More consumers, shorter drain (the producer did not change)",
@@ -239,11 +223,11 @@ def plot_drain_times(
         ylabel="lab seconds",
     )
     ax.set_ylim(0, max([*results.values(), deadline or 0, 1]) * 1.2)
-    ax.legend(fontsize=sz.text(SMALL_TEXT))
+    ax.legend(fontsize=sz.text(style.SMALL_TEXT))
     return ax
 
 
-@documented
+@style.documented
 def plot_swap(
     timeline: StepCounts,
     *,
@@ -263,8 +247,7 @@ def plot_swap(
         The lab second the old version stopped and the new one started, drawn as a line.
     versions : sequence of str
         The consumers' names, old first.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -278,31 +261,33 @@ def plot_swap(
     >>> [(line.get_label(), line.get_ydata().tolist()) for line in ax.get_lines()[:3]]
     [('sent', [0, 10, 20]), ('processed by v1', [0, 5, 5]), ('processed by v2', [0, 0, 15])]
     """
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(9, 4.2))
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figure(9, 4.2))
     xs = [0.0, *timeline.times]
-    series = [("sent", "sent", ORANGE, "--")] + [
+    series = [("sent", "sent", style.ORANGE, "--")] + [
         (f"processed by {name}", f"processed_{name}", colour, "-")
-        for name, colour in zip(versions, (BLUE, GREEN), strict=False)
+        for name, colour in zip(versions, (style.BLUE, style.GREEN), strict=False)
     ]
-    for label, name, colour, style in series:
+    for label, name, colour, linestyle in series:
         ax.step(xs, [0, *timeline.cumulative(name)], where="post", label=label, color=colour,
-                linestyle=style, linewidth=sz.stroke(2))  # fmt: skip
+                linestyle=linestyle, linewidth=sz.stroke(2))  # fmt: skip
     depth = [0, *timeline.column("depth")]
-    ax.step(xs, depth, where="post", label="waiting in the queue", color=VERMILION,
+    ax.step(xs, depth, where="post", label="waiting in the queue", color=style.VERMILION,
             linewidth=sz.stroke(1.5))  # fmt: skip
     ax.axvline(swap_at, color="#777777", linestyle=":", linewidth=sz.stroke(1.5))
     return _over_lab_time(ax, sz, "Replacing the consumer while orders keep coming", "orders")
 
 
-def _over_lab_time(ax: Axes, sz: Size, title: str, what: str) -> Axes:
+def _over_lab_time(ax: Axes, sz: style.Size, title: str, what: str) -> Axes:
     """Title, labels, grid and legend of a plot of running totals over lab time."""
-    describe(ax, sz, title=title, xlabel="lab time (s)", ylabel=f"{what} (running total)")
+    style.describe(ax, sz, title=title, xlabel="lab time (s)", ylabel=f"{what} (running total)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=sz.text(SMALL_TEXT))
+    ax.legend(loc="upper left", fontsize=sz.text(style.SMALL_TEXT))
     return ax
 
 
-def _threshold(ax: Axes, value: float, sz: Size, label: str) -> Any:
+def _threshold(ax: Axes, value: float, sz: style.Size, label: str) -> Any:
     """A dashed line at `value`: a limit or a deadline the plot measures against."""
-    return ax.axhline(value, color=VERMILION, linestyle="--", linewidth=sz.stroke(1.5), label=label)
+    return ax.axhline(
+        value, color=style.VERMILION, linestyle="--", linewidth=sz.stroke(1.5), label=label
+    )

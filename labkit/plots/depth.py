@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labkit.plots.style import SERIES, STYLE, VERMILION, documented, lines_legend, use_axes
+from labkit.plots import style
 from labkit.trace.flows import FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ __all__ = ["plot_queue_depth"]
 DEAD_LETTER_SCALE = 10
 
 
-@documented
+@style.documented
 def plot_queue_depth(
     flow: FlowLike,
     *,
@@ -34,8 +34,7 @@ def plot_queue_depth(
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to draw: ``labkit.flow(lab)`` or the lab itself.
-    %(ax)s
-    %(size)s
+    %(drawing)s
     queues : list of str, optional
         Only these queues, by ARN or name; default every queue of the flow.
 
@@ -52,8 +51,8 @@ def plot_queue_depth(
     [('orders', [0, 1, 0, 0])]
     """
     flow = as_flow(flow)
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figsize)
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figsize)
     depths = flow.queue_depths()
     if queues is not None:
         wanted = set(queues)
@@ -89,7 +88,7 @@ def plot_queue_depth(
             ys,
             where="post",
             label=short_name(queue) + (note if is_dead else ""),
-            color=VERMILION if is_dead else SERIES[i % len(SERIES)],
+            color=style.VERMILION if is_dead else style.SERIES[i % len(style.SERIES)],
             linestyle="--" if is_dead else "-",
             linewidth=sz.line * 1.2,
         )
@@ -106,10 +105,12 @@ def plot_queue_depth(
         # the same proportions on both scales, so their zeros are level
         axes.set_ylim(-0.06 * max(highest, 1), 1.1 * max(highest, 1))
     if own_scale:
-        right.set_ylabel("messages in the dead-letter queue", fontsize=sz.font, color=VERMILION)
+        right.set_ylabel(
+            "messages in the dead-letter queue", fontsize=sz.font, color=style.VERMILION
+        )
     handles = ax.get_legend_handles_labels()[0]
     if own_scale:
         handles += right.get_legend_handles_labels()[0]
     if depths:
-        lines_legend(ax, sz, min(len(depths), 4), handles=handles)
+        style.lines_legend(ax, sz, min(len(depths), 4), handles=handles)
     return ax

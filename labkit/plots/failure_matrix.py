@@ -6,15 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from labkit.errors import LabError
-from labkit.plots.style import (
-    LABEL_TEXT,
-    ORANGE,
-    STYLE,
-    TITLE_TEXT,
-    describe,
-    documented,
-    use_axes,
-)
+from labkit.plots import style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,7 +39,7 @@ def failure_matrix(
     return tuple(rows)
 
 
-@documented
+@style.documented
 def plot_failure_matrix(
     runs: Mapping[str, Sequence[str]],
     compensations: Sequence[str],
@@ -64,8 +56,7 @@ def plot_failure_matrix(
         The step that failed -> the compensations that ran, in the order they ran.
     compensations : sequence of str
         Every compensation, in the order of the columns.
-    title : str
-        The plot's title.
+    %(title)s
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure (sized to the grid).
     %(size)s
@@ -82,20 +73,20 @@ def plot_failure_matrix(
     from matplotlib.colors import ListedColormap
 
     matrix = failure_matrix(runs, compensations)
-    sz = STYLE.size(size)
+    sz = style.STYLE.size(size)
     # wide enough for the grid and for the title (about 0.55 em per character, centred over
     # the axes, which the step names push to the right)
-    title_inches = 0.55 * TITLE_TEXT / 72 * len(title) + 2.4
+    title_inches = 0.55 * style.TITLE_TEXT / 72 * len(title) + 2.4
     figsize = sz.figure(max(1.8 + 1.6 * len(compensations), title_inches), 0.9 + 0.55 * len(runs))
-    ax = use_axes(ax, figsize)
+    ax = style.use_axes(ax, figsize)
     ran = [[1 if cell else 0 for cell in row] for row in matrix]
-    ax.imshow(ran, cmap=ListedColormap([NOT_RUN, ORANGE]), vmin=0, vmax=1, aspect="auto")
+    ax.imshow(ran, cmap=ListedColormap([NOT_RUN, style.ORANGE]), vmin=0, vmax=1, aspect="auto")
     for i, row in enumerate(matrix):
         for j, cell in enumerate(row):
             text = f"ran #{cell}" if cell else "–"
-            ax.text(j, i, text, ha="center", va="center", fontsize=sz.text(LABEL_TEXT))
+            ax.text(j, i, text, ha="center", va="center", fontsize=sz.text(style.LABEL_TEXT))
     ax.set_xticks(range(len(compensations)), list(compensations))
     ax.set_yticks(range(len(runs)), list(runs))
-    describe(ax, sz, title=title, xlabel="compensation", ylabel="the step that failed")
+    style.describe(ax, sz, title=title, xlabel="compensation", ylabel="the step that failed")
     ax.tick_params(length=0)
     return ax

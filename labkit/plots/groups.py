@@ -18,16 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from labkit.errors import LabError
-from labkit.plots.style import (
-    BLUE,
-    GREY,
-    SMALL_TEXT,
-    STYLE,
-    VERMILION,
-    describe,
-    documented,
-    use_axes,
-)
+from labkit.plots import style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -79,7 +70,7 @@ def group_order(
     return tuple(rows)
 
 
-@documented
+@style.documented
 def plot_group_order(
     received: Sequence[tuple[str, str]],
     *,
@@ -118,16 +109,16 @@ def plot_group_order(
             "collect what the consumer received, e.g. [(m['Attributes']['MessageGroupId'], "
             "m['Body']) ...], and plot after receiving",
         )
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(10.0, 1.2 + 0.7 * len({r.group for r in rows})))
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figure(10.0, 1.2 + 0.7 * len({r.group for r in rows})))
     groups = list(dict.fromkeys(r.group for r in rows))
     lane = {group: len(groups) - 1 - i for i, group in enumerate(groups)}  # first group on top
     for group in groups:
         xs = [r.position for r in rows if r.group == group]
-        ax.plot(xs, [lane[group]] * len(xs), color=GREY, linewidth=sz.stroke(1.5), zorder=1)
+        ax.plot(xs, [lane[group]] * len(xs), color=style.GREY, linewidth=sz.stroke(1.5), zorder=1)
     late = False
     for row in rows:
-        colour = BLUE if row.in_order else VERMILION
+        colour = style.BLUE if row.in_order else style.VERMILION
         late = late or not row.in_order
         ax.scatter([row.position], [lane[row.group]], s=sz.area(160), color=colour, zorder=2)
         ax.annotate(
@@ -136,7 +127,7 @@ def plot_group_order(
             textcoords="offset points",
             xytext=(0, 9),
             ha="center",
-            fontsize=sz.text(SMALL_TEXT),
+            fontsize=sz.text(style.SMALL_TEXT),
         )
     ax.set_yticks([lane[g] for g in groups], groups)
     ax.set_ylim(-0.6, len(groups) - 0.2)
@@ -146,7 +137,7 @@ def plot_group_order(
     verdict = (
         "some came out of order (vermilion)" if late else "each group in the order it was sent"
     )
-    describe(
+    style.describe(
         ax,
         sz,
         title=f"{title}: {verdict}" if sent is not None else title,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
-from labkit.plots.style import SERIES, STYLE, documented, lines_legend, use_axes
+from labkit.plots import style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_metrics"]
 
 
-@documented
+@style.documented
 def plot_metrics(
     answer: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     *,
@@ -33,8 +33,7 @@ def plot_metrics(
     ----------
     answer : dict or list of dict
         ``cloudwatch.get_metric_data(...)`` as it came back, or its ``MetricDataResults``.
-    %(ax)s
-    %(size)s
+    %(drawing)s
     %(title)s
 
     %(returns)s
@@ -57,8 +56,8 @@ def plot_metrics(
             f"{type(answer).__name__} without MetricDataResults",
             "pass what get_metric_data returned: plot_metrics(cloudwatch.get_metric_data(...))",
         )
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figsize)
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figsize)
     stamps = sorted({t for r in results for t in r.get("Timestamps", [])})
     start = stamps[0] if stamps else None
     # the period: the shortest step between two timestamps; a longer step is a stretch without
@@ -79,7 +78,7 @@ def plot_metrics(
             ys,
             marker="o",
             label=str(result.get("Label") or result.get("Id", f"metric {i + 1}")),
-            color=SERIES[i % len(SERIES)],
+            color=style.SERIES[i % len(style.SERIES)],
             linewidth=sz.line * 1.2,
         )
     values = [v for r in results for v in r.get("Values", [])]
@@ -93,5 +92,5 @@ def plot_metrics(
     ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=sz.font * 1.3)
     if results:
-        lines_legend(ax, sz, min(len(results), 2))
+        style.lines_legend(ax, sz, min(len(results), 2))
     return ax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labkit.plots.style import GREY, SAGA_STYLE, STYLE, documented, legend, use_axes
+from labkit.plots import style
 from labkit.trace.flows import FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_saga"]
 
 
-@documented
+@style.documented
 def plot_saga(
     flow: FlowLike,
     *,
@@ -29,8 +29,7 @@ def plot_saga(
         A flow with a state machine's task steps (or ``choreography_flow``'s events).
     execution : str, optional
         The execution's ARN; default the last one that ran a task (see ``Flow.saga``).
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -45,18 +44,18 @@ def plot_saga(
     ('Saga timeline: execution run-1', ['forward', 'compensation'])
     """
     flow = as_flow(flow)
-    sz = STYLE.size(size)
+    sz = style.STYLE.size(size)
     steps = flow.saga(execution)
     # a column per step, as wide as the widest step's box (bold text about 0.62 of its size
     # per character, a font size of padding each side), then two rows and the times under them
     widest = max((len(s.state) + 2 for s in steps), default=8) * 0.62 * sz.font + 2 * sz.font
     width, height = sz.figure(6.0, 3.4)
-    ax = use_axes(ax, (max(width, len(steps) * widest * 1.15 / 72 + 1.0), height))
+    ax = style.use_axes(ax, (max(width, len(steps) * widest * 1.15 / 72 + 1.0), height))
     rows = {"forward": 1.0, "failed": 1.0, "compensation": 0.0}
     boxes = []
     for i, step in enumerate(steps):
         x, y = float(i), rows[step.kind]
-        colour = SAGA_STYLE[step.kind]
+        colour = style.SAGA_STYLE[step.kind]
         mark = " ✗" if step.kind == "failed" else ""
         box = ax.text(
             x,
@@ -92,7 +91,7 @@ def plot_saga(
             textcoords=box0,
             arrowprops={
                 "arrowstyle": "-|>",
-                "color": GREY,
+                "color": style.GREY,
                 "linewidth": sz.line,
                 "mutation_scale": sz.font * 1.4,
                 "shrinkA": 4,
@@ -110,6 +109,6 @@ def plot_saga(
     ax.set_title(f"Saga timeline: execution {name}", fontsize=sz.font * 1.3)
     from matplotlib.patches import Patch
 
-    kinds = [k for k in SAGA_STYLE if any(s.kind == k for s in steps)]
-    legend(ax, [Patch(color=SAGA_STYLE[k], label=k) for k in kinds], sz)
+    kinds = [k for k in style.SAGA_STYLE if any(s.kind == k for s in steps)]
+    style.legend(ax, [Patch(color=style.SAGA_STYLE[k], label=k) for k in kinds], sz)
     return ax

@@ -5,19 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from labkit.plots import style
 from labkit.plots.layout import node_positions
-from labkit.plots.style import (
-    EDGE_STYLE,
-    GREY,
-    NODE_STYLE,
-    NOTEBOOK,
-    STYLE,
-    Size,
-    documented,
-    edge_handles,
-    legend,
-    use_axes,
-)
 from labkit.trace.flows import Flow, FlowLike, as_flow, short_name
 
 if TYPE_CHECKING:
@@ -68,7 +57,7 @@ def attempt_text(row: SequenceRow) -> str:
     return f"{row.message}: {who} (attempt {row.attempt}), {row.kind}"
 
 
-@documented
+@style.documented
 def plot_sequence(
     flow: FlowLike, *, ax: Axes | None = None, size: str | None = None, limit: int = 40
 ) -> Axes:
@@ -100,16 +89,16 @@ def plot_sequence(
     ['shop', 'orders']
     """
     flow = as_flow(flow)
-    sz = STYLE.size(size)
+    sz = style.STYLE.size(size)
     rows = sequence_rows(flow, limit=limit)
     # a row per hop, as tall as the text in it
-    height = max(sz.figsize[1], 1.2 + 0.28 * len(rows) * sz.font / NOTEBOOK.font)
-    ax = use_axes(ax, (sz.figsize[0], height))
+    height = max(sz.figsize[1], 1.2 + 0.28 * len(rows) * sz.font / style.NOTEBOOK.font)
+    ax = style.use_axes(ax, (sz.figsize[0], height))
     pos = node_positions(flow, flow.graph(idle=False))
     lanes = sorted(pos, key=lambda n: (pos[n][0], -pos[n][1]))
     lane_x = {node: float(i) for i, node in enumerate(lanes)}
     for node, x in lane_x.items():
-        colour = NODE_STYLE.get(flow.kind_of(node), (GREY, "o"))[0]
+        colour = style.NODE_STYLE.get(flow.kind_of(node), (style.GREY, "o"))[0]
         ax.axvline(x, color=colour, linewidth=sz.line * 0.8, alpha=0.35, zorder=0)
     kinds: list[str] = []
     last_time = None
@@ -134,21 +123,21 @@ def plot_sequence(
     ax.xaxis.tick_top()
     ax.tick_params(axis="x", length=0, labelsize=sz.font)
     for label, node in zip(ax.get_xticklabels(), lanes, strict=True):
-        label.set_color(NODE_STYLE.get(flow.kind_of(node), (GREY, "o"))[0])
+        label.set_color(style.NODE_STYLE.get(flow.kind_of(node), (style.GREY, "o"))[0])
         label.set_fontweight("bold")
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
     shown = f" (first {len(rows)} of {len(flow)} hops)" if len(flow) > len(rows) else ""
     ax.set_title(f"Messages over time, one lane per node{shown}", fontsize=sz.font * 1.3)
-    legend(ax, edge_handles(kinds, sz), sz)
+    style.legend(ax, style.edge_handles(kinds, sz), sz)
     turn_to_fit(ax)
     return ax
 
 
-def draw_hop(ax: Axes, row: SequenceRow, x0: float, x1: float, y: float, sz: Size) -> None:
+def draw_hop(ax: Axes, row: SequenceRow, x0: float, x1: float, y: float, sz: style.Size) -> None:
     """A hop as an arrow from its source's lane to its target's, labelled with its message."""
-    colour, style = EDGE_STYLE.get(row.kind, (GREY, "-"))
+    colour, linestyle = style.EDGE_STYLE.get(row.kind, (style.GREY, "-"))
     ax.annotate(
         "",
         xy=(x1, y),
@@ -156,7 +145,7 @@ def draw_hop(ax: Axes, row: SequenceRow, x0: float, x1: float, y: float, sz: Siz
         arrowprops={
             "arrowstyle": "-|>",
             "color": colour,
-            "linestyle": style,
+            "linestyle": linestyle,
             "linewidth": sz.line,
             "mutation_scale": sz.font * 1.2,
             "shrinkA": 2,
@@ -174,10 +163,12 @@ def draw_hop(ax: Axes, row: SequenceRow, x0: float, x1: float, y: float, sz: Siz
     )
 
 
-def draw_attempt(ax: Axes, row: SequenceRow, x: float, y: float, *, left: bool, size: Size) -> None:
+def draw_attempt(
+    ax: Axes, row: SequenceRow, x: float, y: float, *, left: bool, size: style.Size
+) -> None:
     """An invocation attempt as a mark on the function's lane (x failed, o processed), said in
     words beside it: on its `left` for a lane in the right half, where there is more room."""
-    colour = EDGE_STYLE.get(row.kind, (GREY, "-"))[0]
+    colour = style.EDGE_STYLE.get(row.kind, (style.GREY, "-"))[0]
     ax.scatter([x], [y], s=size.area(70), c=colour, marker="X" if row.kind == "failed" else "o")
     ax.text(
         x - 0.12 if left else x + 0.12,

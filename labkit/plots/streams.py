@@ -14,17 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.plots import style
 from labkit.plots.batches import recorded
-from labkit.plots.style import (
-    BLACK,
-    GREEN,
-    STYLE,
-    VERMILION,
-    describe,
-    documented,
-    lines_legend,
-    use_axes,
-)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -82,7 +73,7 @@ def stream_batches(source: Any) -> tuple[tuple[StreamBatch, ...], tuple[str, ...
     return tuple(bars), tuple(sequences)
 
 
-@documented
+@style.documented
 def plot_stream_batches(
     source: Any,
     *,
@@ -105,8 +96,7 @@ def plot_stream_batches(
         A label for a record's row, by sequence number (its order id, say).
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure (which grows taller with the records).
-    title : str
-        The plot's title.
+    %(title)s
     %(size)s
 
     %(returns)s
@@ -126,11 +116,11 @@ def plot_stream_batches(
             "none",
             "run the functions first (run = lab.functions.run_until_idle()) and pass the run",
         )
-    sz = STYLE.size(size)
-    ax = use_axes(ax, sz.figure(10.0, max(4.0, 2.0 + 0.35 * len(sequences))))
+    sz = style.STYLE.size(size)
+    ax = style.use_axes(ax, sz.figure(10.0, max(4.0, 2.0 + 0.35 * len(sequences))))
     for bar in bars:
         x = bar.time + bar.slot * NUDGE
-        colour = GREEN if bar.ok else VERMILION
+        colour = style.GREEN if bar.ok else style.VERMILION
         ax.plot(
             [x, x],
             [bar.first - 0.3, bar.last + 0.3],
@@ -142,7 +132,7 @@ def plot_stream_batches(
     crosses = [row[s] for s in given_up if s in row]
     if crosses:
         end = max(b.time + b.slot * NUDGE for b in bars) + 2 * NUDGE
-        ax.scatter([end] * len(crosses), crosses, marker="x", color=BLACK, s=sz.area(90))
+        ax.scatter([end] * len(crosses), crosses, marker="x", color=style.BLACK, s=sz.area(90))
     names = [(labels or {}).get(s, s) for s in sequences]
     ax.set_yticks(range(1, len(sequences) + 1), names)
     ax.set_ylim(len(sequences) + 0.8, 0.2)  # the first record at the top
@@ -152,13 +142,13 @@ def plot_stream_batches(
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([], [], color=GREEN, linewidth=sz.stroke(5.0), label="batch succeeded"),
-        Line2D([], [], color=VERMILION, linewidth=sz.stroke(5.0), label="batch failed"),
+        Line2D([], [], color=style.GREEN, linewidth=sz.stroke(5.0), label="batch succeeded"),
+        Line2D([], [], color=style.VERMILION, linewidth=sz.stroke(5.0), label="batch failed"),
     ]
     if crosses:
         handles.append(
-            Line2D([], [], color=BLACK, marker="x", linestyle="", label="record given up")
+            Line2D([], [], color=style.BLACK, marker="x", linestyle="", label="record given up")
         )
-    describe(ax, sz, title=title, xlabel="lab time (s)", ylabel="stream record")
-    lines_legend(ax, sz, len(handles), handles=handles)
+    style.describe(ax, sz, title=title, xlabel="lab time (s)", ylabel="stream record")
+    style.lines_legend(ax, sz, len(handles), handles=handles)
     return ax

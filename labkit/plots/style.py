@@ -271,12 +271,18 @@ def edge_handles(kinds: list[str], size: Size) -> list[Any]:
     ]
 
 
-#: The parameters and return value every plot shares, filled into docstrings by `documented`.
-SHARED_DOC = {
-    "ax": "ax : matplotlib Axes, optional\n        Draw here instead of on a new figure.",
-    "size": 'size : {"notebook", "presenter"}, optional\n'
+_AX = "ax : matplotlib Axes, optional\n        Draw here instead of on a new figure."
+_SIZE = (
+    'size : {"notebook", "presenter"}, optional\n'
     "        Default: presenter size while presenting (``labkit.tools.instructor``), "
-    "else notebook.",
+    "else notebook."
+)
+#: The parameters and return value every plot shares, filled into docstrings by `documented`:
+#: ``drawing`` is where and how big a plot draws, its ``ax`` and its ``size`` together.
+SHARED_DOC = {
+    "ax": _AX,
+    "size": _SIZE,
+    "drawing": f"{_AX}\n    {_SIZE}",
     "returns": "Returns\n    -------\n    matplotlib Axes\n        The axes drawn on.",
     "title": "title : str\n        The plot's title.",
 }
@@ -285,17 +291,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def documented(function: F) -> F:
-    """Fill the shared parameter texts (``%(ax)s``, ``%(size)s``, ``%(returns)s``) into a
-    plot's docstring, as matplotlib's docstring interpolation does.
+    """Fill the shared parameter texts (``%(drawing)s`` for ``ax`` and ``size``, or each alone
+    as ``%(ax)s`` and ``%(size)s``; ``%(title)s``, ``%(returns)s``) into a plot's docstring, as
+    matplotlib's docstring interpolation does.
 
     >>> @documented
-    ... def plot(ax=None):
+    ... def plot(ax=None, size=None):
     ...     '''Draw.
     ...
-    ...     %(ax)s
+    ...     %(drawing)s
     ...     '''
-    >>> "Draw here instead" in plot.__doc__
-    True
+    >>> "Draw here instead" in plot.__doc__, "presenter size while presenting" in plot.__doc__
+    (True, True)
     """
     if function.__doc__:
         function.__doc__ = function.__doc__ % SHARED_DOC

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit.plots import style
 from labkit.plots.layout import node_positions
 from labkit.plots.legibility import (
     Extents,
@@ -18,18 +19,6 @@ from labkit.plots.legibility import (
     renderer_of,
     shared_area,
     text_box,
-)
-from labkit.plots.style import (
-    EDGE_STYLE,
-    GREY,
-    NODE_STYLE,
-    STYLE,
-    Size,
-    documented,
-    edge_handles,
-    legend,
-    node_handles,
-    use_axes,
 )
 from labkit.trace.flows import Flow, FlowLike, as_flow, short_name
 
@@ -147,11 +136,11 @@ def along(ends: Ends, t: float) -> Point:
 
 
 def draw_arrow(
-    ax: Axes, ends: Ends, kind: str, size: Size, *, alpha: float = 1.0, width: float = 1.0
+    ax: Axes, ends: Ends, kind: str, size: style.Size, *, alpha: float = 1.0, width: float = 1.0
 ) -> None:
     """An arrow in the style of its hop kind, stopping short of the node markers."""
     start, end = ends
-    colour, style = EDGE_STYLE.get(kind, (GREY, "-"))
+    colour, linestyle = style.EDGE_STYLE.get(kind, (style.GREY, "-"))
     shrink = (size.node**0.5) * 0.75
     ax.annotate(
         "",
@@ -160,7 +149,7 @@ def draw_arrow(
         arrowprops={
             "arrowstyle": "-|>",
             "color": colour,
-            "linestyle": style,
+            "linestyle": linestyle,
             "linewidth": size.line * width,
             "shrinkA": shrink,
             "shrinkB": shrink,
@@ -172,13 +161,13 @@ def draw_arrow(
 
 
 def draw_nodes(
-    ax: Axes, flow: Flow, pos: dict[str, Point], size: Size, alpha: float = 1.0
+    ax: Axes, flow: Flow, pos: dict[str, Point], size: style.Size, alpha: float = 1.0
 ) -> list[str]:
     """Every node as its kind's marker with its name below; returns the kinds drawn, in order."""
     kinds_seen: list[str] = []
     for node, (x, y) in pos.items():
         kind = flow.kind_of(node)
-        colour, marker = NODE_STYLE.get(kind, (GREY, "o"))
+        colour, marker = style.NODE_STYLE.get(kind, (style.GREY, "o"))
         ax.scatter([x], [y], s=size.node, c=colour, marker=marker, zorder=3, alpha=alpha)
         ax.annotate(
             wrapped(short_name(node)),
@@ -217,7 +206,7 @@ def frame(ax: Axes, pos: dict[str, Point]) -> None:
     ax.axis("off")
 
 
-def topology_figsize(pos: dict[str, Point], size: Size) -> tuple[float, float]:
+def topology_figsize(pos: dict[str, Point], size: style.Size) -> tuple[float, float]:
     """A figure with room for every column and row: `size`'s, or larger for a larger flow."""
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
@@ -245,7 +234,7 @@ Spot = tuple[float, float]  # how far along an arrow (0 to 1), how far beside it
 def place_labels(
     ax: Axes,
     labelled: list[tuple[Ends, list[tuple[str, str]], list[float]]],
-    size: Size,
+    size: style.Size,
     spots: list[Spot] | None = None,
 ) -> list[Spot]:
     """Write each arrow's labels (text, colour), stacked, at the first of its stops where they
@@ -349,7 +338,7 @@ class LabelStack:
         return found
 
 
-@documented
+@style.documented
 def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = None) -> Axes:
     """Draw who sent what where: nodes by kind, arrows labelled with their counts.
 
@@ -362,8 +351,7 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     ----------
     flow : Flow, FlowSource or sequence of Hop
         What to draw: ``labkit.flow(lab)``, a part of it (``.where(...)``), or the lab itself.
-    %(ax)s
-    %(size)s
+    %(drawing)s
 
     %(returns)s
 
@@ -376,9 +364,9 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     ['shop', 'orders', '1 sent']
     """
     flow = as_flow(flow)
-    sz = STYLE.size(size)
+    sz = style.STYLE.size(size)
     pos = node_positions(flow)
-    ax = use_axes(ax, topology_figsize(pos, sz))
+    ax = style.use_axes(ax, topology_figsize(pos, sz))
     arrows = topology_arrows(topology_edges(flow))
     offsets = arrow_offsets(arrows)
     labelled = []
@@ -386,12 +374,14 @@ def plot_topology(flow: FlowLike, *, ax: Axes | None = None, size: str | None = 
     for arrow in arrows:
         ends = arrow_ends(arrow, pos, offsets)
         draw_arrow(ax, ends, arrow.kind, sz)
-        colours = [(e.label, EDGE_STYLE.get(e.kind, (GREY, "-"))[0]) for e in arrow.edges]
+        colours = [
+            (e.label, style.EDGE_STYLE.get(e.kind, (style.GREY, "-"))[0]) for e in arrow.edges
+        ]
         labelled.append((ends, colours, label_stops(arrow, arrows)))
         kinds_drawn += [e.kind for e in arrow.edges if e.kind not in kinds_drawn]
     node_kinds = draw_nodes(ax, flow, pos, sz)
     frame(ax, pos)
     ax.set_title("Topology: who sent what where", fontsize=sz.font * 1.3)
-    legend(ax, node_handles(node_kinds, sz) + edge_handles(kinds_drawn, sz), sz)
+    style.legend(ax, style.node_handles(node_kinds, sz) + style.edge_handles(kinds_drawn, sz), sz)
     place_labels(ax, labelled, sz)
     return ax

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from labkit.plots.style import GREEN, GREY, STYLE, VERMILION, describe, documented, use_axes
+from labkit.plots import style
 from labkit.trace.timeline import Bar
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_workflow"]
 
 
-@documented
+@style.documented
 def plot_workflow(
     bars: Sequence[Bar],
     *,
@@ -29,10 +29,8 @@ def plot_workflow(
     ----------
     bars : sequence of Bar
         ``labkit.trace.timeline.timeline(events)`` of an execution's history.
-    title : str
-        The plot's title.
-    %(ax)s
-    %(size)s
+    %(title)s
+    %(drawing)s
 
     %(returns)s
 
@@ -44,10 +42,10 @@ def plot_workflow(
     >>> [t.get_text() for t in ax.get_yticklabels()], len(ax.patches)
     (['Charge'], 2)
     """
-    sz = STYLE.size(size)
+    sz = style.STYLE.size(size)
     lanes = list(dict.fromkeys(bar.lane for bar in bars))
     width, _ = sz.figure(10.0, 1.0)
-    ax = use_axes(ax, (width, sz.figure(1.0, 1.8 + 0.42 * max(len(lanes), 1))[1]))
+    ax = style.use_axes(ax, (width, sz.figure(1.0, 1.8 + 0.42 * max(len(lanes), 1))[1]))
     row = {lane: len(lanes) - 1 - i for i, lane in enumerate(lanes)}
     end = max((bar.end for bar in bars), default=1.0) or 1.0
     for bar in bars:
@@ -55,26 +53,28 @@ def plot_workflow(
         if bar.kind == "state":
             # a state that took no lab time still shows: a sliver of the run's length
             ax.barh(y, max(bar.end - bar.start, end / 200), left=bar.start, height=0.6,
-                    color=GREEN, edgecolor=GREEN, zorder=2)  # fmt: skip
+                    color=style.GREEN, edgecolor=style.GREEN, zorder=2)  # fmt: skip
         elif bar.kind == "retry wait":
             # narrower than the state's bar, which shows around it
             ax.barh(y, bar.end - bar.start, left=bar.start, height=0.34, color="white",
-                    edgecolor=GREY, hatch="///", zorder=3)  # fmt: skip
+                    edgecolor=style.GREY, hatch="///", zorder=3)  # fmt: skip
         else:
-            ax.plot([bar.start], [y], marker="X", color=VERMILION, markersize=sz.font,
+            ax.plot([bar.start], [y], marker="X", color=style.VERMILION, markersize=sz.font,
                     linestyle="none", zorder=4, clip_on=False)  # fmt: skip
     ax.set_yticks(range(len(lanes)), list(reversed(lanes)))
     ax.set_ylim(-0.7, len(lanes) - 0.3)
     ax.set_xlim(-end * 0.02, end * 1.03)
-    describe(ax, sz, title=title, xlabel="lab seconds since the execution started", ylabel="")
+    style.describe(ax, sz, title=title, xlabel="lab seconds since the execution started", ylabel="")
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=GREEN, label="state running")]
+    handles = [Patch(color=style.GREEN, label="state running")]
     if any(b.kind == "retry wait" for b in bars):
-        handles.append(Patch(facecolor="white", edgecolor=GREY, hatch="///", label="retry wait"))
+        handles.append(
+            Patch(facecolor="white", edgecolor=style.GREY, hatch="///", label="retry wait")
+        )
     if any(b.kind == "failed" for b in bars):
-        handles.append(Line2D([], [], marker="X", color=VERMILION, linestyle="none",
+        handles.append(Line2D([], [], marker="X", color=style.VERMILION, linestyle="none",
                               label="attempt failed"))  # fmt: skip
     # beside the axes: under them it would meet the x axis's label on a one-lane plot
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5),

@@ -71,60 +71,71 @@ def _answer(start_response: Callable[..., Any], payload: Any) -> list[bytes]:
     return [json.dumps(payload).encode()]
 
 
-class ClockRoute:
-    """WSGI middleware answering the clock route and passing everything else to moto."""
+class Route:
+    """WSGI middleware answering one of labkit's routes (`path`) with the JSON of `answer`, given
+    what a POST to it carried, and passing everything else to `app`."""
+
+    path = ""
+
+    def __init__(self, app: Wsgi) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != self.path:
+            return self.app(environ, start_response)
+        return _answer(start_response, self.answer(_posted(environ)))
+
+    def answer(self, body: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class ClockRoute(Route):
+    """The clock route: the server's simulated time, moved or reset by a POST."""
+
+    path = CLOCK_ROUTE
 
     def __init__(self, app: Wsgi, clock: Clock) -> None:
-        self.app = app
+        super().__init__(app)
         self.clock = clock
         self.lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") != CLOCK_ROUTE:
-            return self.app(environ, start_response)
-        body = _posted(environ)
+    def answer(self, body: dict[str, Any]) -> Any:
         with self.lock:
             if body.get("reset"):
                 self.clock.reset()
                 delivery_retries.clear()
             if body.get("advance"):
                 self.clock.advance(float(body["advance"]))
-            answer = {"now": self.clock.now().isoformat(), "virtual": True}
-            answer["timers"] = self.clock.timers()
-        return _answer(start_response, answer)
+            return {
+                "now": self.clock.now().isoformat(),
+                "virtual": True,
+                "timers": self.clock.timers(),
+            }
 
 
-class PoliciesRoute:
-    """WSGI middleware answering the policies route: whether deliveries obey resource policies."""
+class PoliciesRoute(Route):
+    """The policies route: whether deliveries obey resource policies."""
 
-    def __init__(self, app: Wsgi) -> None:
-        self.app = app
+    path = POLICIES_ROUTE
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") != POLICIES_ROUTE:
-            return self.app(environ, start_response)
-        body = _posted(environ)
+    def answer(self, body: dict[str, Any]) -> Any:
         if "enforce" in body:
             delivery_policies.ENFORCE["on"] = bool(body["enforce"])
-        return _answer(start_response, {"enforce": delivery_policies.ENFORCE["on"]})
+        return {"enforce": delivery_policies.ENFORCE["on"]}
 
 
-class OutagesRoute:
-    """WSGI middleware answering the outages route: an endpoint taken down or brought back."""
+class OutagesRoute(Route):
+    """The outages route: an endpoint taken down or brought back."""
 
-    def __init__(self, app: Wsgi) -> None:
-        self.app = app
+    path = OUTAGES_ROUTE
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") != OUTAGES_ROUTE:
-            return self.app(environ, start_response)
-        body = _posted(environ)
+    def answer(self, body: dict[str, Any]) -> Any:
         if body.get("endpoint"):
             if body.get("down"):
                 delivery_retries.take_down(str(body["endpoint"]))
             else:
                 delivery_retries.bring_back(str(body["endpoint"]))
-        return _answer(start_response, {"down": delivery_retries.down_now()})
+        return {"down": delivery_retries.down_now()}
 
 
 class BridgesRoute:
@@ -139,9 +150,7 @@ class BridgesRoute:
         delivery_metrics.sample_queues()
         if environ.get("PATH_INFO") != outbox.ROUTE:
             return self.app(environ, start_response)
-        body = json.dumps(outbox.take()).encode()
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [body]
+        return _answer(start_response, outbox.take())
 
 
 class LabServer(ThreadedMotoServer):

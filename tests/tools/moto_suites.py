@@ -78,12 +78,9 @@ class Difference:
 
 
 @dataclass(frozen=True)
-class Expected:
+class Expected(Difference):
     """A listed difference: the change that causes it and the AWS page labkit follows."""
 
-    test: str
-    stock: str
-    labkit: str
     change: str
     doc: str
     why: str

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -135,36 +135,33 @@ def check_stream_settings(
         )
 
 
+@dataclass(eq=False)
 class StreamMapping:
     """A DynamoDB stream feeding a function: labkit's poller, with Lambda's rules for streams."""
 
-    def __init__(
+    function: Function
+    stream_arn: str
+    _: KW_ONLY
+    starting_position: str
+    batch_size: int
+    max_retries: int
+    bisect: bool
+    on_failure: str
+    report_failures: bool
+    uuid: str
+    shared: InitVar[Shared]
+    clients: InitVar[Clients]
+    wall: InitVar[Callable[[], dt.datetime]]
+    elapsed: InitVar[Callable[[], float]]
+    enabled: bool = field(default=True, init=False)
+
+    def __post_init__(
         self,
-        function: Function,
-        stream_arn: str,
-        *,
-        starting_position: str,
-        batch_size: int,
-        max_retries: int,
-        bisect: bool,
-        on_failure: str,
-        report_failures: bool,
-        uuid: str,
         shared: Shared,
         clients: Clients,
         wall: Callable[[], dt.datetime],
         elapsed: Callable[[], float],
     ) -> None:
-        self.function = function
-        self.stream_arn = stream_arn
-        self.starting_position = starting_position
-        self.batch_size = batch_size
-        self.max_retries = max_retries
-        self.bisect = bisect
-        self.on_failure = on_failure
-        self.report_failures = report_failures
-        self.uuid = uuid
-        self.enabled = True
         self._shared = shared
         self._clients = clients
         self._wall = wall
