@@ -83,7 +83,7 @@ def test_the_renderer_refuses_a_notebook_never_run() -> None:
 
 def test_only_a_page_that_links_an_image_is_parsed_again_to_embed_it() -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Queues\nA queue holds messages. `![x](y)` in code")]
+    nb.cells = [nbformat.v4.new_markdown_cell("A queue holds messages. `![x](y)` in code")]
     assert render_html._links_images(nb)  # a reference anywhere in markdown counts: no misses
     nb.cells = [nbformat.v4.new_markdown_cell("# Queues\nA queue [holds](queues.md) messages.")]
     assert not render_html._links_images(nb)

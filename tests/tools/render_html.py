@@ -64,14 +64,14 @@ def _check_executed(nb: nbformat.NotebookNode, path: Path) -> int:
 
 def _links_images(nb: nbformat.NotebookNode) -> bool:
     """Whether a markdown cell shows an image by reference (outputs carry theirs inline)."""
-    return any(
-        cell.cell_type == "markdown" and _IMAGE_REF.search(cell.source) for cell in nb.cells
-    )
+    return any(cell.cell_type == "markdown" and _IMAGE_REF.search(cell.source) for cell in nb.cells)
 
 
 def render(out_dir: Path) -> list[Page]:
     # embedding parses each page again to inline referenced images: only where there are some
-    exporters = {embed: HTMLExporter(template_name="lab", embed_images=embed) for embed in (False, True)}
+    exporters = {
+        embed: HTMLExporter(template_name="lab", embed_images=embed) for embed in (False, True)
+    }
     pages: list[Page] = []
     for path in lessons():
         nb = nbformat.read(path, as_version=4)
