@@ -175,3 +175,5 @@ def test_the_swap_plot_draws_what_each_version_processed(lab):
     assert lines["processed by v1"][-1] == v1.processed
     assert lines["processed by v2"][-1] == v2.processed
     assert lines["sent"][-1] == run.total("sent")
+    # the depth is what waits at each step, not a running total like the other lines
+    assert lines["in the queue at that moment"] == [0, *run.column("depth")]

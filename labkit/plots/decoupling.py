@@ -272,7 +272,7 @@ def plot_swap(
         ax.step(xs, [0, *timeline.cumulative(name)], where="post", label=label, color=colour,
                 linestyle=linestyle, linewidth=sz.stroke(2))  # fmt: skip
     depth = [0, *timeline.column("depth")]
-    ax.step(xs, depth, where="post", label="waiting in the queue", color=style.VERMILION,
+    ax.step(xs, depth, where="post", label="in the queue at that moment", color=style.VERMILION,
             linewidth=sz.stroke(1.5))  # fmt: skip
     ax.axvline(swap_at, color="#777777", linestyle=":", linewidth=sz.stroke(1.5))
     return _over_lab_time(ax, sz, "Replacing the consumer while orders keep coming", "orders")
