@@ -59,10 +59,13 @@ notebooks-endpoint: $(STAMP)
 
 ## make notebooks: write the solutions notebooks from the lessons (tests/tools/solutions.py), then
 ## re-execute every notebook and store its outputs (never edit outputs by hand); NB=<lesson> runs
-## that lesson and its solutions
+## that lesson and its solutions (a path, or a name: NB=05-decoupling)
+NB_PATH = $(if $(NB),$(if $(wildcard $(NB)),$(NB),notebooks/$(basename $(notdir $(NB))).ipynb))
 notebooks: $(STAMP)
-	built=$$($(PY) tests/tools/solutions.py build $(NB)) && \
-		$(PY) tests/tools/execute_notebooks.py $(if $(NB),$(NB) $$built)
+	@test -z "$(NB)" -o -f "$(NB_PATH)" || { echo "NB=$(NB): no lesson $(NB_PATH); the lessons:" \
+		$$(ls notebooks/*.ipynb | xargs -n1 basename | sed 's/.ipynb//'); exit 2; }
+	built=$$($(PY) tests/tools/solutions.py build $(NB_PATH)) && \
+		$(PY) tests/tools/execute_notebooks.py $(if $(NB),$(NB_PATH) $$built)
 
 ## make property: the property tests at full size (200 examples each; make test draws fewer)
 property: $(STAMP)
